@@ -1,0 +1,144 @@
+// The plugin host: loads plugin shared objects with Boost.DLL, checks their descriptors,
+// starts them, and accounts for every call (count, errors, deadline overruns).
+#pragma once
+
+#include <tollgate/abi/tollgate.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tollgate::plugins {
+
+// What the configuration says about one plugin (one plugins.d/*.ini file).
+struct PluginSpec {
+  std::string config_file;              // the plugins.d file it came from, for messages
+  std::filesystem::path file;           // the .so, absolute
+  bool required = false;                // the daemon refuses to start without it
+  std::map<std::string, std::string> settings;  // [settings]
+  std::chrono::milliseconds deadline{2000};     // per-call deadline
+};
+
+// Counters kept for every plugin from the moment it is loaded.
+struct PluginStats {
+  std::atomic<uint64_t> calls{0};
+  std::atomic<uint64_t> errors{0};     // calls that returned a status other than TG_OK
+  std::atomic<uint64_t> overruns{0};   // calls that passed their deadline
+  std::atomic<uint64_t> exceptions{0}; // reserved: the SDK stops exceptions; raw ABI plugins
+                                       // that throw are a bug the host cannot recover from
+};
+
+class Plugin;
+
+// The host-side context handed to one plugin (tg_host_api.host_ctx).
+struct HostContext {
+  Plugin* plugin = nullptr;
+  std::string state_dir;
+  std::map<std::string, std::string> settings;  // with declared defaults applied
+  std::mutex metrics_mu;
+  std::map<std::string, int64_t> metrics;
+};
+
+// A loaded and started plugin. Never unloaded while the process lives.
+class Plugin {
+ public:
+  const std::string& id() const { return id_; }
+  const std::string& version() const { return version_; }
+  tg_plugin_kind kind() const { return descriptor_->kind; }
+  const std::filesystem::path& file() const { return file_; }
+  void* instance() const { return instance_; }
+  template <class VTable>
+  const VTable* vtable() const {
+    return static_cast<const VTable*>(descriptor_->vtable);
+  }
+  std::chrono::milliseconds deadline() const { return deadline_; }
+  PluginStats& stats() { return stats_; }
+  const PluginStats& stats() const { return stats_; }
+  std::map<std::string, int64_t> metrics();
+
+  // Accounts for one call that took `elapsed` and returned `status`.
+  void record(tg_status status, std::chrono::steady_clock::duration elapsed);
+
+ private:
+  friend class PluginHost;
+  std::string id_, version_;
+  std::filesystem::path file_;
+  const tg_plugin_descriptor* descriptor_ = nullptr;
+  void* instance_ = nullptr;
+  std::chrono::milliseconds deadline_{2000};
+  PluginStats stats_;
+  tg_host_api api_{};
+  std::unique_ptr<HostContext> ctx_;
+  std::shared_ptr<void> library_;  // keeps the shared object mapped
+};
+
+// Why a plugin was rejected. Each reason has its own log message (see plugin_host.cpp).
+enum class Rejection {
+  kMissingFile,
+  kNotSharedObject,
+  kNoEntrySymbol,
+  kNullDescriptor,
+  kAbiMajorMismatch,
+  kAbiMinorNewer,
+  kStructTooShort,
+  kUnknownKind,
+  kDuplicateId,
+  kBadConfig,
+  kInitFailed,
+  kInitThrew,
+};
+
+struct LoadFailure {
+  std::string file;
+  Rejection reason;
+  std::string message;  // the whole log line: names the file and the reason
+};
+
+// Descriptor facts readable without starting the plugin (for --check-config).
+struct Inspection {
+  std::string id, version;
+  tg_plugin_kind kind = 0;
+  std::vector<tg_config_key> config_keys;  // strings point into the mapped plugin
+};
+
+class PluginHost {
+ public:
+  explicit PluginHost(std::string state_dir);
+  ~PluginHost();
+  PluginHost(const PluginHost&) = delete;
+  PluginHost& operator=(const PluginHost&) = delete;
+
+  // Loads, checks and starts one plugin. On rejection logs one error line naming the file and
+  // the reason and returns it; the host goes on.
+  std::optional<LoadFailure> load(const PluginSpec& spec);
+
+  // Loads and checks without init, to read the descriptor (never unloaded either).
+  std::optional<Inspection> inspect(const std::filesystem::path& file, LoadFailure* failure);
+
+  Plugin* find(const std::string& id);
+  Plugin* firstOfKind(tg_plugin_kind kind);
+  std::vector<Plugin*> all();
+
+  // Calls shutdown() of every started plugin, newest first. The code stays mapped.
+  void shutdownAll();
+
+ private:
+  struct Checked;
+  std::optional<Checked> open(const std::filesystem::path& file, LoadFailure* failure);
+
+  std::string state_dir_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Plugin>> plugins_;
+  std::vector<std::shared_ptr<void>> inspected_;  // libraries mapped by inspect()
+};
+
+const char* kindName(tg_plugin_kind kind);
+
+}  // namespace tollgate::plugins

@@ -1,0 +1,439 @@
+// Tollgate plugin SDK: header-only C++17 convenience layer over the C ABI (tollgate/abi/*.h).
+//
+// Everything here is compiled into the plugin, so it may change between SDK releases without
+// breaking plugins already built: only the C ABI is the contract. A plugin:
+//   1. derives from one of the kind base classes (StoragePlugin, SmsPlugin, VoicePlugin,
+//      BillingPlugin, PricingPlugin) and takes a `tollgate::sdk::Host` in its constructor;
+//   2. optionally declares `static ConfigKeys configKeys()` listing its settings;
+//   3. writes TOLLGATE_PLUGIN(ClassName, "id", "version") once, in one .cpp file.
+// Every exception thrown by plugin code is caught at the boundary: tollgate::sdk::Error keeps
+// its status, anything else becomes TG_ERR_INTERNAL with the exception's text.
+#ifndef TOLLGATE_SDK_PLUGIN_HPP
+#define TOLLGATE_SDK_PLUGIN_HPP
+
+#include <tollgate/abi/tollgate.h>
+
+#include <cstring>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace tollgate::sdk {
+
+// ---- value helpers ----
+
+inline std::string_view view(tg_str s) noexcept {
+  return s.size == 0 ? std::string_view{} : std::string_view{s.data, s.size};
+}
+inline tg_str str(std::string_view s) noexcept { return tg_str{s.data(), s.size()}; }
+template <size_t N>
+constexpr tg_str lit(const char (&s)[N]) noexcept {
+  return tg_str{s, N - 1};
+}
+
+// Writes `msg` into a caller-owned error buffer, truncating, always NUL-terminated.
+inline void setError(tg_error* err, std::string_view msg) noexcept {
+  if (err == nullptr) return;
+  const size_t n = msg.size() < sizeof(err->message) - 1 ? msg.size() : sizeof(err->message) - 1;
+  std::memcpy(err->message, msg.data(), n);
+  err->message[n] = '\0';
+}
+
+// Copies an ISO code ("USD", "US") into a fixed NUL-terminated field.
+template <size_t N>
+inline void setCode(char (&dst)[N], std::string_view code) noexcept {
+  const size_t n = code.size() < N - 1 ? code.size() : N - 1;
+  std::memcpy(dst, code.data(), n);
+  std::memset(dst + n, 0, N - n);
+}
+
+// Throw this from plugin code to return a specific status with a message.
+class Error : public std::runtime_error {
+ public:
+  Error(tg_status status, const std::string& message)
+      : std::runtime_error(message), status_(status) {}
+  tg_status status() const noexcept { return status_; }
+
+ private:
+  tg_status status_;
+};
+
+// Runs `fn`, turning any exception into a status and message. The only place exceptions stop.
+template <class Fn>
+tg_status guard(tg_error* err, Fn&& fn) noexcept {
+  try {
+    std::forward<Fn>(fn)();
+    return TG_OK;
+  } catch (const Error& e) {
+    setError(err, e.what());
+    return e.status() == TG_OK ? TG_ERR_INTERNAL : e.status();
+  } catch (const std::exception& e) {
+    setError(err, std::string("unhandled exception: ") + e.what());
+    return TG_ERR_INTERNAL;
+  } catch (...) {
+    setError(err, "unhandled exception of unknown type");
+    return TG_ERR_INTERNAL;
+  }
+}
+
+// The call context, as C++ sees it. Borrowed for the duration of the call.
+struct CallContext {
+  std::string_view tenant_id;
+  std::string_view request_id;
+  int64_t deadline_unix_ms = 0;
+
+  static CallContext from(const tg_call_ctx* c) noexcept {
+    CallContext r;
+    if (c == nullptr) return r;
+    r.tenant_id = view(c->tenant_id);
+    r.request_id = view(c->request_id);
+    r.deadline_unix_ms = c->deadline_unix_ms;
+    return r;
+  }
+};
+
+// The host's function table, wrapped. Cheap to copy; valid for the process lifetime.
+class Host {
+ public:
+  explicit Host(const tg_host_api* api) noexcept : api_(api) {}
+
+  void log(int32_t level, std::string_view msg) const noexcept {
+    api_->log(api_->host_ctx, level, str(msg));
+  }
+  void debug(std::string_view m) const noexcept { log(TG_LOG_DEBUG, m); }
+  void info(std::string_view m) const noexcept { log(TG_LOG_INFO, m); }
+  void warn(std::string_view m) const noexcept { log(TG_LOG_WARN, m); }
+  void error(std::string_view m) const noexcept { log(TG_LOG_ERROR, m); }
+
+  // The setting's value (declared default applied by the host), or nullopt.
+  std::optional<std::string_view> config(std::string_view key) const noexcept {
+    tg_str out{nullptr, 0};
+    if (api_->config_get(api_->host_ctx, str(key), &out) != TG_OK) return std::nullopt;
+    return view(out);
+  }
+  std::string configOr(std::string_view key, std::string_view fallback) const {
+    auto v = config(key);
+    return std::string(v ? *v : fallback);
+  }
+  int64_t nowUnixMs() const noexcept { return api_->now_unix_ms(api_->host_ctx); }
+  void metricAdd(std::string_view name, int64_t delta = 1) const noexcept {
+    api_->metric_add(api_->host_ctx, str(name), delta);
+  }
+  std::string_view stateDir() const noexcept { return view(api_->state_dir(api_->host_ctx)); }
+  const tg_host_api* raw() const noexcept { return api_; }
+
+ private:
+  const tg_host_api* api_;
+};
+
+// A plugin's configuration keys: a static array and its length.
+struct ConfigKeys {
+  const tg_config_key* keys = nullptr;
+  size_t count = 0;
+};
+
+constexpr tg_config_key configKey(tg_str name, tg_config_type type, bool required,
+                                  tg_str default_value, tg_str help) noexcept {
+  return tg_config_key{sizeof(tg_config_key), name, type, required ? 1 : 0, default_value, help};
+}
+
+class PluginBase {
+ public:
+  explicit PluginBase(Host host) noexcept : host_(host) {}
+  virtual ~PluginBase() = default;
+  PluginBase(const PluginBase&) = delete;
+  PluginBase& operator=(const PluginBase&) = delete;
+
+  static ConfigKeys configKeys() noexcept { return {}; }
+  const Host& host() const noexcept { return host_; }
+
+ private:
+  Host host_;
+};
+
+namespace detail {
+template <class Base>
+Base* self(void* instance) noexcept {
+  return static_cast<Base*>(static_cast<PluginBase*>(instance));
+}
+}  // namespace detail
+
+// ---- storage backend ----
+// Methods throw tollgate::sdk::Error for statuses other than TG_OK; see storage.h for each
+// operation's contract. Sinks are called once per row.
+class StoragePlugin : public PluginBase {
+ public:
+  static constexpr tg_plugin_kind kKind = TG_KIND_STORAGE;
+  using PluginBase::PluginBase;
+
+  virtual int64_t migrate(const CallContext& ctx) = 0;
+  virtual void tenantCreate(const CallContext& ctx, const tg_tenant_row& row) = 0;
+  virtual void tenantGet(const CallContext& ctx, std::string_view id, tg_tenant_sink sink) = 0;
+  virtual void tenantList(const CallContext& ctx, std::string_view after_id, uint32_t limit,
+                          tg_tenant_sink sink) = 0;
+  virtual void tenantSetStatus(const CallContext& ctx, std::string_view id,
+                               tg_tenant_status status) = 0;
+  virtual void apiKeyCreate(const CallContext& ctx, const tg_api_key_row& row) = 0;
+  virtual void apiKeyGet(const CallContext& ctx, std::string_view key_id,
+                         tg_api_key_sink sink) = 0;
+  virtual void apiKeyList(const CallContext& ctx, tg_api_key_sink sink) = 0;
+  virtual void apiKeyRevoke(const CallContext& ctx, std::string_view key_id,
+                            int64_t revoked_at_ms) = 0;
+  virtual void walletCreate(const CallContext& ctx, const tg_wallet_row& row) = 0;
+  virtual void walletGet(const CallContext& ctx, std::string_view currency,
+                         tg_wallet_sink sink) = 0;
+  virtual tg_ledger_apply_result ledgerApply(const CallContext& ctx,
+                                             const tg_ledger_apply_request& req) = 0;
+  virtual void ledgerList(const CallContext& ctx, std::string_view currency, int64_t after_seq,
+                          uint32_t limit, tg_ledger_entry_sink sink) = 0;
+  // Returns true when this call claimed the key; otherwise `existing` got the stored row.
+  virtual bool idempotencyClaim(const CallContext& ctx, const tg_idempotency_row& row,
+                                tg_idempotency_sink existing) = 0;
+  virtual void idempotencyComplete(const CallContext& ctx, std::string_view scope,
+                                   std::string_view key, int32_t response_status,
+                                   std::string_view response_body) = 0;
+
+  static const void* vtable() noexcept {
+    using S = StoragePlugin;
+    static const tg_storage_vtable vt = {
+        sizeof(tg_storage_vtable),
+        [](void* i, const tg_call_ctx* c, int64_t* v, tg_error* e) {
+          return guard(e, [&] { *v = detail::self<S>(i)->migrate(CallContext::from(c)); });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_tenant_row* r, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->tenantCreate(CallContext::from(c), *r); });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str id, tg_tenant_sink s, tg_error* e) {
+          return guard(e,
+                       [&] { detail::self<S>(i)->tenantGet(CallContext::from(c), view(id), s); });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str after, uint32_t limit, tg_tenant_sink s,
+           tg_error* e) {
+          return guard(e, [&] {
+            detail::self<S>(i)->tenantList(CallContext::from(c), view(after), limit, s);
+          });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str id, tg_tenant_status st, tg_error* e) {
+          return guard(
+              e, [&] { detail::self<S>(i)->tenantSetStatus(CallContext::from(c), view(id), st); });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_api_key_row* r, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->apiKeyCreate(CallContext::from(c), *r); });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str id, tg_api_key_sink s, tg_error* e) {
+          return guard(e,
+                       [&] { detail::self<S>(i)->apiKeyGet(CallContext::from(c), view(id), s); });
+        },
+        [](void* i, const tg_call_ctx* c, tg_api_key_sink s, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->apiKeyList(CallContext::from(c), s); });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str id, int64_t at, tg_error* e) {
+          return guard(
+              e, [&] { detail::self<S>(i)->apiKeyRevoke(CallContext::from(c), view(id), at); });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_wallet_row* r, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->walletCreate(CallContext::from(c), *r); });
+        },
+        [](void* i, const tg_call_ctx* c, const char cur[4], tg_wallet_sink s, tg_error* e) {
+          return guard(e, [&] {
+            detail::self<S>(i)->walletGet(CallContext::from(c), std::string_view(cur, strnlen(cur, 4)), s);
+          });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_ledger_apply_request* r,
+           tg_ledger_apply_result* out, tg_error* e) {
+          return guard(e, [&] {
+            const tg_ledger_apply_result res =
+                detail::self<S>(i)->ledgerApply(CallContext::from(c), *r);
+            // Copy only what the caller's struct has room for.
+            const size_t n = out->struct_size < sizeof(res) ? out->struct_size : sizeof(res);
+            const uint32_t caller_size = out->struct_size;
+            std::memcpy(out, &res, n);
+            out->struct_size = caller_size;
+          });
+        },
+        [](void* i, const tg_call_ctx* c, const char cur[4], int64_t after, uint32_t limit,
+           tg_ledger_entry_sink s, tg_error* e) {
+          return guard(e, [&] {
+            detail::self<S>(i)->ledgerList(CallContext::from(c), std::string_view(cur, strnlen(cur, 4)),
+                                           after, limit, s);
+          });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_idempotency_row* r, int32_t* claimed,
+           tg_idempotency_sink s, tg_error* e) {
+          return guard(e, [&] {
+            *claimed = detail::self<S>(i)->idempotencyClaim(CallContext::from(c), *r, s) ? 1 : 0;
+          });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str scope, tg_str key, int32_t st, tg_str body,
+           tg_error* e) {
+          return guard(e, [&] {
+            detail::self<S>(i)->idempotencyComplete(CallContext::from(c), view(scope), view(key),
+                                                    st, view(body));
+          });
+        },
+    };
+    return &vt;
+  }
+};
+
+// ---- SMS keyword processor ----
+class SmsPlugin : public PluginBase {
+ public:
+  static constexpr tg_plugin_kind kKind = TG_KIND_SMS_KEYWORDS;
+  using PluginBase::PluginBase;
+
+  struct Decision {
+    tg_sms_action action = TG_SMS_IGNORE;
+    std::string reply_body;
+    std::string forward_url;
+  };
+  virtual Decision onInbound(const CallContext& ctx, const tg_sms_inbound& msg) = 0;
+
+  static const void* vtable() noexcept {
+    static const tg_sms_vtable vt = {
+        sizeof(tg_sms_vtable),
+        [](void* i, const tg_call_ctx* c, const tg_sms_inbound* m, tg_sms_decision_sink s,
+           tg_error* e) {
+          return guard(e, [&] {
+            const Decision d = detail::self<SmsPlugin>(i)->onInbound(CallContext::from(c), *m);
+            const tg_sms_decision out{sizeof(tg_sms_decision), d.action, str(d.reply_body),
+                                      str(d.forward_url)};
+            s.fn(s.ctx, &out);
+          });
+        },
+    };
+    return &vt;
+  }
+};
+
+// ---- voice AI handler ----
+class VoicePlugin : public PluginBase {
+ public:
+  static constexpr tg_plugin_kind kKind = TG_KIND_VOICE;
+  using PluginBase::PluginBase;
+
+  // Returns a complete TwiML document.
+  virtual std::string onCall(const CallContext& ctx, const tg_voice_request& req) = 0;
+
+  static const void* vtable() noexcept {
+    static const tg_voice_vtable vt = {
+        sizeof(tg_voice_vtable),
+        [](void* i, const tg_call_ctx* c, const tg_voice_request* r, tg_twiml_sink s,
+           tg_error* e) {
+          return guard(e, [&] {
+            const std::string twiml = detail::self<VoicePlugin>(i)->onCall(CallContext::from(c), *r);
+            s.fn(s.ctx, str(twiml));
+          });
+        },
+    };
+    return &vt;
+  }
+};
+
+// ---- billing provider ----
+class BillingPlugin : public PluginBase {
+ public:
+  static constexpr tg_plugin_kind kKind = TG_KIND_BILLING;
+  using PluginBase::PluginBase;
+
+  struct Result {
+    tg_payment_state state = TG_PAYMENT_FAILED;
+    std::string provider_ref;
+    tg_money amount{0, {0}};
+    std::string failure;
+  };
+  virtual Result registerCustomer(const CallContext& ctx, const tg_billing_customer& c) = 0;
+  virtual Result charge(const CallContext& ctx, const tg_billing_charge& charge) = 0;
+  virtual Result refund(const CallContext& ctx, std::string_view payment_ref, tg_money amount,
+                        std::string_view idempotency_key) = 0;
+
+  static const void* vtable() noexcept {
+    using B = BillingPlugin;
+    static const tg_billing_vtable vt = {
+        sizeof(tg_billing_vtable),
+        [](void* i, const tg_call_ctx* c, const tg_billing_customer* cu,
+           tg_billing_result_sink s, tg_error* e) {
+          return guard(e, [&] {
+            emit(s, detail::self<B>(i)->registerCustomer(CallContext::from(c), *cu));
+          });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_billing_charge* ch, tg_billing_result_sink s,
+           tg_error* e) {
+          return guard(e, [&] { emit(s, detail::self<B>(i)->charge(CallContext::from(c), *ch)); });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str ref, tg_money amount, tg_str key,
+           tg_billing_result_sink s, tg_error* e) {
+          return guard(e, [&] {
+            emit(s, detail::self<B>(i)->refund(CallContext::from(c), view(ref), amount, view(key)));
+          });
+        },
+    };
+    return &vt;
+  }
+
+ private:
+  static void emit(tg_billing_result_sink s, const Result& r) {
+    const tg_billing_result out{sizeof(tg_billing_result), r.state, str(r.provider_ref), r.amount,
+                                str(r.failure)};
+    s.fn(s.ctx, &out);
+  }
+};
+
+// ---- pricing source ----
+class PricingPlugin : public PluginBase {
+ public:
+  static constexpr tg_plugin_kind kKind = TG_KIND_PRICING;
+  using PluginBase::PluginBase;
+
+  // Throw Error(TG_ERR_NOT_FOUND, ...) when there is no price.
+  virtual tg_money price(const CallContext& ctx, const tg_price_query& q) = 0;
+
+  static const void* vtable() noexcept {
+    static const tg_pricing_vtable vt = {
+        sizeof(tg_pricing_vtable),
+        [](void* i, const tg_call_ctx* c, const tg_price_query* q, tg_money* out, tg_error* e) {
+          return guard(
+              e, [&] { *out = detail::self<PricingPlugin>(i)->price(CallContext::from(c), *q); });
+        },
+    };
+    return &vt;
+  }
+};
+
+// ---- registration ----
+template <class Derived>
+tg_plugin_descriptor makeDescriptor(tg_str id, tg_str version) noexcept {
+  const ConfigKeys keys = Derived::configKeys();
+  tg_plugin_descriptor d{};
+  d.struct_size = sizeof(tg_plugin_descriptor);
+  d.abi_major = TG_ABI_MAJOR;
+  d.abi_minor = TG_ABI_MINOR;
+  d.id = id;
+  d.version = version;
+  d.kind = Derived::kKind;
+  d.vtable = Derived::vtable();
+  d.config_keys = keys.keys;
+  d.config_key_count = keys.count;
+  d.init = [](const tg_host_api* host, void** out, tg_error* err) -> tg_status {
+    return guard(err, [&] { *out = static_cast<PluginBase*>(new Derived(Host(host))); });
+  };
+  d.shutdown = [](void* instance) { delete static_cast<PluginBase*>(instance); };
+  return d;
+}
+
+}  // namespace tollgate::sdk
+
+#define TOLLGATE_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
+
+// Registers `Derived` as this shared object's plugin. Use once per plugin, at namespace scope.
+#define TOLLGATE_PLUGIN(Derived, id_literal, version_literal)                                 \
+  TOLLGATE_PLUGIN_EXPORT const tg_plugin_descriptor* tollgate_plugin_entry_v1(void) {         \
+    static const tg_plugin_descriptor descriptor = ::tollgate::sdk::makeDescriptor<Derived>( \
+        ::tollgate::sdk::lit(id_literal), ::tollgate::sdk::lit(version_literal));             \
+    return &descriptor;                                                                       \
+  }
+
+#endif  // TOLLGATE_SDK_PLUGIN_HPP
