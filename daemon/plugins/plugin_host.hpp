@@ -89,6 +89,7 @@ enum class Rejection {
   kAbiMinorNewer,
   kStructTooShort,
   kUnknownKind,
+  kInvalidId,
   kDuplicateId,
   kBadConfig,
   kInitFailed,

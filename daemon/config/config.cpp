@@ -1,0 +1,245 @@
+#include "config/config.hpp"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Exception.h>
+#include <Poco/NumberParser.h>
+#include <Poco/Util/IniFileConfiguration.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "plugins/settings.hpp"
+
+namespace tollgate::config {
+namespace fs = std::filesystem;
+using Poco::AutoPtr;
+using Poco::Util::IniFileConfiguration;
+
+#ifndef TOLLGATE_PLUGIN_DIR_FROM_SBIN
+#define TOLLGATE_PLUGIN_DIR_FROM_SBIN "../lib/tollgate/plugins"
+#endif
+
+const std::vector<KeyDoc>& coreKeys() {
+  static const std::vector<KeyDoc> keys = {
+      {"server.listen", "127.0.0.1:8080", "address:port the HTTP server binds"},
+      {"server.threads", "16", "HTTP worker threads"},
+      {"server.max_queued", "512", "connections waiting for a worker before new ones are refused"},
+      {"daemon.state_dir", "/var/lib/tollgate", "directory for the SQLite database and generated keys"},
+      {"admin.key_file", "",
+       "file holding the admin API key; empty: $CREDENTIALS_DIRECTORY/admin-key, else "
+       "<state_dir>/admin.key (generated on first start)"},
+      {"plugins.dir", "", "directory of plugin .so files; empty: " TOLLGATE_PLUGIN_DIR_FROM_SBIN
+                          " relative to tollgated"},
+      {"plugins.config_dir", "", "directory of plugin .ini files; empty: plugins.d beside this file"},
+      {"plugins.deadline_ms", "2000", "default per-call deadline for plugins"},
+      {"storage.plugin", "storage-sqlite", "id of the storage plugin"},
+      {"log.level", "info", "trace, debug, info, warn, error"},
+  };
+  return keys;
+}
+
+std::string ConfigError::str() const {
+  return key.empty() ? fmt::format("{}: {}", file, reason) : fmt::format("{}: {}: {}", file, key, reason);
+}
+
+namespace {
+
+// Flattened "section.key" -> value of an INI file; Poco lower-cases nothing, so keys are
+// compared as written.
+std::map<std::string, std::string> flatten(const IniFileConfiguration& ini) {
+  std::map<std::string, std::string> out;
+  Poco::Util::AbstractConfiguration::Keys sections;
+  ini.keys(sections);
+  for (const auto& s : sections) {
+    Poco::Util::AbstractConfiguration::Keys keys;
+    ini.keys(s, keys);
+    for (const auto& k : keys) out[s + "." + k] = ini.getString(s + "." + k);
+  }
+  return out;
+}
+
+bool readIni(const fs::path& file, std::map<std::string, std::string>& out, std::vector<ConfigError>& errors) {
+  try {
+    AutoPtr<IniFileConfiguration> ini(new IniFileConfiguration(file.string()));
+    out = flatten(*ini);
+    return true;
+  } catch (const Poco::Exception& e) {
+    errors.push_back({file.string(), "", fmt::format("cannot read: {}", e.displayText())});
+    return false;
+  }
+}
+
+class Reader {
+ public:
+  Reader(std::string file, std::map<std::string, std::string> values, std::vector<ConfigError>& errors)
+      : file_(std::move(file)), values_(std::move(values)), errors_(errors) {}
+
+  std::string str(const std::string& key, const std::string& def) const {
+    auto it = values_.find(key);
+    return it == values_.end() ? def : it->second;
+  }
+  int64_t integer(const std::string& key, int64_t def, int64_t min, int64_t max) const {
+    auto it = values_.find(key);
+    if (it == values_.end()) return def;
+    Poco::Int64 v = 0;
+    if (!Poco::NumberParser::tryParse64(it->second, v) || v < min || v > max) {
+      error(key, fmt::format("'{}' is not an integer in [{}, {}]", it->second, min, max));
+      return def;
+    }
+    return v;
+  }
+  bool boolean(const std::string& key, bool def) const {
+    auto it = values_.find(key);
+    if (it == values_.end()) return def;
+    bool v = def;
+    if (!Poco::NumberParser::tryParseBool(it->second, v)) {
+      error(key, fmt::format("'{}' is not a boolean (true/false)", it->second));
+    }
+    return v;
+  }
+  void error(const std::string& key, const std::string& reason) const {
+    errors_.push_back({file_, key, reason});
+  }
+  void rejectUnknown(const std::set<std::string>& known) const {
+    for (const auto& [k, v] : values_) {
+      if (!known.count(k)) error(k, "unknown key");
+    }
+  }
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+  std::map<std::string, std::string> values_;
+  std::vector<ConfigError>& errors_;
+};
+
+void parseListen(const Reader& r, Config& c) {
+  const std::string v = r.str("server.listen", "127.0.0.1:8080");
+  const auto colon = v.rfind(':');
+  unsigned port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !Poco::NumberParser::tryParseUnsigned(v.substr(colon + 1), port) || port > 65535) {
+    r.error("server.listen", fmt::format("'{}' is not host:port (e.g. 127.0.0.1:8080)", v));
+    return;
+  }
+  c.listen_host = v.substr(0, colon);
+  if (c.listen_host.size() > 2 && c.listen_host.front() == '[') {  // [::1]:8080
+    c.listen_host = c.listen_host.substr(1, c.listen_host.size() - 2);
+  }
+  c.listen_port = static_cast<uint16_t>(port);
+}
+
+fs::path resolve(const fs::path& base, const std::string& p) {
+  return fs::path(p).is_absolute() ? fs::path(p) : (base / p).lexically_normal();
+}
+
+void loadPlugins(Config& c, std::vector<ConfigError>& errors) {
+  std::error_code ec;
+  if (!fs::is_directory(c.plugin_config_dir, ec)) {
+    errors.push_back({c.file.string(), "plugins.config_dir",
+                      fmt::format("'{}' is not a directory", c.plugin_config_dir.string())});
+    return;
+  }
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(c.plugin_config_dir, ec)) {
+    if (e.path().extension() == ".ini") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    std::map<std::string, std::string> values;
+    if (!readIni(f, values, errors)) continue;
+    std::map<std::string, std::string> settings, plugin;
+    for (const auto& [k, v] : values) {
+      if (k.rfind("settings.", 0) == 0) settings[k.substr(9)] = v;
+      else plugin[k] = v;
+    }
+    Reader r(f.string(), plugin, errors);
+    r.rejectUnknown({"plugin.file", "plugin.enabled", "plugin.required", "plugin.deadline_ms"});
+    if (!r.boolean("plugin.enabled", true)) continue;
+    const std::string file = r.str("plugin.file", "");
+    if (file.empty()) {
+      r.error("plugin.file", "required: the plugin's .so, relative to plugins.dir");
+      continue;
+    }
+    plugins::PluginSpec spec;
+    spec.config_file = f.string();
+    spec.file = resolve(c.plugin_dir, file);
+    spec.required = r.boolean("plugin.required", false);
+    spec.deadline = std::chrono::milliseconds(
+        r.integer("plugin.deadline_ms", c.plugin_deadline.count(), 1, 60000));
+    spec.settings = std::move(settings);
+    c.plugins.push_back(std::move(spec));
+  }
+}
+
+}  // namespace
+
+Loaded load(const fs::path& file, const std::map<std::string, std::string>& overrides,
+            const fs::path& exe_dir) {
+  Loaded out;
+  Config& c = out.config;
+  c.file = fs::absolute(file).lexically_normal();
+  std::map<std::string, std::string> values;
+  if (!readIni(c.file, values, out.errors)) return out;
+  for (const auto& [k, v] : overrides) values[k] = v;
+
+  Reader r(c.file.string(), values, out.errors);
+  std::set<std::string> known;
+  for (const auto& k : coreKeys()) known.insert(k.name);
+  r.rejectUnknown(known);
+
+  parseListen(r, c);
+  c.http_threads = static_cast<int>(r.integer("server.threads", 16, 1, 1024));
+  c.http_max_queued = static_cast<int>(r.integer("server.max_queued", 512, 1, 100000));
+  const fs::path base = c.file.parent_path();
+  c.state_dir = resolve(base, r.str("daemon.state_dir", "/var/lib/tollgate"));
+  const std::string key_file = r.str("admin.key_file", "");
+  if (!key_file.empty()) c.admin_key_file = resolve(base, key_file);
+  const std::string plugin_dir = r.str("plugins.dir", "");
+  c.plugin_dir = plugin_dir.empty() ? (exe_dir / TOLLGATE_PLUGIN_DIR_FROM_SBIN).lexically_normal()
+                                    : resolve(base, plugin_dir);
+  const std::string plugin_conf = r.str("plugins.config_dir", "");
+  c.plugin_config_dir = plugin_conf.empty() ? base / "plugins.d" : resolve(base, plugin_conf);
+  c.plugin_deadline = std::chrono::milliseconds(r.integer("plugins.deadline_ms", 2000, 1, 60000));
+  c.storage_plugin = r.str("storage.plugin", "storage-sqlite");
+  c.log_level = r.str("log.level", "info");
+  static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
+  if (!levels.count(c.log_level)) {
+    r.error("log.level", fmt::format("'{}' is not one of trace, debug, info, warn, error", c.log_level));
+  }
+  loadPlugins(c, out.errors);
+  return out;
+}
+
+std::vector<ConfigError> checkPlugins(const Config& c, plugins::PluginHost& host) {
+  std::vector<ConfigError> errors;
+  bool storage_found = false;
+  for (const auto& spec : c.plugins) {
+    plugins::LoadFailure failure;
+    auto in = host.inspect(spec.file, &failure);
+    if (!in) {
+      errors.push_back({spec.config_file, "plugin.file", failure.message});
+      continue;
+    }
+    for (const auto& e : plugins::applySettings(*in, spec.settings).errors) {
+      errors.push_back({spec.config_file, "", e});
+    }
+    if (in->id == c.storage_plugin) {
+      storage_found = true;
+      if (in->kind != TG_KIND_STORAGE) {
+        errors.push_back({c.file.string(), "storage.plugin",
+                          fmt::format("plugin '{}' is a {} plugin, not storage", in->id,
+                                      plugins::kindName(in->kind))});
+      }
+    }
+  }
+  if (!storage_found) {
+    errors.push_back({c.file.string(), "storage.plugin",
+                      fmt::format("no enabled plugin in {} has id '{}'",
+                                  c.plugin_config_dir.string(), c.storage_plugin)});
+  }
+  return errors;
+}
+
+}  // namespace tollgate::config

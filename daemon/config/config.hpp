@@ -1,0 +1,65 @@
+// tollgated's configuration: /etc/tollgate/tollgate.ini plus one plugins.d/*.ini per plugin.
+// Every key the core understands is declared once in config.cpp (name, default, help), so
+// unknown keys and bad values are reported by file and key, never guessed at.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "plugins/plugin_host.hpp"
+
+namespace tollgate::config {
+
+struct Config {
+  std::filesystem::path file;  // tollgate.ini
+
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  int http_threads = 16;
+  int http_max_queued = 512;
+
+  std::filesystem::path state_dir;
+  std::filesystem::path admin_key_file;  // empty: credential or <state_dir>/admin.key
+  std::filesystem::path plugin_dir;
+  std::filesystem::path plugin_config_dir;
+  std::chrono::milliseconds plugin_deadline{2000};
+  std::string storage_plugin;  // id of the storage plugin to use
+  std::string log_level = "info";
+
+  std::vector<plugins::PluginSpec> plugins;  // enabled plugins, from plugins.d
+};
+
+struct ConfigError {
+  std::string file;
+  std::string key;
+  std::string reason;
+  std::string str() const;  // "FILE: KEY: REASON"
+};
+
+struct Loaded {
+  Config config;
+  std::vector<ConfigError> errors;
+};
+
+// Reads `file` (and its plugins.d), applying `overrides` ("section.key" -> value, from -D).
+// `exe_dir` locates the default plugin directory relative to the executable.
+Loaded load(const std::filesystem::path& file, const std::map<std::string, std::string>& overrides,
+            const std::filesystem::path& exe_dir);
+
+// Everything --check-config checks beyond load(): every plugin opens, its descriptor is
+// acceptable, its settings match the keys it declares, and the storage plugin exists.
+std::vector<ConfigError> checkPlugins(const Config& config, plugins::PluginHost& host);
+
+// The core's keys, for --help and the admin guide: "section.key", default, help.
+struct KeyDoc {
+  const char* name;
+  const char* default_value;
+  const char* help;
+};
+const std::vector<KeyDoc>& coreKeys();
+
+}  // namespace tollgate::config

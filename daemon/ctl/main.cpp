@@ -1,0 +1,212 @@
+// tollgatectl: the admin's command line, a client of tollgated's admin API.
+//
+//   tollgatectl [--url URL] [--admin-key-file FILE] [--json] COMMAND ...
+//     tenant create NAME | tenant list | tenant show ID | tenant suspend ID | tenant activate ID
+//     key issue TENANT_ID [--label TEXT] | key list TENANT_ID | key revoke TENANT_ID KEY_ID
+//
+// URL defaults to $TOLLGATE_URL or http://127.0.0.1:8080; the admin key file to
+// $TOLLGATE_ADMIN_KEY_FILE or /var/lib/tollgate/admin.key.
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/URI.h>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char* kUsage =
+    "usage: tollgatectl [--url URL] [--admin-key-file FILE] [--json] COMMAND ...\n"
+    "  tenant create NAME          create a tenant\n"
+    "  tenant list                 list tenants\n"
+    "  tenant show ID              show one tenant\n"
+    "  tenant suspend ID           refuse the tenant's API keys and webhooks\n"
+    "  tenant activate ID          undo suspend\n"
+    "  key issue TENANT_ID [--label TEXT]   issue an API key (printed once)\n"
+    "  key list TENANT_ID          list a tenant's keys (never the secrets)\n"
+    "  key revoke TENANT_ID KEY_ID revoke a key at once\n"
+    "environment: TOLLGATE_URL, TOLLGATE_ADMIN_KEY_FILE\n";
+
+struct Options {
+  std::string url;
+  std::string key_file;
+  bool json = false;
+  std::vector<std::string> args;
+};
+
+struct Reply {
+  int status;
+  Poco::JSON::Object::Ptr body;  // null for 204
+};
+
+std::string env(const char* name, const char* def) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : def;
+}
+
+std::string readKey(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) throw std::runtime_error(fmt::format("cannot read admin key file {} (use --admin-key-file)", file));
+  std::string k;
+  std::getline(in, k);
+  while (!k.empty() && std::isspace(static_cast<unsigned char>(k.back()))) k.pop_back();
+  return k;
+}
+
+Reply call(const Options& o, const std::string& method, const std::string& path,
+           const Poco::JSON::Object* body = nullptr) {
+  const Poco::URI uri(o.url);
+  Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
+  session.setTimeout(Poco::Timespan(30, 0));
+  Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+  req.set("Authorization", "Bearer " + readKey(o.key_file));
+  std::string payload;
+  if (body != nullptr) {
+    std::ostringstream os;
+    body->stringify(os);
+    payload = os.str();
+    req.setContentType("application/json");
+  }
+  req.setContentLength(static_cast<std::streamsize>(payload.size()));
+  session.sendRequest(req) << payload;
+  Poco::Net::HTTPResponse resp;
+  std::istream& in = session.receiveResponse(resp);
+  std::string text;
+  Poco::StreamCopier::copyToString(in, text);
+  Reply r{static_cast<int>(resp.getStatus()), nullptr};
+  if (!text.empty()) {
+    Poco::JSON::Parser parser;
+    r.body = parser.parse(text).extract<Poco::JSON::Object::Ptr>();
+  }
+  if (r.status >= 400) {
+    std::string msg = resp.getReason();
+    if (r.body && r.body->has("error")) msg = r.body->getObject("error")->getValue<std::string>("message");
+    throw std::runtime_error(fmt::format("{} {} failed: {} {}", method, path, r.status, msg));
+  }
+  return r;
+}
+
+void printTenant(const Poco::JSON::Object& t) {
+  std::cout << fmt::format("{}  {}  {}\n", t.getValue<std::string>("id"),
+                           t.getValue<std::string>("status"), t.getValue<std::string>("name"));
+}
+
+void printKey(const Poco::JSON::Object& k) {
+  std::cout << fmt::format("{}  {}  {}\n", k.getValue<std::string>("id"),
+                           k.getValue<bool>("revoked") ? "revoked" : "active",
+                           k.getValue<std::string>("label"));
+}
+
+void output(const Options& o, const Reply& r, void (*print)(const Options&, const Poco::JSON::Object&)) {
+  if (!r.body) return;
+  if (o.json) {
+    r.body->stringify(std::cout);
+    std::cout << "\n";
+  } else {
+    print(o, *r.body);
+  }
+}
+
+int run(const Options& o) {
+  const auto& a = o.args;
+  auto need = [&](size_t n) {
+    if (a.size() != n) throw std::invalid_argument("wrong number of arguments");
+  };
+  const std::string what = a.size() > 1 ? a[0] + " " + a[1] : (a.empty() ? "" : a[0]);
+  if (what == "tenant create") {
+    need(3);
+    Poco::JSON::Object b;
+    b.set("name", a[2]);
+    output(o, call(o, "POST", "/admin/v1/tenants", &b), [](const Options&, const Poco::JSON::Object& t) { printTenant(t); });
+  } else if (what == "tenant list") {
+    need(2);
+    std::string after;
+    for (;;) {
+      const Reply r = call(o, "GET", "/admin/v1/tenants?limit=1000" + (after.empty() ? "" : "&after=" + after));
+      auto list = r.body->getArray("tenants");
+      for (size_t i = 0; i < list->size(); ++i) {
+        auto t = list->getObject(i);
+        if (o.json) {
+          t->stringify(std::cout);
+          std::cout << "\n";
+        } else {
+          printTenant(*t);
+        }
+      }
+      if (!r.body->has("next_after")) break;
+      after = r.body->getValue<std::string>("next_after");
+    }
+  } else if (what == "tenant show") {
+    need(3);
+    output(o, call(o, "GET", "/admin/v1/tenants/" + a[2]), [](const Options&, const Poco::JSON::Object& t) { printTenant(t); });
+  } else if (what == "tenant suspend" || what == "tenant activate") {
+    need(3);
+    Poco::JSON::Object b;
+    b.set("status", a[1] == "suspend" ? "suspended" : "active");
+    output(o, call(o, "PATCH", "/admin/v1/tenants/" + a[2], &b), [](const Options&, const Poco::JSON::Object& t) { printTenant(t); });
+  } else if (what == "key issue") {
+    if (a.size() != 3 && !(a.size() == 5 && a[3] == "--label")) throw std::invalid_argument("wrong arguments");
+    Poco::JSON::Object b;
+    b.set("label", a.size() == 5 ? a[4] : std::string());
+    output(o, call(o, "POST", "/admin/v1/tenants/" + a[2] + "/keys", &b), [](const Options&, const Poco::JSON::Object& k) {
+      std::cout << fmt::format("key id: {}\napi key (shown once, store it now): {}\n",
+                               k.getValue<std::string>("id"), k.getValue<std::string>("key"));
+    });
+  } else if (what == "key list") {
+    need(3);
+    output(o, call(o, "GET", "/admin/v1/tenants/" + a[2] + "/keys"), [](const Options&, const Poco::JSON::Object& r) {
+      auto list = r.getArray("keys");
+      for (size_t i = 0; i < list->size(); ++i) printKey(*list->getObject(i));
+    });
+  } else if (what == "key revoke") {
+    need(4);
+    call(o, "DELETE", "/admin/v1/tenants/" + a[2] + "/keys/" + a[3]);
+    if (!o.json) std::cout << "revoked " << a[3] << "\n";
+  } else {
+    throw std::invalid_argument("unknown command");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  o.url = env("TOLLGATE_URL", "http://127.0.0.1:8080");
+  o.key_file = env("TOLLGATE_ADMIN_KEY_FILE", "/var/lib/tollgate/admin.key");
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if ((arg == "--url" || arg == "--admin-key-file") && i + 1 < argc) {
+      (arg == "--url" ? o.url : o.key_file) = argv[++i];
+    } else if (arg == "--json") {
+      o.json = true;
+    } else if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else {
+      o.args.push_back(arg);
+    }
+  }
+  try {
+    return run(o);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "tollgatectl: " << e.what() << "\n" << kUsage;
+    return 2;
+  } catch (const Poco::Exception& e) {
+    std::cerr << "tollgatectl: " << e.displayText() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "tollgatectl: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,17 @@
+// Route tables, one function per audience.
+#pragma once
+
+#include "http/router.hpp"
+#include "services.hpp"
+
+namespace tollgate::http {
+
+void addOpsRoutes(Router& router, Services& svc);     // /livez /readyz /metrics
+void addAdminRoutes(Router& router, Services& svc);   // /admin/v1/...
+void addTenantRoutes(Router& router, Services& svc);  // /v1/...
+
+// JSON shapes shared by the admin and tenant APIs.
+Poco::JSON::Object tenantJson(const storage::Tenant& t);
+Poco::JSON::Object keyJson(const storage::ApiKey& k);
+
+}  // namespace tollgate::http

@@ -1,0 +1,248 @@
+#include "http/router.hpp"
+
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTMLForm.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/URI.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <sstream>
+
+#include "storage/store.hpp"
+
+namespace tollgate::http {
+namespace {
+
+std::vector<std::string> splitPath(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    const size_t j = path.find('/', i);
+    out.push_back(path.substr(i, j == std::string::npos ? std::string::npos : j - i));
+    if (j == std::string::npos) break;
+    i = j;
+  }
+  return out;
+}
+
+int statusFor(tg_status s) {
+  switch (s) {
+    case TG_ERR_INVALID_ARGUMENT:
+      return 400;
+    case TG_ERR_NOT_FOUND:
+      return 404;
+    case TG_ERR_CONFLICT:
+      return 409;
+    case TG_ERR_UNAVAILABLE:
+    case TG_ERR_DEADLINE:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+const char* codeFor(tg_status s) {
+  switch (s) {
+    case TG_ERR_INVALID_ARGUMENT:
+      return "invalid_argument";
+    case TG_ERR_NOT_FOUND:
+      return "not_found";
+    case TG_ERR_CONFLICT:
+      return "conflict";
+    case TG_ERR_UNAVAILABLE:
+    case TG_ERR_DEADLINE:
+      return "unavailable";
+    default:
+      return "internal";
+  }
+}
+
+class Dispatch : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit Dispatch(Router& router) : router_(router) {}
+  void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override {
+    std::string request_id = req.get("X-Request-Id", "");
+    if (request_id.empty() || request_id.size() > 64) {
+      static std::atomic<uint64_t> counter{0};
+      request_id = fmt::format("rq{:x}", counter.fetch_add(1, std::memory_order_relaxed));
+    }
+    Response r = router_.dispatch(req, request_id);
+    resp.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status));
+    resp.set("X-Request-Id", request_id);
+    for (const auto& [k, v] : r.headers) resp.set(k, v);
+    if (r.status == 204) {
+      resp.setContentLength(0);
+      resp.send();
+      return;
+    }
+    resp.setContentType(r.content_type);
+    resp.setContentLength(static_cast<std::streamsize>(r.body.size()));
+    resp.send().write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
+  }
+
+ private:
+  Router& router_;
+};
+
+}  // namespace
+
+Response Response::json(int status, const Poco::JSON::Object& body) {
+  std::ostringstream os;
+  body.stringify(os);
+  return Response{status, "application/json", os.str(), {}};
+}
+
+Response Response::error(int status, const std::string& code, const std::string& message,
+                         const std::string& field) {
+  Poco::JSON::Object err;
+  err.set("code", code);
+  err.set("message", message);
+  if (!field.empty()) err.set("field", field);
+  Poco::JSON::Object body;
+  body.set("error", err);
+  return json(status, body);
+}
+
+Request::Request(Poco::Net::HTTPServerRequest& raw, std::map<std::string, std::string> params,
+                 std::string request_id)
+    : raw_(raw), params_(std::move(params)), request_id_(std::move(request_id)) {
+  try {
+    for (const auto& [k, v] : Poco::URI(raw.getURI()).getQueryParameters()) query_.emplace(k, v);
+  } catch (const Poco::Exception&) {
+    throw ApiError(400, "invalid_argument", "malformed query string");
+  }
+}
+
+std::string Request::query(const std::string& name, const std::string& def) const {
+  auto it = query_.find(name);
+  return it == query_.end() ? def : it->second;
+}
+
+const std::string& Request::body() {
+  if (body_read_) return body_;
+  body_read_ = true;
+  if (raw_.hasContentLength() && raw_.getContentLength64() > static_cast<Poco::Int64>(kMaxBody)) {
+    throw ApiError(413, "payload_too_large", fmt::format("body exceeds {} bytes", kMaxBody));
+  }
+  std::istream& in = raw_.stream();
+  char buf[8192];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    body_.append(buf, static_cast<size_t>(in.gcount()));
+    if (body_.size() > kMaxBody) {
+      throw ApiError(413, "payload_too_large", fmt::format("body exceeds {} bytes", kMaxBody));
+    }
+  }
+  return body_;
+}
+
+Poco::JSON::Object::Ptr Request::jsonBody() {
+  const std::string& b = body();
+  if (b.empty()) throw ApiError(400, "invalid_argument", "request body must be a JSON object");
+  try {
+    Poco::JSON::Parser parser;
+    auto v = parser.parse(b);
+    auto obj = v.extract<Poco::JSON::Object::Ptr>();
+    if (obj.isNull()) throw ApiError(400, "invalid_argument", "request body must be a JSON object");
+    return obj;
+  } catch (const ApiError&) {
+    throw;
+  } catch (const Poco::Exception& e) {
+    throw ApiError(400, "invalid_json", fmt::format("request body is not valid JSON: {}", e.message()));
+  } catch (const std::exception&) {
+    throw ApiError(400, "invalid_argument", "request body must be a JSON object");
+  }
+}
+
+void Router::add(const std::string& method, const std::string& pattern, Handler handler) {
+  routes_.push_back(Route{method, splitPath(pattern), std::move(handler)});
+}
+
+Poco::Net::HTTPRequestHandler* Router::createRequestHandler(const Poco::Net::HTTPServerRequest&) {
+  return new Dispatch(*this);
+}
+
+Response Router::dispatch(Poco::Net::HTTPServerRequest& req, const std::string& request_id) {
+  std::string path;
+  try {
+    path = Poco::URI(req.getURI()).getPath();
+  } catch (const Poco::Exception&) {
+    return Response::error(400, "invalid_argument", "malformed request URI");
+  }
+  const auto segments = splitPath(path);
+  std::vector<std::string> allowed;
+  for (const Route& route : routes_) {
+    if (route.segments.size() != segments.size()) continue;
+    std::map<std::string, std::string> params;
+    bool match = true;
+    for (size_t i = 0; i < segments.size() && match; ++i) {
+      const std::string& p = route.segments[i];
+      if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+        params[p.substr(1, p.size() - 2)] = segments[i];
+      } else {
+        match = p == segments[i];
+      }
+    }
+    if (!match) continue;
+    if (route.method != req.getMethod()) {
+      allowed.push_back(route.method);
+      continue;
+    }
+    try {
+      Request r(req, std::move(params), request_id);
+      return route.handler(r);
+    } catch (const ApiError& e) {
+      return Response::error(e.status(), e.code(), e.what(), e.field());
+    } catch (const storage::StorageError& e) {
+      const int status = statusFor(e.status());
+      if (status >= 500) spdlog::error("{} {} {}: {}", request_id, req.getMethod(), path, e.what());
+      return Response::error(status, codeFor(e.status()),
+                             status >= 500 ? "storage unavailable, retry later" : e.what());
+    } catch (const std::exception& e) {
+      spdlog::error("{} {} {}: {}", request_id, req.getMethod(), path, e.what());
+      return Response::error(500, "internal", "internal error; see the daemon log for " + request_id);
+    }
+  }
+  if (!allowed.empty()) {
+    Response r = Response::error(405, "method_not_allowed",
+                                 fmt::format("{} is not allowed on {}", req.getMethod(), path));
+    r.headers.emplace_back("Allow", fmt::format("{}", fmt::join(allowed, ", ")));
+    return r;
+  }
+  return Response::error(404, "not_found", fmt::format("no endpoint {}", path));
+}
+
+std::string requireString(const Poco::JSON::Object& o, const std::string& field, size_t max_len) {
+  if (!o.has(field) || o.isNull(field)) {
+    throw ApiError(400, "invalid_argument", fmt::format("'{}' is required", field), field);
+  }
+  return optionalString(o, field, max_len);
+}
+
+std::string optionalString(const Poco::JSON::Object& o, const std::string& field, size_t max_len) {
+  if (!o.has(field) || o.isNull(field)) return {};
+  const Poco::Dynamic::Var v = o.get(field);
+  if (!v.isString()) {
+    throw ApiError(400, "invalid_argument", fmt::format("'{}' must be a string", field), field);
+  }
+  std::string s = v.convert<std::string>();
+  if (s.size() > max_len) {
+    throw ApiError(400, "invalid_argument",
+                   fmt::format("'{}' is longer than {} bytes", field, max_len), field);
+  }
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) {
+      throw ApiError(400, "invalid_argument",
+                     fmt::format("'{}' must not contain control characters", field), field);
+    }
+  }
+  return s;
+}
+
+}  // namespace tollgate::http

@@ -1,0 +1,204 @@
+// tollgated: the gateway daemon.
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Exception.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/ServerApplication.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <thread>
+
+#include "config/config.hpp"
+#include "http/api.hpp"
+#include "http/auth.hpp"
+#include "ops/logging.hpp"
+#include "services.hpp"
+#include "tenancy/admin_key.hpp"
+
+namespace tollgate {
+namespace fs = std::filesystem;
+using Poco::Util::Option;
+using Poco::Util::OptionSet;
+
+namespace {
+constexpr int kExitConfig = 78;  // sysexits EX_CONFIG
+constexpr int kExitStart = 1;
+
+fs::path exeDir() {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::current_path() : self.parent_path();
+}
+}  // namespace
+
+class Tollgated : public Poco::Util::ServerApplication {
+ protected:
+  void defineOptions(OptionSet& options) override {
+    ServerApplication::defineOptions(options);
+    options.addOption(Option("config", "c", "configuration file").argument("FILE").binding("tg.config"));
+    options.addOption(Option("check-config", "", "validate the configuration and plugins, then exit"));
+    options.addOption(Option("define", "D", "override a key of the main file: -D section.key=value")
+                          .argument("KEY=VALUE")
+                          .repeatable(true));
+    options.addOption(Option("version", "v", "print the version and exit"));
+    options.addOption(Option("help", "h", "print this help and exit"));
+  }
+
+  void handleOption(const std::string& name, const std::string& value) override {
+    ServerApplication::handleOption(name, value);
+    if (name == "help") {
+      Poco::Util::HelpFormatter f(options());
+      f.setCommand(commandName());
+      f.setUsage("[--config FILE] [--check-config] [-D section.key=value]...");
+      f.setHeader("Tollgate telephony gateway daemon.");
+      f.format(std::cout);
+      std::cout << "\nKeys of tollgate.ini:\n";
+      for (const auto& k : config::coreKeys()) {
+        std::cout << fmt::format("  {:<22} default '{}': {}\n", k.name, k.default_value, k.help);
+      }
+      exit_now_ = true;
+      stopOptionsProcessing();
+    } else if (name == "version") {
+      std::cout << fmt::format("tollgated {} (plugin ABI {}.{})\n", TOLLGATE_VERSION, TG_ABI_MAJOR,
+                               TG_ABI_MINOR);
+      exit_now_ = true;
+      stopOptionsProcessing();
+    } else if (name == "check-config") {
+      check_only_ = true;
+    } else if (name == "define") {
+      const auto eq = value.find('=');
+      if (eq == std::string::npos) throw Poco::InvalidArgumentException("-D wants section.key=value");
+      overrides_[value.substr(0, eq)] = value.substr(eq + 1);
+    }
+  }
+
+  int main(const std::vector<std::string>&) override {
+    if (exit_now_) return EXIT_OK;
+    const fs::path file = config().getString("tg.config", "/etc/tollgate/tollgate.ini");
+    auto loaded = config::load(file, overrides_, exeDir());
+    if (check_only_) return checkConfig(loaded);
+
+    ops::setupLogging(loaded.errors.empty() ? loaded.config.log_level : "info");
+    if (!loaded.errors.empty()) {
+      for (const auto& e : loaded.errors) spdlog::error("config: {}", e.str());
+      spdlog::error("not starting: fix the configuration (tollgated --check-config names every error)");
+      return kExitConfig;
+    }
+    return serve(loaded.config);
+  }
+
+ private:
+  int checkConfig(config::Loaded& loaded) {
+    auto errors = loaded.errors;
+    if (fs::exists(loaded.config.file)) {
+      plugins::PluginHost host(loaded.config.state_dir.string());
+      for (auto& e : config::checkPlugins(loaded.config, host)) errors.push_back(std::move(e));
+    }
+    for (const auto& e : errors) std::cerr << e.str() << "\n";
+    if (!errors.empty()) {
+      std::cerr << errors.size() << " error(s) in " << loaded.config.file.string() << "\n";
+      return kExitConfig;
+    }
+    std::cout << "configuration OK: " << loaded.config.file.string() << " ("
+              << loaded.config.plugins.size() << " plugin(s))\n";
+    return EXIT_OK;
+  }
+
+  int serve(const config::Config& c) {
+    std::error_code ec;
+    fs::create_directories(c.state_dir, ec);
+    if (ec) {
+      spdlog::error("cannot create state directory {}: {}", c.state_dir.string(), ec.message());
+      return kExitStart;
+    }
+    plugins::PluginHost host(c.state_dir.string());
+    Services svc;
+    svc.host = &host;
+
+    auto* router = new http::Router;  // owned by the server
+    http::addOpsRoutes(*router, svc);
+    http::addAdminRoutes(*router, svc);
+    http::addTenantRoutes(*router, svc);
+
+    Poco::Net::ServerSocket socket;
+    try {
+      socket.bind(Poco::Net::SocketAddress(c.listen_host, c.listen_port), true);
+      socket.listen(256);
+    } catch (const Poco::Exception& e) {
+      spdlog::error("cannot listen on {}:{}: {}", c.listen_host, c.listen_port, e.displayText());
+      return kExitStart;
+    }
+    auto* params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(c.http_threads);
+    params->setMaxQueued(c.http_max_queued);
+    params->setKeepAlive(true);
+    Poco::ThreadPool pool(c.http_threads, c.http_threads);
+    Poco::Net::HTTPServer server(router, pool, socket, params);
+    server.start();
+    const std::string url = fmt::format("http://{}", socket.address().toString());
+    spdlog::info("tollgated {} listening on {} (GET {}/readyz)", TOLLGATE_VERSION, url, url);
+
+    const int rc = start(c, svc, host);
+    if (rc == EXIT_OK) {
+      ops::notify("READY=1\nSTATUS=serving on " + url);
+      spdlog::info("ready: storage {} migrated, {} plugin(s) loaded", c.storage_plugin, host.all().size());
+      waitForTerminationRequest();
+      spdlog::info("stopping: finishing requests in flight");
+      ops::notify("STOPPING=1");
+    }
+    server.stop();  // no new connections; those open are served to the end
+    for (int i = 0; i < 100 && server.currentConnections() > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    server.stopAll(true);
+    pool.joinAll();
+    host.shutdownAll();
+    spdlog::info("stopped");
+    return rc;
+  }
+
+  // Everything /readyz waits for: plugins, storage migrated, admin key.
+  int start(const config::Config& c, Services& svc, plugins::PluginHost& host) {
+    for (const auto& spec : c.plugins) {
+      if (host.load(spec) && spec.required) {
+        spdlog::error("not starting: required plugin {} was rejected (see above)", spec.file.string());
+        return kExitStart;
+      }
+    }
+    plugins::Plugin* storage = host.find(c.storage_plugin);
+    if (storage == nullptr || storage->kind() != TG_KIND_STORAGE) {
+      spdlog::error("not starting: storage plugin '{}' is not loaded (storage.plugin in {})",
+                    c.storage_plugin, c.file.string());
+      return kExitStart;
+    }
+    svc.store = std::make_unique<storage::Store>(*storage);
+    try {
+      svc.setState("migrating storage");
+      const int64_t version = svc.store->migrate();
+      spdlog::info("storage {} at schema version {}", storage->id(), version);
+      fs::path key_source;
+      const std::string admin_key = tenancy::loadAdminKey(c, key_source);
+      spdlog::info("admin key from {}", key_source.string());
+      svc.tenants = std::make_unique<tenancy::Tenants>(*svc.store);
+      svc.auth = std::make_unique<http::Auth>(*svc.tenants, admin_key);
+    } catch (const std::exception& e) {
+      spdlog::error("not starting: {}", e.what());
+      return kExitStart;
+    }
+    svc.setState("ready");
+    svc.markReady();
+    return EXIT_OK;
+  }
+
+  bool exit_now_ = false;
+  bool check_only_ = false;
+  std::map<std::string, std::string> overrides_;
+};
+
+}  // namespace tollgate
+
+POCO_SERVER_MAIN(tollgate::Tollgated)

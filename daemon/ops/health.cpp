@@ -1,0 +1,58 @@
+// Liveness, readiness and Prometheus metrics.
+#include <Poco/JSON/Array.h>
+#include <fmt/format.h>
+
+#include "http/api.hpp"
+
+namespace tollgate {
+
+void Services::requireReady() const {
+  if (!ready()) throw http::ApiError(503, "starting", "tollgated is " + state());
+}
+
+namespace http {
+
+void addOpsRoutes(Router& router, Services& svc) {
+  router.add("GET", "/livez", [](Request&) {
+    Poco::JSON::Object o;
+    o.set("status", "ok");
+    return Response::json(200, o);
+  });
+
+  // 503 until storage is migrated and every required plugin is up.
+  router.add("GET", "/readyz", [&svc](Request&) {
+    Poco::JSON::Object o;
+    const bool ready = svc.ready();
+    o.set("status", ready ? "ready" : svc.state());
+    if (svc.host != nullptr) {
+      Poco::JSON::Array list;
+      for (auto* p : svc.host->all()) list.add(p->id());
+      o.set("plugins", list);
+    }
+    return Response::json(ready ? 200 : 503, o);
+  });
+
+  router.add("GET", "/metrics", [&svc](Request&) {
+    std::string out;
+    out += "# HELP tollgate_ready 1 when the daemon is ready to serve.\n# TYPE tollgate_ready gauge\n";
+    out += fmt::format("tollgate_ready {}\n", svc.ready() ? 1 : 0);
+    out +=
+        "# HELP tollgate_plugin_calls_total Calls into each plugin.\n"
+        "# TYPE tollgate_plugin_calls_total counter\n"
+        "# HELP tollgate_plugin_errors_total Plugin calls that returned an error status.\n"
+        "# TYPE tollgate_plugin_errors_total counter\n"
+        "# HELP tollgate_plugin_overruns_total Plugin calls that passed their deadline.\n"
+        "# TYPE tollgate_plugin_overruns_total counter\n";
+    if (svc.host != nullptr) {
+      for (auto* p : svc.host->all()) {
+        out += fmt::format("tollgate_plugin_calls_total{{plugin=\"{}\"}} {}\n", p->id(), p->stats().calls.load());
+        out += fmt::format("tollgate_plugin_errors_total{{plugin=\"{}\"}} {}\n", p->id(), p->stats().errors.load());
+        out += fmt::format("tollgate_plugin_overruns_total{{plugin=\"{}\"}} {}\n", p->id(), p->stats().overruns.load());
+      }
+    }
+    return Response{200, "text/plain; version=0.0.4", out, {}};
+  });
+}
+
+}  // namespace http
+}  // namespace tollgate

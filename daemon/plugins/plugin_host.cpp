@@ -1,0 +1,294 @@
+#include "plugins/plugin_host.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/dll/shared_library.hpp>
+#include <chrono>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "plugins/settings.hpp"
+
+namespace tollgate::plugins {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Size a descriptor must have for every field ABI 1.0 requires (init included).
+constexpr size_t kMinDescriptorSize = offsetof(tg_plugin_descriptor, init) + sizeof(void*);
+
+// Minimum vtable size per kind: every callback required in ABI 1.0.
+size_t minVtableSize(tg_plugin_kind kind) {
+  switch (kind) {
+    case TG_KIND_STORAGE:
+      return offsetof(tg_storage_vtable, idempotency_complete) + sizeof(void*);
+    case TG_KIND_VOICE:
+      return offsetof(tg_voice_vtable, on_call) + sizeof(void*);
+    case TG_KIND_SMS_KEYWORDS:
+      return offsetof(tg_sms_vtable, on_inbound) + sizeof(void*);
+    case TG_KIND_BILLING:
+      return offsetof(tg_billing_vtable, refund) + sizeof(void*);
+    case TG_KIND_PRICING:
+      return offsetof(tg_pricing_vtable, price) + sizeof(void*);
+    default:
+      return 0;
+  }
+}
+
+// Every required callback of a vtable that is long enough must also be non-null.
+bool requiredCallbacksPresent(const void* vtable, size_t min_size) {
+  const auto* bytes = static_cast<const unsigned char*>(vtable);
+  for (size_t off = sizeof(void*); off + sizeof(void*) <= min_size; off += sizeof(void*)) {
+    void* fn = nullptr;
+    std::memcpy(&fn, bytes + off, sizeof(void*));
+    if (fn == nullptr) return false;
+  }
+  return true;
+}
+
+std::string_view view(tg_str s) { return s.size == 0 ? std::string_view{} : std::string_view{s.data, s.size}; }
+
+void hostLog(void* ctx, int32_t level, tg_str message) {
+  auto* c = static_cast<HostContext*>(ctx);
+  const auto lvl = level >= TG_LOG_ERROR  ? spdlog::level::err
+                   : level == TG_LOG_WARN ? spdlog::level::warn
+                   : level == TG_LOG_INFO ? spdlog::level::info
+                                          : spdlog::level::debug;
+  spdlog::log(lvl, "[{}] {}", c->plugin->id(), view(message));
+}
+
+tg_status hostConfigGet(void* ctx, tg_str key, tg_str* out) {
+  auto* c = static_cast<HostContext*>(ctx);
+  auto it = c->settings.find(std::string(view(key)));
+  if (it == c->settings.end()) return TG_ERR_NOT_FOUND;
+  *out = tg_str{it->second.data(), it->second.size()};
+  return TG_OK;
+}
+
+int64_t hostNow(void*) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void hostMetricAdd(void* ctx, tg_str name, int64_t delta) {
+  auto* c = static_cast<HostContext*>(ctx);
+  std::lock_guard lock(c->metrics_mu);
+  c->metrics[std::string(view(name))] += delta;
+}
+
+tg_str hostStateDir(void* ctx) {
+  auto* c = static_cast<HostContext*>(ctx);
+  return tg_str{c->state_dir.data(), c->state_dir.size()};
+}
+
+}  // namespace
+
+const char* kindName(tg_plugin_kind kind) {
+  switch (kind) {
+    case TG_KIND_STORAGE:
+      return "storage";
+    case TG_KIND_VOICE:
+      return "voice";
+    case TG_KIND_SMS_KEYWORDS:
+      return "sms-keywords";
+    case TG_KIND_BILLING:
+      return "billing";
+    case TG_KIND_PRICING:
+      return "pricing";
+    default:
+      return "unknown";
+  }
+}
+
+std::map<std::string, int64_t> Plugin::metrics() {
+  std::lock_guard lock(ctx_->metrics_mu);
+  return ctx_->metrics;
+}
+
+void Plugin::record(tg_status status, std::chrono::steady_clock::duration elapsed) {
+  stats_.calls.fetch_add(1, std::memory_order_relaxed);
+  if (status != TG_OK) stats_.errors.fetch_add(1, std::memory_order_relaxed);
+  if (elapsed > deadline_) stats_.overruns.fetch_add(1, std::memory_order_relaxed);
+}
+
+struct PluginHost::Checked {
+  std::shared_ptr<void> library;
+  const tg_plugin_descriptor* descriptor;
+};
+
+PluginHost::PluginHost(std::string state_dir) : state_dir_(std::move(state_dir)) {}
+
+PluginHost::~PluginHost() { shutdownAll(); }
+
+std::optional<PluginHost::Checked> PluginHost::open(const fs::path& file, LoadFailure* failure) {
+  auto reject = [&](Rejection r, const std::string& reason) {
+    failure->file = file.string();
+    failure->reason = r;
+    failure->message = fmt::format("plugin {} rejected: {}", file.string(), reason);
+    return std::nullopt;
+  };
+
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {
+    return reject(Rejection::kMissingFile, "file not found (check plugins.dir and the file= key)");
+  }
+  auto lib = std::make_shared<boost::dll::shared_library>();
+  try {
+    lib->load(file.string(), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  } catch (const std::exception& e) {
+    return reject(Rejection::kNotSharedObject,
+                  fmt::format("not a loadable shared object: {}", e.what()));
+  }
+  if (!lib->has(TG_PLUGIN_ENTRY_SYMBOL)) {
+    return reject(Rejection::kNoEntrySymbol,
+                  fmt::format("no entry symbol {} (was it built with TOLLGATE_PLUGIN()?)",
+                              TG_PLUGIN_ENTRY_SYMBOL));
+  }
+  auto entry = lib->get<const tg_plugin_descriptor*()>(TG_PLUGIN_ENTRY_SYMBOL);
+  const tg_plugin_descriptor* d = entry();
+  if (d == nullptr) return reject(Rejection::kNullDescriptor, "entry symbol returned no descriptor");
+
+  // struct_size, abi_major and abi_minor are the frozen first fields of every version.
+  if (d->abi_major != TG_ABI_MAJOR) {
+    return reject(Rejection::kAbiMajorMismatch,
+                  fmt::format("built for plugin ABI {}.{}, this tollgated speaks ABI {}.{}; "
+                              "rebuild the plugin against Tollgate SDK {}.x",
+                              d->abi_major, d->abi_minor, TG_ABI_MAJOR, TG_ABI_MINOR, TG_ABI_MAJOR));
+  }
+  if (d->abi_minor > TG_ABI_MINOR) {
+    return reject(Rejection::kAbiMinorNewer,
+                  fmt::format("built for plugin ABI {}.{}, newer than this tollgated's {}.{}; "
+                              "upgrade tollgated or rebuild the plugin against an older SDK",
+                              d->abi_major, d->abi_minor, TG_ABI_MAJOR, TG_ABI_MINOR));
+  }
+  if (d->struct_size < kMinDescriptorSize || d->init == nullptr) {
+    return reject(Rejection::kStructTooShort,
+                  fmt::format("descriptor is {} bytes, ABI {}.0 needs at least {} with init set",
+                              d->struct_size, TG_ABI_MAJOR, kMinDescriptorSize));
+  }
+  const size_t min_vt = minVtableSize(d->kind);
+  if (min_vt == 0) return reject(Rejection::kUnknownKind, fmt::format("unknown plugin kind {}", d->kind));
+  uint32_t vt_size = 0;
+  if (d->vtable != nullptr) std::memcpy(&vt_size, d->vtable, sizeof(vt_size));
+  if (d->vtable == nullptr || vt_size < min_vt || !requiredCallbacksPresent(d->vtable, min_vt)) {
+    return reject(Rejection::kStructTooShort,
+                  fmt::format("{} vtable is {} bytes or has null callbacks; ABI {}.0 requires {} "
+                              "bytes with every callback set",
+                              kindName(d->kind), vt_size, TG_ABI_MAJOR, min_vt));
+  }
+  const std::string_view id = view(d->id);
+  if (!validPluginId(id)) {
+    return reject(Rejection::kInvalidId, fmt::format("invalid id '{}' (want [a-z0-9-]+)", id));
+  }
+  return Checked{std::move(lib), d};
+}
+
+std::optional<Inspection> PluginHost::inspect(const fs::path& file, LoadFailure* failure) {
+  auto checked = open(file, failure);
+  if (!checked) return std::nullopt;
+  std::lock_guard lock(mu_);
+  inspected_.push_back(checked->library);
+  return inspectionOf(checked->descriptor);
+}
+
+std::optional<LoadFailure> PluginHost::load(const PluginSpec& spec) {
+  LoadFailure failure;
+  auto fail = [&](Rejection r, const std::string& reason) {
+    failure.file = spec.file.string();
+    failure.reason = r;
+    failure.message = fmt::format("plugin {} rejected: {}", spec.file.string(), reason);
+    spdlog::error("{}", failure.message);
+    return failure;
+  };
+
+  auto checked = open(spec.file, &failure);
+  if (!checked) {
+    spdlog::error("{}", failure.message);
+    return failure;
+  }
+  const tg_plugin_descriptor* d = checked->descriptor;
+  const std::string id(view(d->id));
+
+  std::lock_guard lock(mu_);
+  for (const auto& p : plugins_) {
+    if (p->id() == id) {
+      return fail(Rejection::kDuplicateId,
+                  fmt::format("duplicate id '{}', already loaded from {}", id, p->file().string()));
+    }
+  }
+  auto settings = applySettings(inspectionOf(d), spec.settings);
+  if (!settings.errors.empty()) {
+    return fail(Rejection::kBadConfig, fmt::format("bad settings in {}: {}", spec.config_file,
+                                                   fmt::join(settings.errors, "; ")));
+  }
+
+  auto plugin = std::make_unique<Plugin>();
+  plugin->id_ = id;
+  plugin->version_ = std::string(view(d->version));
+  plugin->file_ = spec.file;
+  plugin->descriptor_ = d;
+  plugin->deadline_ = spec.deadline;
+  plugin->library_ = checked->library;
+  plugin->ctx_ = std::make_unique<HostContext>();
+  plugin->ctx_->plugin = plugin.get();
+  plugin->ctx_->state_dir = state_dir_;
+  plugin->ctx_->settings = std::move(settings.values);
+  plugin->api_ = tg_host_api{sizeof(tg_host_api), TG_ABI_MAJOR, TG_ABI_MINOR, plugin->ctx_.get(),
+                             hostLog, hostConfigGet, hostNow, hostMetricAdd, hostStateDir};
+
+  tg_error err{};
+  tg_status st = TG_ERR_INTERNAL;
+  try {
+    st = d->init(&plugin->api_, &plugin->instance_, &err);
+  } catch (const std::exception& e) {
+    return fail(Rejection::kInitThrew,
+                fmt::format("init threw an exception across the ABI: {}", e.what()));
+  } catch (...) {
+    return fail(Rejection::kInitThrew, "init threw an exception of unknown type across the ABI");
+  }
+  if (st != TG_OK) {
+    err.message[sizeof(err.message) - 1] = '\0';
+    return fail(Rejection::kInitFailed, fmt::format("init failed with status {}: {}", st,
+                                                    err.message[0] ? err.message : "(no message)"));
+  }
+  spdlog::info("plugin {} {} ({}) loaded from {}", id, plugin->version_, kindName(d->kind),
+               spec.file.string());
+  plugins_.push_back(std::move(plugin));
+  return std::nullopt;
+}
+
+Plugin* PluginHost::find(const std::string& id) {
+  std::lock_guard lock(mu_);
+  for (auto& p : plugins_)
+    if (p->id() == id) return p.get();
+  return nullptr;
+}
+
+Plugin* PluginHost::firstOfKind(tg_plugin_kind kind) {
+  std::lock_guard lock(mu_);
+  for (auto& p : plugins_)
+    if (p->kind() == kind) return p.get();
+  return nullptr;
+}
+
+std::vector<Plugin*> PluginHost::all() {
+  std::lock_guard lock(mu_);
+  std::vector<Plugin*> out;
+  for (auto& p : plugins_) out.push_back(p.get());
+  return out;
+}
+
+void PluginHost::shutdownAll() {
+  std::lock_guard lock(mu_);
+  for (auto it = plugins_.rbegin(); it != plugins_.rend(); ++it) {
+    Plugin& p = **it;
+    if (p.instance_ != nullptr && p.descriptor_->struct_size >= sizeof(tg_plugin_descriptor) &&
+        p.descriptor_->shutdown != nullptr) {
+      p.descriptor_->shutdown(p.instance_);
+    }
+    p.instance_ = nullptr;
+  }
+}
+
+}  // namespace tollgate::plugins

@@ -1,0 +1,45 @@
+// What request handlers reach: the parts of the daemon that come up after the HTTP server
+// starts listening (so /livez answers during start-up). Handlers call requireReady() first.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "plugins/plugin_host.hpp"
+#include "storage/store.hpp"
+#include "tenancy/tenants.hpp"
+
+namespace tollgate {
+
+namespace http {
+class Auth;
+}
+
+struct Services {
+  plugins::PluginHost* host = nullptr;
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<tenancy::Tenants> tenants;
+  std::unique_ptr<http::Auth> auth;
+
+  void markReady() { ready_.store(true, std::memory_order_release); }
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
+  void setState(std::string s) {
+    std::lock_guard lock(mu_);
+    state_ = std::move(s);
+  }
+  std::string state() const {
+    std::lock_guard lock(mu_);
+    return state_;
+  }
+  // Throws a 503 ApiError while the daemon is still starting.
+  void requireReady() const;
+
+ private:
+  std::atomic<bool> ready_{false};
+  mutable std::mutex mu_;
+  std::string state_ = "starting";
+};
+
+}  // namespace tollgate
