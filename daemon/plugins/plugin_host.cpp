@@ -46,6 +46,17 @@ bool requiredCallbacksPresent(const void* vtable, size_t min_size) {
   return true;
 }
 
+// Boost wraps dlerror()'s text in its own words; keep only dlerror's, which users can search.
+std::string dlerrorText(std::string_view what) {
+  constexpr std::string_view kMarker = "dlerror system message: ";
+  const auto start = what.find(kMarker);
+  const auto end = what.rfind("):");
+  if (start == std::string_view::npos || end == std::string_view::npos || end < start) {
+    return std::string(what);
+  }
+  return std::string(what.substr(start + kMarker.size(), end - start - kMarker.size()));
+}
+
 std::string_view view(tg_str s) { return s.size == 0 ? std::string_view{} : std::string_view{s.data, s.size}; }
 
 void hostLog(void* ctx, int32_t level, tg_str message) {
@@ -138,7 +149,7 @@ std::optional<PluginHost::Checked> PluginHost::open(const fs::path& file, LoadFa
     lib->load(file.string(), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const std::exception& e) {
     return reject(Rejection::kNotSharedObject,
-                  fmt::format("not a loadable shared object: {}", e.what()));
+                  fmt::format("not a loadable shared object: {}", dlerrorText(e.what())));
   }
   if (!lib->has(TG_PLUGIN_ENTRY_SYMBOL)) {
     return reject(Rejection::kNoEntrySymbol,
