@@ -3,7 +3,9 @@
 # Builds a Tollgate plugin as a MODULE library named <name>.so with the flags the daemon's
 # loader and its systemd sandbox rely on: hidden visibility (only the entry symbol is
 # exported), no text relocations (link fails otherwise), a non-executable stack, full RELRO,
-# and no undefined symbols. Shipped with the SDK and used in-tree alike.
+# and no undefined symbols; a version script exports the entry symbol only. Shipped with the
+# SDK and used in-tree alike.
+set(TOLLGATE_PLUGIN_VERSION_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/tollgate-plugin.map)
 function(tollgate_add_plugin name)
   cmake_parse_arguments(P "" "OUTPUT_DIR" "SOURCES;LIBS" ${ARGN})
   add_library(${name} MODULE ${P_SOURCES})
@@ -21,5 +23,7 @@ function(tollgate_add_plugin name)
   endif()
   target_link_libraries(${name} PRIVATE TollgateSDK::sdk ${P_LIBS})
   target_link_options(${name} PRIVATE
-    -Wl,-z,noexecstack -Wl,-z,text -Wl,-z,relro -Wl,-z,now -Wl,--no-undefined)
+    -Wl,-z,noexecstack -Wl,-z,text -Wl,-z,relro -Wl,-z,now -Wl,--no-undefined
+    -Wl,--version-script=${TOLLGATE_PLUGIN_VERSION_SCRIPT})
+  set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS ${TOLLGATE_PLUGIN_VERSION_SCRIPT})
 endfunction()

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything Tollgate needs to build, run and test, from Debian 12 packages only.
+set -euo pipefail
+packages=(
+  cmake ninja-build g++ pkg-config binutils curl ca-certificates
+  libpoco-dev libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev
+  libsystemd-dev libphonenumber-dev libssl-dev
+  libgtest-dev libgmock-dev
+  postgresql-15 postgresql-client-15 sqlite3 systemd
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

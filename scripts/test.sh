@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# README command 2 (and what CI runs): install what is needed, build, start a throwaway
+# PostgreSQL 15 cluster on loopback, and run every test through ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+build=${BUILD_DIR:-build}
+
+# shellcheck source=tests/pg/pg.sh
+source tests/pg/pg.sh
+pg_start
+trap pg_stop EXIT
+export TOLLGATE_TEST_PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres"
+
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
