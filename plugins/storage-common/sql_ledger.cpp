@@ -1,0 +1,261 @@
+// Wallets and the ledger: the one place where money moves.
+#include <cstring>
+#include <vector>
+
+#include "sql_bind.hpp"
+#include "sql_store.hpp"
+#include "sql_validate.hpp"
+
+namespace tollgate::storage_sql {
+namespace {
+
+using Poco::Data::Session;
+
+using WalletTuple = Poco::Tuple<std::string, std::string, Poco::Int64, Poco::Int64, Poco::Int64>;
+using EntryTuple = Poco::Tuple<Poco::Int64, std::string, std::string, Poco::Int32, Poco::Int64,
+                               Poco::Int64, std::string, std::string, std::string, Poco::Int64>;
+
+// One validated entry of a ledger_apply request, owned.
+struct Entry {
+  tg_entry_kind kind;
+  int64_t amount;
+  std::string reference;
+  std::string description;
+};
+
+// The request's entries, checked. The array is walked with the stride the host declared in
+// each element's struct_size rather than with this plugin's sizeof: a host built against a
+// later minor version may have appended fields to tg_ledger_entry_in.
+std::vector<Entry> checkedEntries(std::string_view op, const tg_ledger_apply_request& req,
+                                  int64_t* sum) {
+  if (req.entries == nullptr || req.entry_count == 0) invalid(op, "entries", "at least one entry");
+  if (req.entry_count > 1000) invalid(op, "entries", "at most 1000 entries per apply");
+  const size_t stride = req.entries[0].struct_size;
+  if (stride < sizeof(tg_ledger_entry_in) || stride % alignof(tg_ledger_entry_in) != 0) {
+    invalid(op, "entries[0].struct_size", "smaller than an ABI 1.0 entry or misaligned");
+  }
+  const auto* base = reinterpret_cast<const unsigned char*>(req.entries);
+  std::vector<Entry> out;
+  out.reserve(req.entry_count);
+  int64_t total = 0;
+  for (size_t i = 0; i < req.entry_count; ++i) {
+    const auto& e = *reinterpret_cast<const tg_ledger_entry_in*>(base + i * stride);
+    const std::string field = "entries[" + std::to_string(i) + "]";
+    if (e.struct_size != stride) invalid(op, field + ".struct_size", "differs from entries[0]");
+    if (e.kind < TG_ENTRY_TOPUP || e.kind > TG_ENTRY_ADJUSTMENT) {
+      invalid(op, field + ".kind", "unknown entry kind " + std::to_string(e.kind));
+    }
+    if (e.amount_micros == 0) invalid(op, field + ".amount_micros", "must not be 0");
+    if (__builtin_add_overflow(total, e.amount_micros, &total)) {
+      invalid(op, "entries", "the sum of the amounts overflows int64");
+    }
+    out.push_back(Entry{
+        e.kind, e.amount_micros,
+        checkedText(op, field + ".reference", sdk::view(e.reference), kMaxTextBytes, false),
+        checkedText(op, field + ".description", sdk::view(e.description), kMaxTextBytes, false)});
+  }
+  *sum = total;
+  return out;
+}
+
+}  // namespace
+
+// ---- wallets ----
+
+void SqlStore::walletCreate(const sdk::CallContext& ctx, const tg_wallet_row& row) {
+  static constexpr std::string_view op = "wallet_create";
+  const std::string tenant = owningTenant(op, ctx, row.tenant_id);
+  const std::string currency =
+      checkedCurrency(op, std::string_view(row.currency, strnlen(row.currency, 4)));
+  if (row.balance_micros != 0) {
+    invalid(op, "balance_micros", "must be 0: money only enters through ledger_apply");
+  }
+  if (row.credit_limit_micros < 0) invalid(op, "credit_limit_micros", "must be >= 0");
+  bool inserted = false;
+  run(ctx, op, Tx::kWrite, [&](Session& s) {
+    if (!tenantExists(s, dialect_, tenant)) {
+      throw sdk::Error(TG_ERR_NOT_FOUND, cat({op, ": no tenant '", tenant, "'"}));
+    }
+    std::vector<std::string> ids;
+    s << dialect_.sql(
+        "INSERT INTO wallets (tenant_id, currency, balance_micros, credit_limit_micros, "
+        "created_at_ms) VALUES (?, ?, 0, ?, ?) ON CONFLICT DO NOTHING RETURNING tenant_id"),
+        text(tenant), text(currency), i64(row.credit_limit_micros), i64(row.created_at_ms),
+        kw::into(ids), kw::now;
+    inserted = !ids.empty();
+  });
+  if (!inserted) {
+    throw sdk::Error(TG_ERR_CONFLICT,
+                     cat({op, ": tenant '", tenant, "' already has a ", currency, " wallet"}));
+  }
+}
+
+void SqlStore::walletGet(const sdk::CallContext& ctx, std::string_view currency,
+                         tg_wallet_sink sink) {
+  static constexpr std::string_view op = "wallet_get";
+  const std::string tenant = scopedTenant(op, ctx);
+  const std::string code = checkedCurrency(op, currency);
+  std::vector<WalletTuple> rows;
+  run(ctx, op, Tx::kNone, [&](Session& s) {
+    rows.clear();
+    s << dialect_.sql(
+        "SELECT tenant_id, currency, balance_micros, credit_limit_micros, created_at_ms "
+        "FROM wallets WHERE tenant_id = ? AND currency = ?"),
+        text(tenant), text(code), kw::into(rows), kw::now;
+  });
+  if (rows.empty()) {
+    throw sdk::Error(TG_ERR_NOT_FOUND,
+                     cat({op, ": tenant '", tenant, "' has no ", code, " wallet"}));
+  }
+  for (const auto& r : rows) {
+    tg_wallet_row out{
+        sizeof(tg_wallet_row), sdk::str(r.get<0>()), {}, r.get<2>(), r.get<3>(), r.get<4>()};
+    sdk::setCode(out.currency, r.get<1>());
+    sink.fn(sink.ctx, &out);
+  }
+}
+
+// ---- ledger ----
+
+tg_ledger_apply_result SqlStore::ledgerApply(const sdk::CallContext& ctx,
+                                             const tg_ledger_apply_request& req) {
+  static constexpr std::string_view op = "ledger_apply";
+  const std::string tenant = scopedTenant(op, ctx);
+  const std::string currency =
+      checkedCurrency(op, std::string_view(req.currency, strnlen(req.currency, 4)));
+  const std::string key =
+      checkedText(op, "idempotency_key", sdk::view(req.idempotency_key), kMaxIdBytes, true);
+  int64_t sum = 0;
+  const std::vector<Entry> entries = checkedEntries(op, req, &sum);
+
+  tg_ledger_apply_result result{sizeof(tg_ledger_apply_result), 0, 0, 0};
+  run(ctx, op, Tx::kWrite, [&](Session& s) {
+    // 1. Lock the wallet. Every apply on this wallet queues here, so the balance read below
+    //    stays current until commit and the key check below sees every earlier apply.
+    std::vector<Poco::Tuple<Poco::Int64, Poco::Int64>> wallet;
+    s << dialect_.sql(
+        cat({"SELECT balance_micros, credit_limit_micros FROM wallets "
+             "WHERE tenant_id = ? AND currency = ?",
+             dialect_.lock_rows})),
+        text(tenant), text(currency), kw::into(wallet), kw::now;
+    if (wallet.empty()) {
+      throw sdk::Error(TG_ERR_NOT_FOUND,
+                       cat({op, ": tenant '", tenant, "' has no ", currency, " wallet"}));
+    }
+    const int64_t balance = wallet[0].get<0>();
+    const int64_t credit_limit = wallet[0].get<1>();
+
+    // 2. A key applied before answers with that apply's result and appends nothing.
+    std::vector<Poco::Tuple<Poco::Int64, Poco::Int64>> prior;
+    s << dialect_.sql(
+        "SELECT first_seq, balance_after_micros FROM ledger_transactions "
+        "WHERE tenant_id = ? AND idempotency_key = ?"),
+        text(tenant), text(key), kw::into(prior), kw::now;
+    if (!prior.empty()) {
+      result.outcome = TG_APPLY_ALREADY_APPLIED;
+      result.first_seq = prior[0].get<0>();
+      result.balance_micros = prior[0].get<1>();
+      return;
+    }
+
+    // 3. Funds. A net credit is never refused, even below the limit: it only moves the
+    //    balance towards it. Nothing is written and the key stays free for a later attempt.
+    int64_t final_balance = 0;
+    if (__builtin_add_overflow(balance, sum, &final_balance)) {
+      invalid(op, "entries", "the wallet balance would overflow int64");
+    }
+    if (sum < 0 && final_balance < -credit_limit) {
+      result.outcome = TG_APPLY_INSUFFICIENT_FUNDS;
+      result.balance_micros = balance;
+      result.first_seq = 0;
+      return;
+    }
+
+    // 4. Append the entries in order, each with the balance right after it.
+    int64_t running = balance;
+    int64_t first_seq = 0;
+    for (const Entry& e : entries) {
+      if (__builtin_add_overflow(running, e.amount, &running)) {
+        invalid(op, "entries", "a running balance would overflow int64");
+      }
+      std::vector<Poco::Int64> seq;
+      s << dialect_.sql(
+          "INSERT INTO ledger_entries (tenant_id, currency, kind, amount_micros, "
+          "balance_after_micros, idempotency_key, reference, description, created_at_ms) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq"),
+          text(tenant), text(currency), i32(e.kind), i64(e.amount), i64(running), text(key),
+          text(e.reference), text(e.description), i64(req.now_ms), kw::into(seq), kw::now;
+      if (seq.size() != 1) throw std::runtime_error("INSERT ... RETURNING seq returned no row");
+      if (first_seq == 0) first_seq = seq[0];
+    }
+
+    // 5. Move the balance and record the key, in the same transaction.
+    s << dialect_.sql("UPDATE wallets SET balance_micros = ? WHERE tenant_id = ? AND currency = ?"),
+        i64(running), text(tenant), text(currency), kw::now;
+    std::vector<std::string> recorded;
+    s << dialect_.sql(
+        "INSERT INTO ledger_transactions (tenant_id, idempotency_key, currency, first_seq, "
+        "entry_count, balance_after_micros, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING RETURNING idempotency_key"),
+        text(tenant), text(key), text(currency), i64(first_seq),
+        i32(static_cast<int32_t>(entries.size())), i64(running), i64(req.now_ms),
+        kw::into(recorded), kw::now;
+    if (recorded.empty()) {
+      // The same key was applied concurrently to another of the tenant's wallets (this wallet's
+      // lock does not cover that one). Roll back; the next attempt answers ALREADY_APPLIED.
+      throw Retry{"idempotency key '" + key + "' applied concurrently"};
+    }
+    result.outcome = TG_APPLY_APPLIED;
+    result.balance_micros = running;
+    result.first_seq = first_seq;
+  });
+  if (result.outcome == TG_APPLY_APPLIED) host().metricAdd("ledger_applied");
+  return result;
+}
+
+void SqlStore::ledgerList(const sdk::CallContext& ctx, std::string_view currency, int64_t after_seq,
+                          uint32_t limit, tg_ledger_entry_sink sink) {
+  static constexpr std::string_view op = "ledger_list";
+  const std::string tenant = scopedTenant(op, ctx);
+  const std::string code = checkedCurrency(op, currency);
+  std::vector<EntryTuple> rows;
+  bool wallet_exists = true;
+  run(ctx, op, Tx::kNone, [&](Session& s) {
+    rows.clear();
+    if (limit > 0) {
+      s << dialect_.sql(
+          "SELECT seq, tenant_id, currency, kind, amount_micros, balance_after_micros, "
+          "idempotency_key, reference, description, created_at_ms FROM ledger_entries "
+          "WHERE tenant_id = ? AND currency = ? AND seq > ? ORDER BY seq LIMIT ?"),
+          text(tenant), text(code), i64(after_seq), i64(limit), kw::into(rows), kw::now;
+    }
+    if (rows.empty()) {
+      // Only an empty page needs telling "no wallet" apart from "no more entries".
+      std::vector<Poco::Int32> found;
+      s << dialect_.sql("SELECT 1 FROM wallets WHERE tenant_id = ? AND currency = ?"), text(tenant),
+          text(code), kw::into(found), kw::now;
+      wallet_exists = !found.empty();
+    }
+  });
+  if (!wallet_exists) {
+    throw sdk::Error(TG_ERR_NOT_FOUND,
+                     cat({op, ": tenant '", tenant, "' has no ", code, " wallet"}));
+  }
+  for (const auto& r : rows) {
+    tg_ledger_entry_row out{sizeof(tg_ledger_entry_row),
+                            r.get<0>(),
+                            sdk::str(r.get<1>()),
+                            {},
+                            r.get<3>(),
+                            r.get<4>(),
+                            r.get<5>(),
+                            sdk::str(r.get<6>()),
+                            sdk::str(r.get<7>()),
+                            sdk::str(r.get<8>()),
+                            r.get<9>()};
+    sdk::setCode(out.currency, r.get<2>());
+    sink.fn(sink.ctx, &out);
+  }
+}
+
+}  // namespace tollgate::storage_sql

@@ -1,0 +1,224 @@
+#include "sql_schema.hpp"
+
+namespace tollgate::storage_sql {
+
+// Conventions, so that both engines store the same values with the same meaning:
+//   - ids are TEXT chosen by the host; times are BIGINT milliseconds since the Unix epoch;
+//   - money is BIGINT micro-units next to a TEXT ISO 4217 currency, never floating point;
+//   - enumerations the ABI numbers (statuses, kinds, actions) are INTEGER; words that come from
+//     Twilio (a message's direction and status) are stored as Twilio spells them, in TEXT;
+//   - booleans are INTEGER 0/1 with a CHECK (SQLite has no BOOLEAN);
+//   - every tenant-owned row references tenants(id); "no value" is NULL only where a row can
+//     exist without it (an unassigned number, a key not yet revoked, an unpriced message).
+const std::string_view kSchemaMigrationsDdl = R"(
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version BIGINT PRIMARY KEY,
+  description TEXT NOT NULL,
+  applied_at_ms BIGINT NOT NULL
+))";
+
+namespace {
+
+const std::vector<std::string_view> kVersion1 = {
+    R"(CREATE TABLE tenants (
+  id {ID_TEXT} PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  status INTEGER NOT NULL CHECK (status IN (1, 2, 3)),
+  created_at_ms BIGINT NOT NULL
+))",
+    R"(CREATE TABLE api_keys (
+  id {ID_TEXT} PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  secret_sha256 TEXT NOT NULL,
+  label TEXT NOT NULL DEFAULT '',
+  created_at_ms BIGINT NOT NULL,
+  revoked_at_ms BIGINT
+))",
+    "CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id)",
+    // The auth token is encrypted by the core before it gets here; the backend sees bytes.
+    R"(CREATE TABLE twilio_accounts (
+  account_sid TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  auth_token_enc {BLOB} NOT NULL,
+  is_subaccount INTEGER NOT NULL DEFAULT 0 CHECK (is_subaccount IN (0, 1)),
+  friendly_name TEXT NOT NULL DEFAULT '',
+  created_at_ms BIGINT NOT NULL
+))",
+    "CREATE INDEX twilio_accounts_by_tenant ON twilio_accounts (tenant_id)",
+    // tenant_id is NULL while a number sits unassigned in the pool. account_sid has no foreign
+    // key: a number may belong to the main Twilio account, which is configuration, not a row.
+    R"(CREATE TABLE phone_numbers (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT REFERENCES tenants (id),
+  e164 TEXT NOT NULL UNIQUE,
+  twilio_sid TEXT NOT NULL DEFAULT '',
+  account_sid TEXT NOT NULL DEFAULT '',
+  voice_plugin TEXT NOT NULL DEFAULT '',
+  sms_plugin TEXT NOT NULL DEFAULT '',
+  settings_json TEXT NOT NULL DEFAULT '{}',
+  status INTEGER NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL
+))",
+    "CREATE INDEX phone_numbers_by_tenant ON phone_numbers (tenant_id)",
+    R"(CREATE TABLE messages (
+  sid TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  direction TEXT NOT NULL,
+  from_number TEXT NOT NULL,
+  to_number TEXT NOT NULL,
+  body TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL,
+  error_code INTEGER,
+  num_segments INTEGER NOT NULL DEFAULT 0,
+  price_micros BIGINT,
+  currency TEXT,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL
+))",
+    "CREATE INDEX messages_by_tenant_time ON messages (tenant_id, created_at_ms)",
+    R"(CREATE TABLE calls (
+  sid TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  direction TEXT NOT NULL,
+  from_number TEXT NOT NULL,
+  to_number TEXT NOT NULL,
+  status TEXT NOT NULL,
+  duration_s INTEGER NOT NULL DEFAULT 0,
+  recording_url TEXT NOT NULL DEFAULT '',
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL
+))",
+    "CREATE INDEX calls_by_tenant_time ON calls (tenant_id, created_at_ms)",
+    // balance_micros is a cache of the sum of the wallet's ledger entries, kept equal to it by
+    // ledger_apply in the same transaction; the ledger is the record.
+    R"(CREATE TABLE wallets (
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  currency TEXT NOT NULL CHECK (length(currency) = 3),
+  balance_micros BIGINT NOT NULL DEFAULT 0,
+  credit_limit_micros BIGINT NOT NULL DEFAULT 0 CHECK (credit_limit_micros >= 0),
+  created_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, currency)
+))",
+    // One row per applied idempotency key: its presence is what makes a repeat a no-op.
+    R"(CREATE TABLE ledger_transactions (
+  tenant_id TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  first_seq BIGINT NOT NULL,
+  entry_count INTEGER NOT NULL CHECK (entry_count >= 1),
+  balance_after_micros BIGINT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, idempotency_key),
+  FOREIGN KEY (tenant_id, currency) REFERENCES wallets (tenant_id, currency)
+))",
+    R"(CREATE TABLE ledger_entries (
+  seq {SEQ_PK},
+  tenant_id TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 4),
+  amount_micros BIGINT NOT NULL CHECK (amount_micros <> 0),
+  balance_after_micros BIGINT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  reference TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT '',
+  created_at_ms BIGINT NOT NULL,
+  FOREIGN KEY (tenant_id, currency) REFERENCES wallets (tenant_id, currency)
+))",
+    "CREATE INDEX ledger_entries_by_wallet ON ledger_entries (tenant_id, currency, seq)",
+    "CREATE INDEX ledger_entries_by_key ON ledger_entries (tenant_id, idempotency_key)",
+    R"(CREATE TABLE ledger_holds (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  amount_micros BIGINT NOT NULL CHECK (amount_micros > 0),
+  status INTEGER NOT NULL,
+  reference TEXT NOT NULL DEFAULT '',
+  expires_at_ms BIGINT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  FOREIGN KEY (tenant_id, currency) REFERENCES wallets (tenant_id, currency)
+))",
+    "CREATE INDEX ledger_holds_by_wallet ON ledger_holds (tenant_id, currency, status)",
+    R"(CREATE TABLE opt_outs (
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  phone TEXT NOT NULL,
+  opted_out INTEGER NOT NULL CHECK (opted_out IN (0, 1)),
+  updated_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, phone)
+))",
+    // Append-only audit trail of every STOP/START, kept after opt_outs changes again.
+    R"(CREATE TABLE opt_out_events (
+  id {SEQ_PK},
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  phone TEXT NOT NULL,
+  action INTEGER NOT NULL,
+  keyword TEXT NOT NULL DEFAULT '',
+  message_sid TEXT NOT NULL DEFAULT '',
+  created_at_ms BIGINT NOT NULL
+))",
+    "CREATE INDEX opt_out_events_by_phone ON opt_out_events (tenant_id, phone, id)",
+    R"(CREATE TABLE templates (
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  name TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, name)
+))",
+    // template_name is NULL for keywords that reply with nothing; when set it must exist.
+    R"(CREATE TABLE sms_keywords (
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  keyword TEXT NOT NULL,
+  action INTEGER NOT NULL,
+  template_name TEXT,
+  PRIMARY KEY (tenant_id, keyword),
+  FOREIGN KEY (tenant_id, template_name) REFERENCES templates (tenant_id, name)
+))",
+    // idempotency_key is NULL for messages queued without one; both engines let NULLs repeat
+    // under a UNIQUE constraint.
+    R"(CREATE TABLE outbox (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  from_number TEXT NOT NULL,
+  to_number TEXT NOT NULL,
+  body TEXT NOT NULL DEFAULT '',
+  template_name TEXT,
+  status INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at_ms BIGINT NOT NULL,
+  twilio_sid TEXT,
+  error TEXT NOT NULL DEFAULT '',
+  idempotency_key TEXT,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  UNIQUE (tenant_id, idempotency_key)
+))",
+    "CREATE INDEX outbox_due ON outbox (status, next_attempt_at_ms)",
+    // tenant_id is '' (not NULL, which would defeat the primary key) for records that belong to
+    // no tenant yet, hence no foreign key.
+    R"(CREATE TABLE idempotency_keys (
+  tenant_id TEXT NOT NULL DEFAULT '',
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_hash TEXT NOT NULL DEFAULT '',
+  response_status INTEGER NOT NULL DEFAULT 0,
+  response_body TEXT NOT NULL DEFAULT '',
+  created_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, scope, key)
+))",
+    "CREATE INDEX idempotency_keys_by_time ON idempotency_keys (created_at_ms)",
+};
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> all = {
+      {1, "initial schema", kVersion1},
+  };
+  return all;
+}
+
+int64_t latestSchemaVersion() { return migrations().back().version; }
+
+}  // namespace tollgate::storage_sql

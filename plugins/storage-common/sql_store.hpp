@@ -1,0 +1,79 @@
+// One implementation of the storage ABI over Poco::Data, shared by the SQLite and PostgreSQL
+// plugins. The plugins only say how to open a connection and which Dialect to speak.
+#pragma once
+
+#include <tollgate/sdk/plugin.hpp>
+
+#include <Poco/Data/Session.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sql_dialect.hpp"
+#include "sql_pool.hpp"
+
+namespace tollgate::storage_sql {
+
+class SqlStore : public sdk::StoragePlugin {
+ public:
+  // Opens one connection right away, so that a wrong path, DSN or password fails init() with
+  // a clear message instead of the first request.
+  SqlStore(sdk::Host host, Dialect dialect, ConnectionPool::Opener opener, size_t pool_size);
+
+  int64_t migrate(const sdk::CallContext& ctx) override;
+  void tenantCreate(const sdk::CallContext& ctx, const tg_tenant_row& row) override;
+  void tenantGet(const sdk::CallContext& ctx, std::string_view id, tg_tenant_sink sink) override;
+  void tenantList(const sdk::CallContext& ctx, std::string_view after_id, uint32_t limit,
+                  tg_tenant_sink sink) override;
+  void tenantSetStatus(const sdk::CallContext& ctx, std::string_view id,
+                       tg_tenant_status status) override;
+  void apiKeyCreate(const sdk::CallContext& ctx, const tg_api_key_row& row) override;
+  void apiKeyGet(const sdk::CallContext& ctx, std::string_view key_id,
+                 tg_api_key_sink sink) override;
+  void apiKeyList(const sdk::CallContext& ctx, tg_api_key_sink sink) override;
+  void apiKeyRevoke(const sdk::CallContext& ctx, std::string_view key_id,
+                    int64_t revoked_at_ms) override;
+  void walletCreate(const sdk::CallContext& ctx, const tg_wallet_row& row) override;
+  void walletGet(const sdk::CallContext& ctx, std::string_view currency,
+                 tg_wallet_sink sink) override;
+  tg_ledger_apply_result ledgerApply(const sdk::CallContext& ctx,
+                                     const tg_ledger_apply_request& req) override;
+  void ledgerList(const sdk::CallContext& ctx, std::string_view currency, int64_t after_seq,
+                  uint32_t limit, tg_ledger_entry_sink sink) override;
+  bool idempotencyClaim(const sdk::CallContext& ctx, const tg_idempotency_row& row,
+                        tg_idempotency_sink existing) override;
+  void idempotencyComplete(const sdk::CallContext& ctx, std::string_view scope,
+                           std::string_view key, int32_t response_status,
+                           std::string_view response_body) override;
+
+ private:
+  enum class Tx { kNone, kWrite };
+
+  // Thrown by a transaction body to roll back and run it again (e.g. it lost a race that the
+  // next attempt will see the outcome of).
+  struct Retry {
+    std::string why;
+  };
+
+  // Runs `body` on a pooled connection, inside a write transaction when asked, committing when
+  // it returns. Rolls back and retries (bounded, with backoff, within the call's deadline) on
+  // busy/serialization/deadlock errors, on Retry, and on a broken connection before COMMIT was
+  // sent. Every other database error becomes a tollgate::sdk::Error with the matching status.
+  // The body may run more than once: it must only touch the database and its own locals until
+  // run() returns (in particular, sinks are called afterwards).
+  void run(const sdk::CallContext& ctx, std::string_view op, Tx tx,
+           const std::function<void(Poco::Data::Session&)>& body);
+
+  [[noreturn]] void fail(std::string_view op, const DbError& e, int attempts) const;
+  int64_t remainingMs(const sdk::CallContext& ctx) const;
+  // How long the next write transaction may wait, per Dialect::wait_limit_prefix.
+  std::optional<int64_t> waitLimitMs(const sdk::CallContext& ctx) const;
+
+  Dialect dialect_;
+  ConnectionPool pool_;
+};
+
+}  // namespace tollgate::storage_sql

@@ -1,0 +1,37 @@
+// Input checks shared by every operation. They run before any SQL so that both engines reject
+// the same inputs with the same message (PostgreSQL would refuse a NUL byte or bad UTF-8 that
+// SQLite stores, and its text parameters would silently stop at a NUL).
+#pragma once
+
+#include <tollgate/sdk/plugin.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace tollgate::storage_sql {
+
+inline constexpr size_t kMaxIdBytes = 255;            // ids, keys, scopes
+inline constexpr size_t kMaxTextBytes = 4096;         // names, labels, references, hashes
+inline constexpr size_t kMaxBodyBytes = 1024 * 1024;  // a stored response to replay
+
+// Throws TG_ERR_INVALID_ARGUMENT "<op>: <field>: <reason>".
+[[noreturn]] void invalid(std::string_view op, std::string_view field, std::string_view reason);
+
+// `value` as a std::string after checking UTF-8, no NUL, at most max_bytes, and non-empty
+// when required.
+std::string checkedText(std::string_view op, std::string_view field, std::string_view value,
+                        size_t max_bytes, bool required);
+
+// An ISO 4217 code: three upper-case ASCII letters.
+std::string checkedCurrency(std::string_view op, std::string_view value);
+
+// The tenant a tenant-scoped call acts for: ctx.tenant_id, required.
+std::string scopedTenant(std::string_view op, const sdk::CallContext& ctx);
+
+// The tenant that owns a row being created: the row's tenant_id, or ctx.tenant_id when the row
+// leaves it empty. Both set and different is an error (a caller acting for one tenant cannot
+// create rows for another).
+std::string owningTenant(std::string_view op, const sdk::CallContext& ctx, tg_str row_tenant);
+
+}  // namespace tollgate::storage_sql

@@ -1,0 +1,151 @@
+// storage-sqlite: the storage backend for a single host. One database file in WAL mode, so
+// readers never wait for the writer; writers are serialised by SQLite itself (BEGIN IMMEDIATE),
+// which makes the ledger's per-wallet serialisation hold trivially.
+#include <tollgate/sdk/plugin.hpp>
+
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/Session.h>
+
+#include <mutex>
+#include <string>
+
+#include "sql_bind.hpp"
+#include "sql_settings.hpp"
+#include "sql_store.hpp"
+
+namespace tollgate::storage_sqlite {
+namespace {
+
+using storage_sql::DbError;
+using storage_sql::DbErrorKind;
+namespace kw = Poco::Data::Keywords;
+namespace sq = Poco::Data::SQLite;
+
+DbError classify(const Poco::Exception& e) {
+  const std::string detail = storage_sql::oneLine(e.displayText());
+  if (dynamic_cast<const sq::ConstraintViolationException*>(&e) != nullptr) {
+    // SQLite reports every constraint with the same code; its message says which kind.
+    if (detail.find("UNIQUE constraint") != std::string::npos ||
+        detail.find("PRIMARY KEY constraint") != std::string::npos) {
+      return {DbErrorKind::kConflict, detail};
+    }
+    if (detail.find("FOREIGN KEY constraint") != std::string::npos) {
+      return {DbErrorKind::kMissingReference, detail};
+    }
+    return {DbErrorKind::kInvalid, detail};
+  }
+  if (dynamic_cast<const sq::DataTypeMismatchException*>(&e) != nullptr) {
+    return {DbErrorKind::kInvalid, detail};
+  }
+  // SQLITE_BUSY / SQLITE_LOCKED after busy_timeout: another connection holds the lock.
+  if (dynamic_cast<const sq::DBLockedException*>(&e) != nullptr ||
+      dynamic_cast<const sq::TableLockedException*>(&e) != nullptr) {
+    return {DbErrorKind::kRetryable, detail};
+  }
+  if (dynamic_cast<const sq::InterruptException*>(&e) != nullptr) {
+    return {DbErrorKind::kTimeout, detail};
+  }
+  if (dynamic_cast<const sq::CantOpenDBFileException*>(&e) != nullptr ||
+      dynamic_cast<const sq::IOErrorException*>(&e) != nullptr ||
+      dynamic_cast<const sq::DBAccessDeniedException*>(&e) != nullptr ||
+      dynamic_cast<const sq::ReadOnlyException*>(&e) != nullptr ||
+      dynamic_cast<const sq::DatabaseFullException*>(&e) != nullptr ||
+      dynamic_cast<const sq::CorruptImageException*>(&e) != nullptr ||
+      dynamic_cast<const sq::LockProtocolException*>(&e) != nullptr ||
+      dynamic_cast<const Poco::Data::ConnectionFailedException*>(&e) != nullptr ||
+      dynamic_cast<const Poco::Data::NotConnectedException*>(&e) != nullptr) {
+    return {DbErrorKind::kUnavailable, detail};
+  }
+  return {DbErrorKind::kOther, detail};
+}
+
+storage_sql::Dialect sqliteDialect(int64_t busy_timeout_ms) {
+  storage_sql::Dialect d;
+  d.name = "sqlite";
+  d.numbered_placeholders = false;
+  // AUTOINCREMENT: a rowid is never reused, even after the newest row is deleted.
+  d.seq_pk = "INTEGER PRIMARY KEY AUTOINCREMENT";
+  d.blob = "BLOB";
+  d.id_text = "TEXT";  // SQLite compares TEXT byte-wise (BINARY collation) already
+  d.begin_write = "BEGIN IMMEDIATE";
+  d.migration_lock = "";  // BEGIN IMMEDIATE already excludes every other writer
+  d.lock_rows = "";       // likewise
+  d.wait_limit_prefix = "PRAGMA busy_timeout = ";
+  d.wait_limit_before_begin = true;  // BEGIN IMMEDIATE itself waits for the write lock
+  d.max_wait_ms = busy_timeout_ms;
+  d.classify = &classify;
+  return d;
+}
+
+struct Settings {
+  std::string path;
+  int64_t busy_timeout_ms;
+  size_t pool_size;
+};
+
+Settings settings(const sdk::Host& host) {
+  Settings s;
+  const std::string path = host.configOr("path", "tollgate.db");
+  if (path.empty() || path == ":memory:" || path.rfind("file:", 0) == 0) {
+    // Each pooled connection would get its own in-memory database, and URIs bypass the
+    // state-directory rule: both would surprise.
+    throw sdk::Error(TG_ERR_INVALID_ARGUMENT,
+                     "settings.path: want a file path (relative to the state directory)");
+  }
+  s.path = storage_sql::resolvePath(host, path);
+  s.busy_timeout_ms = storage_sql::intSetting(host, "busy_timeout_ms", 1, 600000);
+  s.pool_size = static_cast<size_t>(storage_sql::intSetting(host, "pool_size", 1, 256));
+  return s;
+}
+
+// Every connection gets the same settings: the pragmas below are per connection, except the
+// journal mode, which is stored in the file (setting it again is a no-op).
+Poco::Data::Session open(const Settings& s) {
+  static std::once_flag registered;
+  std::call_once(registered, [] { sq::Connector::registerConnector(); });
+  Poco::Data::Session session(sq::Connector::KEY, s.path);
+  // First, so that switching to WAL below also waits for a busy file instead of failing.
+  session << "PRAGMA busy_timeout = " + std::to_string(s.busy_timeout_ms), kw::now;
+  std::string mode;
+  session << "PRAGMA journal_mode = WAL", kw::into(mode), kw::now;
+  if (mode != "wal") {
+    throw sq::SQLiteException("cannot switch " + s.path + " to WAL (journal_mode is " + mode + ")");
+  }
+  // NORMAL in WAL mode: a commit is durable once the WAL is synced at checkpoint; a power loss
+  // may lose the last transactions but never corrupts the file.
+  session << "PRAGMA synchronous = NORMAL", kw::now;
+  session << "PRAGMA foreign_keys = ON", kw::now;
+  return session;
+}
+
+class SqliteStorage : public storage_sql::SqlStore {
+ public:
+  explicit SqliteStorage(sdk::Host host) : SqliteStorage(host, settings(host)) {}
+
+  static sdk::ConfigKeys configKeys() noexcept {
+    static const tg_config_key keys[] = {
+        sdk::configKey(sdk::lit("path"), TG_CONFIG_PATH, false, sdk::lit("tollgate.db"),
+                       sdk::lit("database file; relative paths are relative to the state "
+                                "directory")),
+        sdk::configKey(sdk::lit("busy_timeout_ms"), TG_CONFIG_INT, false, sdk::lit("5000"),
+                       sdk::lit("how long a connection waits for another one's lock before "
+                                "giving up (ms)")),
+        sdk::configKey(sdk::lit("pool_size"), TG_CONFIG_INT, false, sdk::lit("8"),
+                       sdk::lit("number of database connections (1-256)")),
+    };
+    return {keys, sizeof(keys) / sizeof(keys[0])};
+  }
+
+ private:
+  SqliteStorage(sdk::Host host, const Settings& s)
+      : SqlStore(
+            host, sqliteDialect(s.busy_timeout_ms), [s] { return open(s); }, s.pool_size) {
+    this->host().info("using SQLite database " + s.path);
+  }
+};
+
+}  // namespace
+}  // namespace tollgate::storage_sqlite
+
+TOLLGATE_PLUGIN(tollgate::storage_sqlite::SqliteStorage, "storage-sqlite", "1.0.0")
