@@ -1,8 +1,8 @@
 // tollgated: the gateway daemon.
+#include <Poco/Exception.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/ServerSocket.h>
-#include <Poco/Exception.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/ServerApplication.h>
@@ -39,8 +39,10 @@ class Tollgated : public Poco::Util::ServerApplication {
  protected:
   void defineOptions(OptionSet& options) override {
     ServerApplication::defineOptions(options);
-    options.addOption(Option("config", "c", "configuration file").argument("FILE").binding("tg.config"));
-    options.addOption(Option("check-config", "", "validate the configuration and plugins, then exit"));
+    options.addOption(
+        Option("config", "c", "configuration file").argument("FILE").binding("tg.config"));
+    options.addOption(
+        Option("check-config", "", "validate the configuration and plugins, then exit"));
     options.addOption(Option("define", "D", "override a key of the main file: -D section.key=value")
                           .argument("KEY=VALUE")
                           .repeatable(true));
@@ -71,7 +73,8 @@ class Tollgated : public Poco::Util::ServerApplication {
       check_only_ = true;
     } else if (name == "define") {
       const auto eq = value.find('=');
-      if (eq == std::string::npos) throw Poco::InvalidArgumentException("-D wants section.key=value");
+      if (eq == std::string::npos)
+        throw Poco::InvalidArgumentException("-D wants section.key=value");
       overrides_[value.substr(0, eq)] = value.substr(eq + 1);
     }
   }
@@ -85,7 +88,8 @@ class Tollgated : public Poco::Util::ServerApplication {
     ops::setupLogging(loaded.errors.empty() ? loaded.config.log_level : "info");
     if (!loaded.errors.empty()) {
       for (const auto& e : loaded.errors) spdlog::error("config: {}", e.str());
-      spdlog::error("not starting: fix the configuration (tollgated --check-config names every error)");
+      spdlog::error(
+          "not starting: fix the configuration (tollgated --check-config names every error)");
       return kExitConfig;
     }
     return serve(loaded.config);
@@ -145,7 +149,8 @@ class Tollgated : public Poco::Util::ServerApplication {
     const int rc = start(c, svc, host);
     if (rc == EXIT_OK) {
       ops::notify("READY=1\nSTATUS=serving on " + url);
-      spdlog::info("ready: storage {} migrated, {} plugin(s) loaded", c.storage_plugin, host.all().size());
+      spdlog::info("ready: storage {} migrated, {} plugin(s) loaded", c.storage_plugin,
+                   host.all().size());
       waitForTerminationRequest();
       spdlog::info("stopping: finishing requests in flight");
       ops::notify("STOPPING=1");
@@ -165,7 +170,8 @@ class Tollgated : public Poco::Util::ServerApplication {
   int start(const config::Config& c, Services& svc, plugins::PluginHost& host) {
     for (const auto& spec : c.plugins) {
       if (host.load(spec) && spec.required) {
-        spdlog::error("not starting: required plugin {} was rejected (see above)", spec.file.string());
+        spdlog::error("not starting: required plugin {} was rejected (see above)",
+                      spec.file.string());
         return kExitStart;
       }
     }

@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config binutils curl ca-certificates
   libpoco-dev libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev
-  libsystemd-dev libphonenumber-dev libssl-dev
+  libsystemd-dev libphonenumber-dev libssl-dev libpq-dev
   libgtest-dev libgmock-dev
   postgresql-15 postgresql-client-15 sqlite3 systemd
 )

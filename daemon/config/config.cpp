@@ -25,13 +25,16 @@ const std::vector<KeyDoc>& coreKeys() {
       {"server.listen", "127.0.0.1:8080", "address:port the HTTP server binds"},
       {"server.threads", "16", "HTTP worker threads"},
       {"server.max_queued", "512", "connections waiting for a worker before new ones are refused"},
-      {"daemon.state_dir", "/var/lib/tollgate", "directory for the SQLite database and generated keys"},
+      {"daemon.state_dir", "/var/lib/tollgate",
+       "directory for the SQLite database and generated keys"},
       {"admin.key_file", "",
        "file holding the admin API key; empty: $CREDENTIALS_DIRECTORY/admin-key, else "
        "<state_dir>/admin.key (generated on first start)"},
-      {"plugins.dir", "", "directory of plugin .so files; empty: " TOLLGATE_PLUGIN_DIR_FROM_SBIN
-                          " relative to tollgated"},
-      {"plugins.config_dir", "", "directory of plugin .ini files; empty: plugins.d beside this file"},
+      {"plugins.dir", "",
+       "directory of plugin .so files; empty: " TOLLGATE_PLUGIN_DIR_FROM_SBIN
+       " relative to tollgated"},
+      {"plugins.config_dir", "",
+       "directory of plugin .ini files; empty: plugins.d beside this file"},
       {"plugins.deadline_ms", "2000", "default per-call deadline for plugins"},
       {"storage.plugin", "storage-sqlite", "id of the storage plugin"},
       {"log.level", "info", "trace, debug, info, warn, error"},
@@ -40,7 +43,8 @@ const std::vector<KeyDoc>& coreKeys() {
 }
 
 std::string ConfigError::str() const {
-  return key.empty() ? fmt::format("{}: {}", file, reason) : fmt::format("{}: {}: {}", file, key, reason);
+  return key.empty() ? fmt::format("{}: {}", file, reason)
+                     : fmt::format("{}: {}: {}", file, key, reason);
 }
 
 namespace {
@@ -59,7 +63,8 @@ std::map<std::string, std::string> flatten(const IniFileConfiguration& ini) {
   return out;
 }
 
-bool readIni(const fs::path& file, std::map<std::string, std::string>& out, std::vector<ConfigError>& errors) {
+bool readIni(const fs::path& file, std::map<std::string, std::string>& out,
+             std::vector<ConfigError>& errors) {
   try {
     AutoPtr<IniFileConfiguration> ini(new IniFileConfiguration(file.string()));
     out = flatten(*ini);
@@ -72,7 +77,8 @@ bool readIni(const fs::path& file, std::map<std::string, std::string>& out, std:
 
 class Reader {
  public:
-  Reader(std::string file, std::map<std::string, std::string> values, std::vector<ConfigError>& errors)
+  Reader(std::string file, std::map<std::string, std::string> values,
+         std::vector<ConfigError>& errors)
       : file_(std::move(file)), values_(std::move(values)), errors_(errors) {}
 
   std::string str(const std::string& key, const std::string& def) const {
@@ -151,8 +157,10 @@ void loadPlugins(Config& c, std::vector<ConfigError>& errors) {
     if (!readIni(f, values, errors)) continue;
     std::map<std::string, std::string> settings, plugin;
     for (const auto& [k, v] : values) {
-      if (k.rfind("settings.", 0) == 0) settings[k.substr(9)] = v;
-      else plugin[k] = v;
+      if (k.rfind("settings.", 0) == 0)
+        settings[k.substr(9)] = v;
+      else
+        plugin[k] = v;
     }
     Reader r(f.string(), plugin, errors);
     r.rejectUnknown({"plugin.file", "plugin.enabled", "plugin.required", "plugin.deadline_ms"});
@@ -206,7 +214,8 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
   c.log_level = r.str("log.level", "info");
   static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
   if (!levels.count(c.log_level)) {
-    r.error("log.level", fmt::format("'{}' is not one of trace, debug, info, warn, error", c.log_level));
+    r.error("log.level",
+            fmt::format("'{}' is not one of trace, debug, info, warn, error", c.log_level));
   }
   loadPlugins(c, out.errors);
   return out;

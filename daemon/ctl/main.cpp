@@ -56,7 +56,9 @@ std::string env(const char* name, const char* def) {
 
 std::string readKey(const std::string& file) {
   std::ifstream in(file);
-  if (!in) throw std::runtime_error(fmt::format("cannot read admin key file {} (use --admin-key-file)", file));
+  if (!in)
+    throw std::runtime_error(
+        fmt::format("cannot read admin key file {} (use --admin-key-file)", file));
   std::string k;
   std::getline(in, k);
   while (!k.empty() && std::isspace(static_cast<unsigned char>(k.back()))) k.pop_back();
@@ -90,7 +92,8 @@ Reply call(const Options& o, const std::string& method, const std::string& path,
   }
   if (r.status >= 400) {
     std::string msg = resp.getReason();
-    if (r.body && r.body->has("error")) msg = r.body->getObject("error")->getValue<std::string>("message");
+    if (r.body && r.body->has("error"))
+      msg = r.body->getObject("error")->getValue<std::string>("message");
     throw std::runtime_error(fmt::format("{} {} failed: {} {}", method, path, r.status, msg));
   }
   return r;
@@ -107,7 +110,8 @@ void printKey(const Poco::JSON::Object& k) {
                            k.getValue<std::string>("label"));
 }
 
-void output(const Options& o, const Reply& r, void (*print)(const Options&, const Poco::JSON::Object&)) {
+void output(const Options& o, const Reply& r,
+            void (*print)(const Options&, const Poco::JSON::Object&)) {
   if (!r.body) return;
   if (o.json) {
     r.body->stringify(std::cout);
@@ -127,12 +131,14 @@ int run(const Options& o) {
     need(3);
     Poco::JSON::Object b;
     b.set("name", a[2]);
-    output(o, call(o, "POST", "/admin/v1/tenants", &b), [](const Options&, const Poco::JSON::Object& t) { printTenant(t); });
+    output(o, call(o, "POST", "/admin/v1/tenants", &b),
+           [](const Options&, const Poco::JSON::Object& t) { printTenant(t); });
   } else if (what == "tenant list") {
     need(2);
     std::string after;
     for (;;) {
-      const Reply r = call(o, "GET", "/admin/v1/tenants?limit=1000" + (after.empty() ? "" : "&after=" + after));
+      const Reply r =
+          call(o, "GET", "/admin/v1/tenants?limit=1000" + (after.empty() ? "" : "&after=" + after));
       auto list = r.body->getArray("tenants");
       for (size_t i = 0; i < list->size(); ++i) {
         auto t = list->getObject(i);
@@ -148,26 +154,32 @@ int run(const Options& o) {
     }
   } else if (what == "tenant show") {
     need(3);
-    output(o, call(o, "GET", "/admin/v1/tenants/" + a[2]), [](const Options&, const Poco::JSON::Object& t) { printTenant(t); });
+    output(o, call(o, "GET", "/admin/v1/tenants/" + a[2]),
+           [](const Options&, const Poco::JSON::Object& t) { printTenant(t); });
   } else if (what == "tenant suspend" || what == "tenant activate") {
     need(3);
     Poco::JSON::Object b;
     b.set("status", a[1] == "suspend" ? "suspended" : "active");
-    output(o, call(o, "PATCH", "/admin/v1/tenants/" + a[2], &b), [](const Options&, const Poco::JSON::Object& t) { printTenant(t); });
+    output(o, call(o, "PATCH", "/admin/v1/tenants/" + a[2], &b),
+           [](const Options&, const Poco::JSON::Object& t) { printTenant(t); });
   } else if (what == "key issue") {
-    if (a.size() != 3 && !(a.size() == 5 && a[3] == "--label")) throw std::invalid_argument("wrong arguments");
+    if (a.size() != 3 && !(a.size() == 5 && a[3] == "--label"))
+      throw std::invalid_argument("wrong arguments");
     Poco::JSON::Object b;
     b.set("label", a.size() == 5 ? a[4] : std::string());
-    output(o, call(o, "POST", "/admin/v1/tenants/" + a[2] + "/keys", &b), [](const Options&, const Poco::JSON::Object& k) {
-      std::cout << fmt::format("key id: {}\napi key (shown once, store it now): {}\n",
-                               k.getValue<std::string>("id"), k.getValue<std::string>("key"));
-    });
+    output(o, call(o, "POST", "/admin/v1/tenants/" + a[2] + "/keys", &b),
+           [](const Options&, const Poco::JSON::Object& k) {
+             std::cout << fmt::format("key id: {}\napi key (shown once, store it now): {}\n",
+                                      k.getValue<std::string>("id"),
+                                      k.getValue<std::string>("key"));
+           });
   } else if (what == "key list") {
     need(3);
-    output(o, call(o, "GET", "/admin/v1/tenants/" + a[2] + "/keys"), [](const Options&, const Poco::JSON::Object& r) {
-      auto list = r.getArray("keys");
-      for (size_t i = 0; i < list->size(); ++i) printKey(*list->getObject(i));
-    });
+    output(o, call(o, "GET", "/admin/v1/tenants/" + a[2] + "/keys"),
+           [](const Options&, const Poco::JSON::Object& r) {
+             auto list = r.getArray("keys");
+             for (size_t i = 0; i < list->size(); ++i) printKey(*list->getObject(i));
+           });
   } else if (what == "key revoke") {
     need(4);
     call(o, "DELETE", "/admin/v1/tenants/" + a[2] + "/keys/" + a[3]);

@@ -90,7 +90,8 @@ void addAdminRoutes(Router& router, Services& svc) {
     auto body = r.jsonBody();
     const auto status = tenancy::parseStatus(requireString(*body, "status", 20));
     if (!status) {
-      throw ApiError(400, "invalid_argument", "'status' must be active, suspended or closed", "status");
+      throw ApiError(400, "invalid_argument", "'status' must be active, suspended or closed",
+                     "status");
     }
     existingTenant(svc, r.param("id"));
     svc.tenants->setStatus(r.param("id"), *status);
@@ -127,7 +128,8 @@ void addAdminRoutes(Router& router, Services& svc) {
     } catch (const storage::StorageError& e) {
       if (e.status() != TG_ERR_NOT_FOUND) throw;
       throw ApiError(404, "not_found",
-                     fmt::format("tenant {} has no key '{}'", tenant.id, r.param("key_id")), "key_id");
+                     fmt::format("tenant {} has no key '{}'", tenant.id, r.param("key_id")),
+                     "key_id");
     }
     return Response::noContent();
   });

@@ -67,7 +67,8 @@ const char* codeFor(tg_status s) {
 class Dispatch : public Poco::Net::HTTPRequestHandler {
  public:
   explicit Dispatch(Router& router) : router_(router) {}
-  void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override {
+  void handleRequest(Poco::Net::HTTPServerRequest& req,
+                     Poco::Net::HTTPServerResponse& resp) override {
     std::string request_id = req.get("X-Request-Id", "");
     if (request_id.empty() || request_id.size() > 64) {
       static std::atomic<uint64_t> counter{0};
@@ -154,7 +155,8 @@ Poco::JSON::Object::Ptr Request::jsonBody() {
   } catch (const ApiError&) {
     throw;
   } catch (const Poco::Exception& e) {
-    throw ApiError(400, "invalid_json", fmt::format("request body is not valid JSON: {}", e.message()));
+    throw ApiError(400, "invalid_json",
+                   fmt::format("request body is not valid JSON: {}", e.message()));
   } catch (const std::exception&) {
     throw ApiError(400, "invalid_argument", "request body must be a JSON object");
   }
@@ -206,7 +208,8 @@ Response Router::dispatch(Poco::Net::HTTPServerRequest& req, const std::string& 
                              status >= 500 ? "storage unavailable, retry later" : e.what());
     } catch (const std::exception& e) {
       spdlog::error("{} {} {}: {}", request_id, req.getMethod(), path, e.what());
-      return Response::error(500, "internal", "internal error; see the daemon log for " + request_id);
+      return Response::error(500, "internal",
+                             "internal error; see the daemon log for " + request_id);
     }
   }
   if (!allowed.empty()) {

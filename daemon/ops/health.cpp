@@ -34,7 +34,8 @@ void addOpsRoutes(Router& router, Services& svc) {
 
   router.add("GET", "/metrics", [&svc](Request&) {
     std::string out;
-    out += "# HELP tollgate_ready 1 when the daemon is ready to serve.\n# TYPE tollgate_ready gauge\n";
+    out +=
+        "# HELP tollgate_ready 1 when the daemon is ready to serve.\n# TYPE tollgate_ready gauge\n";
     out += fmt::format("tollgate_ready {}\n", svc.ready() ? 1 : 0);
     out +=
         "# HELP tollgate_plugin_calls_total Calls into each plugin.\n"
@@ -45,9 +46,12 @@ void addOpsRoutes(Router& router, Services& svc) {
         "# TYPE tollgate_plugin_overruns_total counter\n";
     if (svc.host != nullptr) {
       for (auto* p : svc.host->all()) {
-        out += fmt::format("tollgate_plugin_calls_total{{plugin=\"{}\"}} {}\n", p->id(), p->stats().calls.load());
-        out += fmt::format("tollgate_plugin_errors_total{{plugin=\"{}\"}} {}\n", p->id(), p->stats().errors.load());
-        out += fmt::format("tollgate_plugin_overruns_total{{plugin=\"{}\"}} {}\n", p->id(), p->stats().overruns.load());
+        out += fmt::format("tollgate_plugin_calls_total{{plugin=\"{}\"}} {}\n", p->id(),
+                           p->stats().calls.load());
+        out += fmt::format("tollgate_plugin_errors_total{{plugin=\"{}\"}} {}\n", p->id(),
+                           p->stats().errors.load());
+        out += fmt::format("tollgate_plugin_overruns_total{{plugin=\"{}\"}} {}\n", p->id(),
+                           p->stats().overruns.load());
       }
     }
     return Response{200, "text/plain; version=0.0.4", out, {}};

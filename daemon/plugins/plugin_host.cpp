@@ -2,10 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fmt/format.h>
 #include <boost/dll/shared_library.hpp>
 #include <chrono>
 #include <cstring>
-#include <fmt/format.h>
 
 #include "plugins/settings.hpp"
 
@@ -57,7 +57,9 @@ std::string dlerrorText(std::string_view what) {
   return std::string(what.substr(start + kMarker.size(), end - start - kMarker.size()));
 }
 
-std::string_view view(tg_str s) { return s.size == 0 ? std::string_view{} : std::string_view{s.data, s.size}; }
+std::string_view view(tg_str s) {
+  return s.size == 0 ? std::string_view{} : std::string_view{s.data, s.size};
+}
 
 void hostLog(void* ctx, int32_t level, tg_str message) {
   auto* c = static_cast<HostContext*>(ctx);
@@ -158,14 +160,16 @@ std::optional<PluginHost::Checked> PluginHost::open(const fs::path& file, LoadFa
   }
   auto entry = lib->get<const tg_plugin_descriptor*()>(TG_PLUGIN_ENTRY_SYMBOL);
   const tg_plugin_descriptor* d = entry();
-  if (d == nullptr) return reject(Rejection::kNullDescriptor, "entry symbol returned no descriptor");
+  if (d == nullptr)
+    return reject(Rejection::kNullDescriptor, "entry symbol returned no descriptor");
 
   // struct_size, abi_major and abi_minor are the frozen first fields of every version.
   if (d->abi_major != TG_ABI_MAJOR) {
-    return reject(Rejection::kAbiMajorMismatch,
-                  fmt::format("built for plugin ABI {}.{}, this tollgated speaks ABI {}.{}; "
-                              "rebuild the plugin against Tollgate SDK {}.x",
-                              d->abi_major, d->abi_minor, TG_ABI_MAJOR, TG_ABI_MINOR, TG_ABI_MAJOR));
+    return reject(
+        Rejection::kAbiMajorMismatch,
+        fmt::format("built for plugin ABI {}.{}, this tollgated speaks ABI {}.{}; "
+                    "rebuild the plugin against Tollgate SDK {}.x",
+                    d->abi_major, d->abi_minor, TG_ABI_MAJOR, TG_ABI_MINOR, TG_ABI_MAJOR));
   }
   if (d->abi_minor > TG_ABI_MINOR) {
     return reject(Rejection::kAbiMinorNewer,
@@ -179,7 +183,8 @@ std::optional<PluginHost::Checked> PluginHost::open(const fs::path& file, LoadFa
                               d->struct_size, TG_ABI_MAJOR, kMinDescriptorSize));
   }
   const size_t min_vt = minVtableSize(d->kind);
-  if (min_vt == 0) return reject(Rejection::kUnknownKind, fmt::format("unknown plugin kind {}", d->kind));
+  if (min_vt == 0)
+    return reject(Rejection::kUnknownKind, fmt::format("unknown plugin kind {}", d->kind));
   uint32_t vt_size = 0;
   if (d->vtable != nullptr) std::memcpy(&vt_size, d->vtable, sizeof(vt_size));
   if (d->vtable == nullptr || vt_size < min_vt || !requiredCallbacksPresent(d->vtable, min_vt)) {
@@ -245,8 +250,9 @@ std::optional<LoadFailure> PluginHost::load(const PluginSpec& spec) {
   plugin->ctx_->plugin = plugin.get();
   plugin->ctx_->state_dir = state_dir_;
   plugin->ctx_->settings = std::move(settings.values);
-  plugin->api_ = tg_host_api{sizeof(tg_host_api), TG_ABI_MAJOR, TG_ABI_MINOR, plugin->ctx_.get(),
-                             hostLog, hostConfigGet, hostNow, hostMetricAdd, hostStateDir};
+  plugin->api_ =
+      tg_host_api{sizeof(tg_host_api), TG_ABI_MAJOR, TG_ABI_MINOR,  plugin->ctx_.get(), hostLog,
+                  hostConfigGet,       hostNow,      hostMetricAdd, hostStateDir};
 
   tg_error err{};
   tg_status st = TG_ERR_INTERNAL;

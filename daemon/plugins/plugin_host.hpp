@@ -19,9 +19,9 @@ namespace tollgate::plugins {
 
 // What the configuration says about one plugin (one plugins.d/*.ini file).
 struct PluginSpec {
-  std::string config_file;              // the plugins.d file it came from, for messages
-  std::filesystem::path file;           // the .so, absolute
-  bool required = false;                // the daemon refuses to start without it
+  std::string config_file;                      // the plugins.d file it came from, for messages
+  std::filesystem::path file;                   // the .so, absolute
+  bool required = false;                        // the daemon refuses to start without it
   std::map<std::string, std::string> settings;  // [settings]
   std::chrono::milliseconds deadline{2000};     // per-call deadline
 };
@@ -29,10 +29,10 @@ struct PluginSpec {
 // Counters kept for every plugin from the moment it is loaded.
 struct PluginStats {
   std::atomic<uint64_t> calls{0};
-  std::atomic<uint64_t> errors{0};     // calls that returned a status other than TG_OK
-  std::atomic<uint64_t> overruns{0};   // calls that passed their deadline
-  std::atomic<uint64_t> exceptions{0}; // reserved: the SDK stops exceptions; raw ABI plugins
-                                       // that throw are a bug the host cannot recover from
+  std::atomic<uint64_t> errors{0};      // calls that returned a status other than TG_OK
+  std::atomic<uint64_t> overruns{0};    // calls that passed their deadline
+  std::atomic<uint64_t> exceptions{0};  // reserved: the SDK stops exceptions; raw ABI plugins
+                                        // that throw are a bug the host cannot recover from
 };
 
 class Plugin;

@@ -63,8 +63,9 @@ AppliedSettings applySettings(const Inspection& plugin,
   }
   for (const auto& [name, value] : given) {
     if (std::find(known.begin(), known.end(), name) == known.end()) {
-      out.errors.push_back(fmt::format("settings.{}: unknown key for plugin {} (known: {})", name,
-                                       plugin.id, known.empty() ? "none" : fmt::format("{}", fmt::join(known, ", "))));
+      out.errors.push_back(
+          fmt::format("settings.{}: unknown key for plugin {} (known: {})", name, plugin.id,
+                      known.empty() ? "none" : fmt::format("{}", fmt::join(known, ", "))));
     }
   }
   return out;

@@ -1,8 +1,8 @@
 #include "storage/store.hpp"
 
+#include <fmt/format.h>
 #include <chrono>
 #include <cstring>
-#include <fmt/format.h>
 
 #include "plugins/plugin_host.hpp"
 
@@ -65,7 +65,7 @@ struct ToEntry {
 };
 struct ToIdem {
   IdempotencyRecord operator()(const tg_idempotency_row& r) const {
-    return IdempotencyRecord{copy(r.tenant_id),   copy(r.scope),     copy(r.key),
+    return IdempotencyRecord{copy(r.tenant_id),    copy(r.scope),     copy(r.key),
                              copy(r.request_hash), r.response_status, copy(r.response_body),
                              r.created_at_ms};
   }
@@ -85,8 +85,7 @@ std::optional<T> first(std::vector<T>& rows) {
 
 }  // namespace
 
-Store::Store(plugins::Plugin& plugin)
-    : plugin_(plugin), vt_(plugin.vtable<tg_storage_vtable>()) {}
+Store::Store(plugins::Plugin& plugin) : plugin_(plugin), vt_(plugin.vtable<tg_storage_vtable>()) {}
 
 template <class Fn>
 void Store::call(std::string_view op, std::string_view tenant_id, Fn&& fn) {
@@ -104,13 +103,15 @@ void Store::call(std::string_view op, std::string_view tenant_id, Fn&& fn) {
 
 int64_t Store::migrate() {
   int64_t version = 0;
-  call("migrate", "", [&](auto* c, auto* e) { return vt_->migrate(plugin_.instance(), c, &version, e); });
+  call("migrate", "",
+       [&](auto* c, auto* e) { return vt_->migrate(plugin_.instance(), c, &version, e); });
   return version;
 }
 
 void Store::createTenant(const Tenant& t) {
   const tg_tenant_row row{sizeof(row), str(t.id), str(t.name), t.status, t.created_at_ms};
-  call("tenant_create", "", [&](auto* c, auto* e) { return vt_->tenant_create(plugin_.instance(), c, &row, e); });
+  call("tenant_create", "",
+       [&](auto* c, auto* e) { return vt_->tenant_create(plugin_.instance(), c, &row, e); });
 }
 
 std::optional<Tenant> Store::tenant(std::string_view id) {
@@ -129,7 +130,8 @@ std::optional<Tenant> Store::tenant(std::string_view id) {
 std::vector<Tenant> Store::tenants(std::string_view after_id, uint32_t limit) {
   TenantRows rows;
   call("tenant_list", "", [&](auto* c, auto* e) {
-    return vt_->tenant_list(plugin_.instance(), c, str(after_id), limit, {&rows, TenantRows::fn}, e);
+    return vt_->tenant_list(plugin_.instance(), c, str(after_id), limit, {&rows, TenantRows::fn},
+                            e);
   });
   return std::move(rows.rows);
 }
@@ -141,11 +143,10 @@ void Store::setTenantStatus(std::string_view id, tg_tenant_status status) {
 }
 
 void Store::createApiKey(const ApiKey& k) {
-  const tg_api_key_row row{sizeof(row),     str(k.id),       str(k.tenant_id), str(k.secret_sha256),
-                           str(k.label),    k.created_at_ms, k.revoked_at_ms};
-  call("api_key_create", k.tenant_id, [&](auto* c, auto* e) {
-    return vt_->api_key_create(plugin_.instance(), c, &row, e);
-  });
+  const tg_api_key_row row{sizeof(row),  str(k.id),       str(k.tenant_id), str(k.secret_sha256),
+                           str(k.label), k.created_at_ms, k.revoked_at_ms};
+  call("api_key_create", k.tenant_id,
+       [&](auto* c, auto* e) { return vt_->api_key_create(plugin_.instance(), c, &row, e); });
 }
 
 std::optional<ApiKey> Store::apiKey(std::string_view key_id) {
@@ -176,12 +177,11 @@ void Store::revokeApiKey(std::string_view tenant_id, std::string_view key_id, in
 }
 
 void Store::createWallet(const Wallet& w) {
-  tg_wallet_row row{sizeof(row), str(w.tenant_id), {}, w.balance_micros, w.credit_limit_micros,
-                    w.created_at_ms};
+  tg_wallet_row row{sizeof(row),      str(w.tenant_id),      {},
+                    w.balance_micros, w.credit_limit_micros, w.created_at_ms};
   setCode(row.currency, w.currency);
-  call("wallet_create", w.tenant_id, [&](auto* c, auto* e) {
-    return vt_->wallet_create(plugin_.instance(), c, &row, e);
-  });
+  call("wallet_create", w.tenant_id,
+       [&](auto* c, auto* e) { return vt_->wallet_create(plugin_.instance(), c, &row, e); });
 }
 
 std::optional<Wallet> Store::wallet(std::string_view tenant_id, std::string_view currency) {
@@ -212,9 +212,8 @@ ApplyResult Store::applyLedger(std::string_view tenant_id, std::string_view curr
   setCode(req.currency, currency);
   tg_ledger_apply_result out{};
   out.struct_size = sizeof(out);
-  call("ledger_apply", tenant_id, [&](auto* c, auto* e) {
-    return vt_->ledger_apply(plugin_.instance(), c, &req, &out, e);
-  });
+  call("ledger_apply", tenant_id,
+       [&](auto* c, auto* e) { return vt_->ledger_apply(plugin_.instance(), c, &req, &out, e); });
   return ApplyResult{out.outcome, out.balance_micros, out.first_seq};
 }
 
@@ -224,14 +223,15 @@ std::vector<LedgerEntry> Store::ledger(std::string_view tenant_id, std::string_v
   char cur[4];
   setCode(cur, currency);
   call("ledger_list", tenant_id, [&](auto* c, auto* e) {
-    return vt_->ledger_list(plugin_.instance(), c, cur, after_seq, limit, {&rows, EntryRows::fn}, e);
+    return vt_->ledger_list(plugin_.instance(), c, cur, after_seq, limit, {&rows, EntryRows::fn},
+                            e);
   });
   return std::move(rows.rows);
 }
 
 std::optional<IdempotencyRecord> Store::claimIdempotency(const IdempotencyRecord& r) {
-  const tg_idempotency_row row{sizeof(row),      str(r.tenant_id),    str(r.scope),
-                               str(r.key),       str(r.request_hash), r.response_status,
+  const tg_idempotency_row row{sizeof(row),          str(r.tenant_id),    str(r.scope),
+                               str(r.key),           str(r.request_hash), r.response_status,
                                str(r.response_body), r.created_at_ms};
   IdemRows rows;
   int32_t claimed = 0;
@@ -240,7 +240,8 @@ std::optional<IdempotencyRecord> Store::claimIdempotency(const IdempotencyRecord
   });
   if (claimed != 0) return std::nullopt;
   if (rows.rows.empty()) {
-    throw StorageError(TG_ERR_INTERNAL, "storage idempotency_claim: not claimed but no row returned");
+    throw StorageError(TG_ERR_INTERNAL,
+                       "storage idempotency_claim: not claimed but no row returned");
   }
   return std::move(rows.rows.front());
 }

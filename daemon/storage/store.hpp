@@ -114,9 +114,8 @@ class Store {
 
   // Returns nullopt when this call claimed the key, else the record stored earlier.
   std::optional<IdempotencyRecord> claimIdempotency(const IdempotencyRecord& r);
-  void completeIdempotency(std::string_view tenant_id, std::string_view scope,
-                           std::string_view key, int32_t response_status,
-                           std::string_view response_body);
+  void completeIdempotency(std::string_view tenant_id, std::string_view scope, std::string_view key,
+                           int32_t response_status, std::string_view response_body);
 
   plugins::Plugin& plugin() { return plugin_; }
 

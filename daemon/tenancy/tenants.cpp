@@ -68,7 +68,8 @@ IssuedKey Tenants::issueKey(std::string_view tenant_id, const std::string& label
   const std::string id_hex = randomHex(kIdHex / 2);
   const std::string secret = randomHex(kSecretHex / 2);
   IssuedKey k;
-  k.row = storage::ApiKey{"key_" + id_hex, std::string(tenant_id), sha256Hex(secret), label, nowMs(), 0};
+  k.row = storage::ApiKey{
+      "key_" + id_hex, std::string(tenant_id), sha256Hex(secret), label, nowMs(), 0};
   k.token = std::string(kPrefix) + id_hex + "_" + secret;
   store_.createApiKey(k.row);
   return k;

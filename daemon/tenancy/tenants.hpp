@@ -37,7 +37,9 @@ class Tenants {
   void setStatus(std::string_view id, tg_tenant_status status);
 
   IssuedKey issueKey(std::string_view tenant_id, const std::string& label);
-  std::vector<storage::ApiKey> keys(std::string_view tenant_id) { return store_.apiKeys(tenant_id); }
+  std::vector<storage::ApiKey> keys(std::string_view tenant_id) {
+    return store_.apiKeys(tenant_id);
+  }
   void revokeKey(std::string_view tenant_id, std::string_view key_id);
 
   // The tenant a presented key belongs to, if the key exists, matches and is not revoked.

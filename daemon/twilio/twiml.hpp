@@ -35,7 +35,7 @@ inline TwimlNode node(std::string name, std::string text = {}) {
 std::string renderTwiml(const std::vector<TwimlNode>& verbs);
 
 // The documents the core itself answers with.
-std::string emptyResponse();                     // <Response/>: acknowledge, do nothing
+std::string emptyResponse();                         // <Response/>: acknowledge, do nothing
 std::string messageResponse(std::string_view body);  // one <Message>
 
 }  // namespace tollgate::twilio

@@ -25,10 +25,10 @@ class DaemonTest : public ::testing::Test {
     dir_ = makeTempDir("tollgate-e2e-");
     fs::create_directories(dir_ / "plugins.d");
     port_ = freePort();
-    std::ofstream(dir_ / "tollgate.ini") << "[server]\nlisten = 127.0.0.1:" << port_
-                                         << "\nthreads = 4\n[daemon]\nstate_dir = " << (dir_ / "state").string()
-                                         << "\n[plugins]\ndir = " << kPluginDir.string()
-                                         << "\n[storage]\nplugin = storage-sqlite\n";
+    std::ofstream(dir_ / "tollgate.ini")
+        << "[server]\nlisten = 127.0.0.1:" << port_
+        << "\nthreads = 4\n[daemon]\nstate_dir = " << (dir_ / "state").string()
+        << "\n[plugins]\ndir = " << kPluginDir.string() << "\n[storage]\nplugin = storage-sqlite\n";
     std::ofstream(dir_ / "plugins.d" / "10-storage-sqlite.ini")
         << "[plugin]\nfile = storage-sqlite.so\nrequired = true\n[settings]\npath = tollgate.db\n";
   }
@@ -40,12 +40,14 @@ class DaemonTest : public ::testing::Test {
   void addTestPlugin(const std::string& name, const std::string& settings, bool required) {
     std::ofstream(dir_ / "plugins.d" / ("50-" + name + ".ini"))
         << "[plugin]\nfile = " << (kTestPluginDir / (name + ".so")).string()
-        << "\nrequired = " << (required ? "true" : "false") << "\n[settings]\n" << settings;
+        << "\nrequired = " << (required ? "true" : "false") << "\n[settings]\n"
+        << settings;
   }
 
   void start() {
     daemon_ = std::make_unique<Child>(
-        std::vector<std::string>{kTollgated.string(), "--config", (dir_ / "tollgate.ini").string()}, dir_);
+        std::vector<std::string>{kTollgated.string(), "--config", (dir_ / "tollgate.ini").string()},
+        dir_);
   }
 
   // Polls /readyz until 200; returns every status seen on the way.
@@ -69,8 +71,12 @@ class DaemonTest : public ::testing::Test {
   }
 
   Ran ctl(std::vector<std::string> args) {
-    std::vector<std::string> argv{kTollgatectl.string(), "--url", "http://127.0.0.1:" + std::to_string(port_),
-                                  "--admin-key-file", (dir_ / "state" / "admin.key").string(), "--json"};
+    std::vector<std::string> argv{kTollgatectl.string(),
+                                  "--url",
+                                  "http://127.0.0.1:" + std::to_string(port_),
+                                  "--admin-key-file",
+                                  (dir_ / "state" / "admin.key").string(),
+                                  "--json"};
     argv.insert(argv.end(), args.begin(), args.end());
     const fs::path d = makeTempDir("tollgate-ctl-");
     Ran r = run(argv, d);
@@ -78,7 +84,9 @@ class DaemonTest : public ::testing::Test {
     return r;
   }
 
-  std::map<std::string, std::string> bearer(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
+  std::map<std::string, std::string> bearer(const std::string& key) {
+    return {{"Authorization", "Bearer " + key}};
+  }
   std::string adminKey() {
     std::string k = slurp(dir_ / "state" / "admin.key");
     while (!k.empty() && k.back() == '\n') k.pop_back();
@@ -106,7 +114,8 @@ TEST_F(DaemonTest, TenantsAndKeysThroughTollgatectlScopeEveryTenantRequest) {
   ASSERT_EQ(ka.code, 0) << ka.err;
   const std::string acme_key = json(ka.out)->getValue<std::string>("key");
   const std::string acme_key_id = json(ka.out)->getValue<std::string>("id");
-  const std::string bravo_key = json(ctl({"key", "issue", bravo}).out)->getValue<std::string>("key");
+  const std::string bravo_key =
+      json(ctl({"key", "issue", bravo}).out)->getValue<std::string>("key");
   EXPECT_EQ(acme_key.rfind("tgk_", 0), 0u);
 
   // Each key sees its own tenant only.
@@ -117,7 +126,8 @@ TEST_F(DaemonTest, TenantsAndKeysThroughTollgatectlScopeEveryTenantRequest) {
   EXPECT_EQ(json(me.body)->getValue<std::string>("id"), bravo);
   auto keys = http(port_, "GET", "/v1/keys", "", bearer(acme_key));
   EXPECT_EQ(json(keys.body)->getArray("keys")->size(), 1u);
-  EXPECT_EQ(keys.body.find(acme_key.substr(21)), std::string::npos) << "secret must never be listed";
+  EXPECT_EQ(keys.body.find(acme_key.substr(21)), std::string::npos)
+      << "secret must never be listed";
 
   // The secret is stored hashed: it is nowhere in the database file.
   EXPECT_EQ(slurp(dir_ / "state" / "tollgate.db").find(acme_key.substr(21)), std::string::npos);
@@ -131,7 +141,8 @@ TEST_F(DaemonTest, TenantsAndKeysThroughTollgatectlScopeEveryTenantRequest) {
   ASSERT_EQ(ctl({"tenant", "suspend", acme}).code, 0);
   auto suspended = http(port_, "GET", "/v1/tenant", "", bearer(acme_key));
   EXPECT_EQ(suspended.status, 403);
-  EXPECT_EQ(json(suspended.body)->getObject("error")->getValue<std::string>("code"), "tenant_suspended");
+  EXPECT_EQ(json(suspended.body)->getObject("error")->getValue<std::string>("code"),
+            "tenant_suspended");
   ASSERT_EQ(ctl({"tenant", "activate", acme}).code, 0);
   EXPECT_EQ(http(port_, "GET", "/v1/tenant", "", bearer(acme_key)).status, 200);
 
@@ -161,7 +172,8 @@ TEST_F(DaemonTest, BadInputGetsA4xxNamingTheFieldAndWritesNothing) {
   EXPECT_EQ(json(r.body)->getObject("error")->getValue<std::string>("field"), "name");
   r = http(port_, "POST", "/admin/v1/tenants", "{\"name\": 42}", admin);
   EXPECT_EQ(json(r.body)->getObject("error")->getValue<std::string>("field"), "name");
-  r = http(port_, "POST", "/admin/v1/tenants", "{\"name\": \"" + std::string(101, 'x') + "\"}", admin);
+  r = http(port_, "POST", "/admin/v1/tenants", "{\"name\": \"" + std::string(101, 'x') + "\"}",
+           admin);
   EXPECT_EQ(r.status, 400);
   r = http(port_, "PATCH", "/admin/v1/tenants/tn_nope", "{\"status\": \"active\"}", admin);
   EXPECT_EQ(r.status, 404);
@@ -198,7 +210,8 @@ TEST_F(DaemonTest, GoesOnWithoutARejectedOptionalPlugin) {
   start();
   waitReady();
   const std::string log = daemon_->err();
-  EXPECT_NE(log.find("test-raw-abi-major.so rejected: built for plugin ABI 2.0"), std::string::npos) << log;
+  EXPECT_NE(log.find("test-raw-abi-major.so rejected: built for plugin ABI 2.0"), std::string::npos)
+      << log;
   auto plugins = http(port_, "GET", "/admin/v1/plugins", "", bearer(adminKey()));
   EXPECT_NE(plugins.body.find("storage-sqlite"), std::string::npos);
   EXPECT_EQ(plugins.body.find("raw-test"), std::string::npos);
@@ -209,7 +222,9 @@ TEST_F(DaemonTest, RefusesToStartWithoutARequiredPlugin) {
   start();
   EXPECT_EQ(daemon_->wait(), 1);
   const std::string log = daemon_->err();
-  EXPECT_NE(log.find("init failed with status 1: settings.api_token is required"), std::string::npos) << log;
+  EXPECT_NE(log.find("init failed with status 1: settings.api_token is required"),
+            std::string::npos)
+      << log;
   EXPECT_NE(log.find("not starting: required plugin"), std::string::npos) << log;
 }
 
@@ -222,7 +237,9 @@ TEST_F(DaemonTest, RefusesToStartWithoutStorage) {
 }
 
 TEST_F(DaemonTest, CheckConfigAcceptsConfAsShipped) {
-  const Ran r = run({kTollgated.string(), "--check-config", "--config", (kSourceDir / "conf" / "tollgate.ini").string()}, dir_);
+  const Ran r = run({kTollgated.string(), "--check-config", "--config",
+                     (kSourceDir / "conf" / "tollgate.ini").string()},
+                    dir_);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("configuration OK"), std::string::npos) << r.out;
 }
@@ -230,9 +247,11 @@ TEST_F(DaemonTest, CheckConfigAcceptsConfAsShipped) {
 TEST_F(DaemonTest, CheckConfigNamesFileAndKeyOfEveryError) {
   std::ofstream(dir_ / "tollgate.ini", std::ios::app)
       << "[server]\nlisten = everywhere\nthreads = many\nlisten_port = 1\n[log]\nlevel = loud\n";
-  std::ofstream(dir_ / "plugins.d" / "10-storage-sqlite.ini", std::ios::app) << "busy_timeout_ms = soon\n";
+  std::ofstream(dir_ / "plugins.d" / "10-storage-sqlite.ini", std::ios::app)
+      << "busy_timeout_ms = soon\n";
   std::ofstream(dir_ / "plugins.d" / "20-voice.ini") << "[plugin]\nfile = voice-missing.so\n";
-  const Ran r = run({kTollgated.string(), "--check-config", "--config", (dir_ / "tollgate.ini").string()}, dir_);
+  const Ran r = run(
+      {kTollgated.string(), "--check-config", "--config", (dir_ / "tollgate.ini").string()}, dir_);
   EXPECT_EQ(r.code, 78);
   const std::string ini = (dir_ / "tollgate.ini").string();
   for (const std::string& expected : {
@@ -240,10 +259,13 @@ TEST_F(DaemonTest, CheckConfigNamesFileAndKeyOfEveryError) {
            ini + ": server.threads: 'many' is not an integer",
            ini + ": server.listen_port: unknown key",
            ini + ": log.level: 'loud' is not one of",
-           (dir_ / "plugins.d" / "10-storage-sqlite.ini").string() + ": settings.busy_timeout_ms: 'soon' is not an integer",
-           (dir_ / "plugins.d" / "20-voice.ini").string() + ": plugin.file: plugin " + (kPluginDir / "voice-missing.so").string() + " rejected: file not found",
+           (dir_ / "plugins.d" / "10-storage-sqlite.ini").string() +
+               ": settings.busy_timeout_ms: 'soon' is not an integer",
+           (dir_ / "plugins.d" / "20-voice.ini").string() + ": plugin.file: plugin " +
+               (kPluginDir / "voice-missing.so").string() + " rejected: file not found",
        }) {
-    EXPECT_NE(r.err.find(expected), std::string::npos) << "missing: " << expected << "\nin:\n" << r.err;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << "missing: " << expected << "\nin:\n"
+                                                       << r.err;
   }
 }
 

@@ -52,7 +52,8 @@ class LoaderTest : public ::testing::Test {
     const auto lines = errorLines();
     ASSERT_EQ(lines.size(), 1u) << log_.str();
     EXPECT_EQ(lines[0], failure->message);
-    EXPECT_NE(lines[0].find("plugin " + s.file.string() + " rejected: "), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find("plugin " + s.file.string() + " rejected: "), std::string::npos)
+        << lines[0];
     EXPECT_NE(lines[0].find(text), std::string::npos) << lines[0];
     EXPECT_EQ(host_.all().size(), 0u);
     EXPECT_FALSE(host_.load(spec("test-raw-good")).has_value()) << log_.str();
@@ -116,8 +117,9 @@ TEST_F(LoaderTest, RejectsADuplicateId) {
   EXPECT_EQ(failure->reason, Rejection::kDuplicateId);
   const auto lines = errorLines();
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_NE(lines[0].find("test-sms-duplicate.so rejected: duplicate id 'test-sms', already loaded from " +
-                          (kDir / "test-sms.so").string()),
+  EXPECT_NE(lines[0].find(
+                "test-sms-duplicate.so rejected: duplicate id 'test-sms', already loaded from " +
+                (kDir / "test-sms.so").string()),
             std::string::npos)
       << lines[0];
   EXPECT_EQ(host_.all().size(), 1u);
@@ -159,12 +161,13 @@ SmsResult callSms(Plugin& p, const std::string& body) {
   msg.body = tg_str{body.data(), body.size()};
   tg_call_ctx ctx{sizeof ctx, {"tn_1", 4}, {"rq", 2}, 0};
   tg_error err{};
-  r.status = p.vtable<tg_sms_vtable>()->on_inbound(
-      p.instance(), &ctx, &msg,
-      {&r, [](void* c, const tg_sms_decision* d) {
-         static_cast<SmsResult*>(c)->reply.assign(d->reply_body.data, d->reply_body.size);
-       }},
-      &err);
+  r.status = p.vtable<tg_sms_vtable>()->on_inbound(p.instance(), &ctx, &msg,
+                                                   {&r,
+                                                    [](void* c, const tg_sms_decision* d) {
+                                                      static_cast<SmsResult*>(c)->reply.assign(
+                                                          d->reply_body.data, d->reply_body.size);
+                                                    }},
+                                                   &err);
   r.error = err.message;
   return r;
 }

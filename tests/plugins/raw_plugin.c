@@ -28,9 +28,17 @@ static const tg_sms_vtable vtable = {sizeof(tg_sms_vtable), on_inbound};
 /* A storage vtable that stops after migrate: far too short for ABI 1.0. */
 __attribute__((unused)) static const uint32_t short_vtable[2] = {sizeof(uint32_t) * 2, 0};
 
-__attribute__((unused)) static tg_plugin_descriptor descriptor = {
-    sizeof(tg_plugin_descriptor), TG_ABI_MAJOR, TG_ABI_MINOR, {"raw-test", 8}, {"0.0.1", 5},
-    TG_KIND_SMS_KEYWORDS, &vtable, NULL, 0, init, NULL};
+__attribute__((unused)) static tg_plugin_descriptor descriptor = {sizeof(tg_plugin_descriptor),
+                                                                  TG_ABI_MAJOR,
+                                                                  TG_ABI_MINOR,
+                                                                  {"raw-test", 8},
+                                                                  {"0.0.1", 5},
+                                                                  TG_KIND_SMS_KEYWORDS,
+                                                                  &vtable,
+                                                                  NULL,
+                                                                  0,
+                                                                  init,
+                                                                  NULL};
 
 #ifndef VARIANT_NO_ENTRY
 __attribute__((visibility("default"))) const tg_plugin_descriptor* tollgate_plugin_entry_v1(void) {

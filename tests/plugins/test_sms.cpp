@@ -15,7 +15,8 @@ class TestSms : public tollgate::sdk::SmsPlugin {
     }
     reply_ = host.configOr("reply", "pong");
     sleep_ms_ = std::stoll(host.configOr("sleep_ms", "0"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::stoll(host.configOr("init_sleep_ms", "0"))));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::stoll(host.configOr("init_sleep_ms", "0"))));
   }
 
   static tollgate::sdk::ConfigKeys configKeys() noexcept {

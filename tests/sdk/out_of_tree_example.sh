@@ -6,8 +6,9 @@
 set -euo pipefail
 build=$1 src=$2 tollgated=$3 plugin_dir=$4
 work=$(mktemp -d /tmp/tollgate-sdk.XXXXXX)
-trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-pid=0
+pid=""
+# Never "kill 0" (that is the whole process group, ctest included): only a pid we started.
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 
 cmake --install "$build" --prefix "$work/prefix" --component sdk >/dev/null
 test -f "$work/prefix/include/tollgate/abi/plugin.h"
@@ -54,6 +55,7 @@ key=$(cat "$work/state/admin.key")
 plugins=$(curl -fs -H "Authorization: Bearer $key" "http://127.0.0.1:$port/admin/v1/plugins")
 echo "$plugins" | grep -q '"id":"sms-echo"' || { echo "sms-echo not loaded: $plugins"; cat "$work/log"; exit 1; }
 grep -q "plugin sms-echo 1.0.0 (sms-keywords) loaded from $so" "$work/log" || { cat "$work/log"; exit 1; }
-kill -TERM $pid
-wait $pid
+kill -TERM "$pid"
+wait "$pid"
+pid=""
 echo "out-of-tree sms-echo built against the installed SDK and loaded by tollgated"

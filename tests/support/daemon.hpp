@@ -30,7 +30,8 @@ struct HttpReply {
 };
 
 inline HttpReply http(uint16_t port, const std::string& method, const std::string& path,
-                      const std::string& body = {}, const std::map<std::string, std::string>& headers = {}) {
+                      const std::string& body = {},
+                      const std::map<std::string, std::string>& headers = {}) {
   Poco::Net::HTTPClientSession s("127.0.0.1", port);
   s.setTimeout(Poco::Timespan(10, 0));
   Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
@@ -67,7 +68,8 @@ inline fs::path makeTempDir(const std::string& prefix) {
 // A child process with stdout and stderr captured to files.
 class Child {
  public:
-  Child(const std::vector<std::string>& argv, const fs::path& dir) : out_(dir / "stdout"), err_(dir / "stderr") {
+  Child(const std::vector<std::string>& argv, const fs::path& dir)
+      : out_(dir / "stdout"), err_(dir / "stderr") {
     pid_ = fork();
     if (pid_ == 0) {
       const int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);

@@ -25,7 +25,8 @@ TEST(Twiml, EmptyResponseIsAWellFormedDocument) {
 }
 
 TEST(Twiml, AttackerControlledBodyIsEscapedAndRoundTrips) {
-  const std::string body = "<Say>hi</Say> ]]> & \"q\" 'a' <![CDATA[x]]> </Message><Redirect>http://evil</Redirect>";
+  const std::string body =
+      "<Say>hi</Say> ]]> & \"q\" 'a' <![CDATA[x]]> </Message><Redirect>http://evil</Redirect>";
   const std::string xml = messageResponse(body);
   EXPECT_EQ(xml.find("<Say>"), std::string::npos) << xml;
   EXPECT_EQ(xml.find("]]>"), std::string::npos) << xml;

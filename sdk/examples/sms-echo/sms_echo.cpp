@@ -22,7 +22,8 @@ class SmsEcho : public tollgate::sdk::SmsPlugin {
 
   static tollgate::sdk::ConfigKeys configKeys() noexcept {
     static const tg_config_key keys[] = {
-        configKey(lit("prefix"), TG_CONFIG_STRING, false, lit("echo: "), lit("text put before the echo")),
+        configKey(lit("prefix"), TG_CONFIG_STRING, false, lit("echo: "),
+                  lit("text put before the echo")),
         configKey(lit("max_length"), TG_CONFIG_INT, false, lit("160"),
                   lit("ignore messages longer than this many bytes")),
     };

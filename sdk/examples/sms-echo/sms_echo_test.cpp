@@ -11,7 +11,8 @@ struct Reply {
   std::string body;
 };
 
-Reply send(tollgate::testing::FakeHost& host, tollgate::testing::FakeHost::Started& p, const std::string& text) {
+Reply send(tollgate::testing::FakeHost& host, tollgate::testing::FakeHost::Started& p,
+           const std::string& text) {
   tg_sms_inbound msg{};
   msg.struct_size = sizeof msg;
   msg.body = tg_str{text.data(), text.size()};
@@ -19,7 +20,8 @@ Reply send(tollgate::testing::FakeHost& host, tollgate::testing::FakeHost::Start
   tg_error err{};
   const tg_status st = p.vtable<tg_sms_vtable>()->on_inbound(
       p.instance, host.ctx("tn_test"), &msg,
-      {&r, [](void* c, const tg_sms_decision* d) {
+      {&r,
+       [](void* c, const tg_sms_decision* d) {
          auto* out = static_cast<Reply*>(c);
          out->action = d->action;
          out->body.assign(d->reply_body.data, d->reply_body.size);

@@ -50,14 +50,13 @@ typedef struct tg_billing_vtable {
   uint32_t struct_size;
   /* --- ABI 1.0; all required --- */
   tg_status (*register_customer)(void* instance, const tg_call_ctx* ctx,
-                                 const tg_billing_customer* customer,
-                                 tg_billing_result_sink sink, tg_error* err);
+                                 const tg_billing_customer* customer, tg_billing_result_sink sink,
+                                 tg_error* err);
   tg_status (*charge)(void* instance, const tg_call_ctx* ctx, const tg_billing_charge* charge,
                       tg_billing_result_sink sink, tg_error* err);
   /* Refunds `amount` of the payment `payment_ref`; idempotent on idempotency_key. */
-  tg_status (*refund)(void* instance, const tg_call_ctx* ctx, tg_str payment_ref,
-                      tg_money amount, tg_str idempotency_key, tg_billing_result_sink sink,
-                      tg_error* err);
+  tg_status (*refund)(void* instance, const tg_call_ctx* ctx, tg_str payment_ref, tg_money amount,
+                      tg_str idempotency_key, tg_billing_result_sink sink, tg_error* err);
 } tg_billing_vtable;
 
 #ifdef __cplusplus

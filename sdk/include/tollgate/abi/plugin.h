@@ -37,11 +37,11 @@ typedef int32_t tg_config_type;
 /* One configuration key the plugin understands. Static, owned by the plugin. */
 typedef struct tg_config_key {
   uint32_t struct_size;
-  tg_str name;           /* key in the [settings] section, [a-z0-9_]+ */
-  tg_config_type type;   /* TG_CONFIG_* */
-  int32_t required;      /* non-zero: the plugin cannot start without it */
-  tg_str default_value;  /* used when absent and not required; may be empty */
-  tg_str help;           /* one line for `tollgated --help-plugin` and check-config messages */
+  tg_str name;          /* key in the [settings] section, [a-z0-9_]+ */
+  tg_config_type type;  /* TG_CONFIG_* */
+  int32_t required;     /* non-zero: the plugin cannot start without it */
+  tg_str default_value; /* used when absent and not required; may be empty */
+  tg_str help;          /* one line for `tollgated --help-plugin` and check-config messages */
 } tg_config_key;
 
 typedef struct tg_plugin_descriptor {

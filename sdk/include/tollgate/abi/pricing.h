@@ -17,14 +17,14 @@ typedef int32_t tg_product;
 #define TG_PRODUCT_SMS_SEGMENT_IN 2  /* one inbound SMS segment */
 #define TG_PRODUCT_VOICE_MINUTE_IN 3 /* one started minute of an inbound call */
 #define TG_PRODUCT_VOICE_MINUTE_OUT 4
-#define TG_PRODUCT_NUMBER_MONTH 5    /* one phone number for one month */
+#define TG_PRODUCT_NUMBER_MONTH 5 /* one phone number for one month */
 
 typedef struct tg_price_query {
   uint32_t struct_size;
   tg_product product;
-  char country[3];   /* ISO 3166-1 alpha-2, NUL-terminated ("US") */
+  char country[3];    /* ISO 3166-1 alpha-2, NUL-terminated ("US") */
   tg_str number_type; /* "local", "mobile", "toll-free"; may be empty */
-  char currency[4];  /* currency the price is wanted in */
+  char currency[4];   /* currency the price is wanted in */
 } tg_price_query;
 
 typedef struct tg_pricing_vtable {

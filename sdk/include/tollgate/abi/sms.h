@@ -15,10 +15,10 @@ extern "C" {
 
 typedef struct tg_sms_inbound {
   uint32_t struct_size;
-  tg_str message_sid; /* Twilio MessageSid */
-  tg_str from;        /* sender, E.164 */
-  tg_str to;          /* the tenant's number, E.164 */
-  tg_str body;        /* as received; attacker-controlled */
+  tg_str message_sid;  /* Twilio MessageSid */
+  tg_str from;         /* sender, E.164 */
+  tg_str to;           /* the tenant's number, E.164 */
+  tg_str body;         /* as received; attacker-controlled */
   const tg_kv* params; /* every form parameter Twilio posted, borrowed */
   size_t param_count;
   const tg_kv* settings; /* the number's plugin settings, borrowed */

@@ -8,6 +8,10 @@
  * Results come back through sinks: the backend calls `sink.fn(sink.ctx, row)` once per row; the
  * row and every tg_str in it are borrowed for the duration of that callback only.
  *
+ * Arrays of extensible structs (tg_ledger_apply_request.entries) are laid out with the
+ * producer's struct size: walk them with a stride of entries[0].struct_size, never with the
+ * reader's own sizeof, since a newer host may have appended fields.
+ *
  * The vtable is append-only. Operations for numbers, messages, calls, opt-outs, templates and
  * the outbox are added in later minor versions; the schema for them is created by migrate()
  * from 1.0 so that upgrades never need a data migration across plugins.
@@ -51,8 +55,8 @@ typedef struct tg_api_key_row {
 typedef struct tg_wallet_row {
   uint32_t struct_size;
   tg_str tenant_id;
-  char currency[4];           /* ISO 4217, NUL-terminated */
-  int64_t balance_micros;     /* always equal to the sum of the wallet's ledger entries */
+  char currency[4];            /* ISO 4217, NUL-terminated */
+  int64_t balance_micros;      /* always equal to the sum of the wallet's ledger entries */
   int64_t credit_limit_micros; /* >= 0; the balance may go down to -credit_limit_micros */
   int64_t created_at_ms;
 } tg_wallet_row;
@@ -76,7 +80,7 @@ typedef struct tg_ledger_entry_in {
 /* One stored entry. Entries are never updated or deleted. */
 typedef struct tg_ledger_entry_row {
   uint32_t struct_size;
-  int64_t seq;            /* strictly increasing per backend; orders the wallet's history */
+  int64_t seq; /* strictly increasing per backend; orders the wallet's history */
   tg_str tenant_id;
   char currency[4];
   tg_entry_kind kind;
@@ -91,18 +95,19 @@ typedef struct tg_ledger_entry_row {
 /* Request of ledger_apply: append all entries or none. */
 typedef struct tg_ledger_apply_request {
   uint32_t struct_size;
-  char currency[4];              /* wallet of ctx->tenant_id in this currency; must exist */
-  tg_str idempotency_key;        /* required; unique per tenant; a repeat applies nothing */
+  char currency[4];                  /* wallet of ctx->tenant_id in this currency; must exist */
+  tg_str idempotency_key;            /* required; unique per tenant; a repeat applies nothing */
   const tg_ledger_entry_in* entries; /* borrowed array, entry_count >= 1 */
   size_t entry_count;
   int64_t now_ms;
 } tg_ledger_apply_request;
 
 typedef int32_t tg_apply_outcome;
-#define TG_APPLY_APPLIED 1            /* entries appended now */
-#define TG_APPLY_ALREADY_APPLIED 2    /* the key was applied before; nothing appended now */
-#define TG_APPLY_INSUFFICIENT_FUNDS 3 /* the balance would fall below -credit_limit; nothing
-                                         appended, key not consumed */
+#define TG_APPLY_APPLIED 1         /* entries appended now */
+#define TG_APPLY_ALREADY_APPLIED 2 /* the key was applied before; nothing appended now */
+#define TG_APPLY_INSUFFICIENT_FUNDS                        \
+  3 /* the balance would fall below -credit_limit; nothing \
+       appended, key not consumed */
 
 typedef struct tg_ledger_apply_result {
   uint32_t struct_size; /* set by the caller; the backend fills only fields that fit */
@@ -116,9 +121,9 @@ typedef struct tg_ledger_apply_result {
 typedef struct tg_idempotency_row {
   uint32_t struct_size;
   tg_str tenant_id;
-  tg_str scope;        /* e.g. "sms-webhook", "api:messages" */
-  tg_str key;          /* e.g. a MessageSid, or the Idempotency-Key header */
-  tg_str request_hash; /* hash of the request, so a reused key with another body is detected */
+  tg_str scope;            /* e.g. "sms-webhook", "api:messages" */
+  tg_str key;              /* e.g. a MessageSid, or the Idempotency-Key header */
+  tg_str request_hash;     /* hash of the request, so a reused key with another body is detected */
   int32_t response_status; /* 0 while the first request is still being processed */
   tg_str response_body;    /* response to replay; empty while in progress */
   int64_t created_at_ms;
@@ -169,14 +174,15 @@ typedef struct tg_storage_vtable {
                              tg_error* err);
   tg_status (*tenant_get)(void* instance, const tg_call_ctx* ctx, tg_str tenant_id,
                           tg_tenant_sink sink, tg_error* err);
-  tg_status (*tenant_list)(void* instance, const tg_call_ctx* ctx, tg_str after_id,
-                           uint32_t limit, tg_tenant_sink sink, tg_error* err);
+  tg_status (*tenant_list)(void* instance, const tg_call_ctx* ctx, tg_str after_id, uint32_t limit,
+                           tg_tenant_sink sink, tg_error* err);
   tg_status (*tenant_set_status)(void* instance, const tg_call_ctx* ctx, tg_str tenant_id,
                                  tg_tenant_status status, tg_error* err);
 
-  /* API keys. get looks a key up by id across tenants (ctx->tenant_id is empty: this is how a
-   * request finds its tenant). list and revoke are scoped to ctx->tenant_id; revoke of a key of
-   * another tenant is TG_ERR_NOT_FOUND; revoking twice keeps the first time. */
+  /* API keys. get looks a key up by id across tenants when ctx->tenant_id is empty (this is how
+   * a request finds its tenant), and within that tenant otherwise. list and revoke are scoped to
+   * ctx->tenant_id; revoke of a key of another tenant is TG_ERR_NOT_FOUND; revoking twice keeps the
+   * first time. */
   tg_status (*api_key_create)(void* instance, const tg_call_ctx* ctx, const tg_api_key_row* row,
                               tg_error* err);
   tg_status (*api_key_get)(void* instance, const tg_call_ctx* ctx, tg_str key_id,
@@ -198,6 +204,8 @@ typedef struct tg_storage_vtable {
    *   else if balance + sum(amounts) < -credit_limit -> INSUFFICIENT_FUNDS, nothing written;
    *   else append the entries in order, each with its balance_after, update the balance and
    *   record the key -> APPLIED.
+   * Only the sum is checked against the limit, so within one apply an entry's balance_after may
+   * dip below it; a net credit (sum > 0) is never refused. seq values may have gaps.
    * Returns TG_OK with *out filled for all three outcomes; another status only on errors
    * (TG_ERR_NOT_FOUND: no such wallet; TG_ERR_INVALID_ARGUMENT: empty key, no entries, a zero
    * amount, or a sum that overflows int64). */
@@ -215,7 +223,8 @@ typedef struct tg_storage_vtable {
    * claim: inserts row (response_status 0) if (tenant, scope, key) is new -> TG_OK and
    *   *out_claimed = 1; otherwise leaves it, calls sink with the stored row -> TG_OK and
    *   *out_claimed = 0. Exactly one of concurrent claims of one key wins.
-   * complete: stores the response of a claimed key (TG_ERR_NOT_FOUND if never claimed). */
+   * complete: stores the response (status > 0) of a claimed key, replacing any earlier one
+   *   (TG_ERR_NOT_FOUND if never claimed). */
   tg_status (*idempotency_claim)(void* instance, const tg_call_ctx* ctx,
                                  const tg_idempotency_row* row, int32_t* out_claimed,
                                  tg_idempotency_sink existing, tg_error* err);

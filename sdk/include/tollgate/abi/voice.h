@@ -15,9 +15,9 @@ extern "C" {
 #endif
 
 typedef int32_t tg_voice_event;
-#define TG_VOICE_INBOUND 1   /* first webhook of a call */
-#define TG_VOICE_GATHER 2    /* result of <Gather>: Digits or SpeechResult in params */
-#define TG_VOICE_RECORDING 3 /* result of <Record>: RecordingUrl in params */
+#define TG_VOICE_INBOUND 1    /* first webhook of a call */
+#define TG_VOICE_GATHER 2     /* result of <Gather>: Digits or SpeechResult in params */
+#define TG_VOICE_RECORDING 3  /* result of <Record>: RecordingUrl in params */
 #define TG_VOICE_STREAM_END 4 /* a <Connect><Stream> ended */
 
 typedef struct tg_voice_request {
@@ -26,13 +26,13 @@ typedef struct tg_voice_request {
   tg_str call_sid;
   tg_str from;
   tg_str to;
-  tg_str step;             /* host-managed cursor the plugin set in its previous answer's
-                              action URL (e.g. a menu id); empty on TG_VOICE_INBOUND */
-  tg_str action_base_url;  /* URL the plugin puts in action= attributes; the host routes it
-                              back as the follow-up webhook; append "?step=<id>" */
-  const tg_kv* params;     /* every form parameter Twilio posted, borrowed */
+  tg_str step;            /* host-managed cursor the plugin set in its previous answer's
+                             action URL (e.g. a menu id); empty on TG_VOICE_INBOUND */
+  tg_str action_base_url; /* URL the plugin puts in action= attributes; the host routes it
+                             back as the follow-up webhook; append "?step=<id>" */
+  const tg_kv* params;    /* every form parameter Twilio posted, borrowed */
   size_t param_count;
-  const tg_kv* settings;   /* the number's plugin settings, borrowed */
+  const tg_kv* settings; /* the number's plugin settings, borrowed */
   size_t setting_count;
   int64_t now_unix_ms;
 } tg_voice_request;

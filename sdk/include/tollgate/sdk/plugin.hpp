@@ -177,8 +177,7 @@ class StoragePlugin : public PluginBase {
   virtual void tenantSetStatus(const CallContext& ctx, std::string_view id,
                                tg_tenant_status status) = 0;
   virtual void apiKeyCreate(const CallContext& ctx, const tg_api_key_row& row) = 0;
-  virtual void apiKeyGet(const CallContext& ctx, std::string_view key_id,
-                         tg_api_key_sink sink) = 0;
+  virtual void apiKeyGet(const CallContext& ctx, std::string_view key_id, tg_api_key_sink sink) = 0;
   virtual void apiKeyList(const CallContext& ctx, tg_api_key_sink sink) = 0;
   virtual void apiKeyRevoke(const CallContext& ctx, std::string_view key_id,
                             int64_t revoked_at_ms) = 0;
@@ -239,7 +238,8 @@ class StoragePlugin : public PluginBase {
         },
         [](void* i, const tg_call_ctx* c, const char cur[4], tg_wallet_sink s, tg_error* e) {
           return guard(e, [&] {
-            detail::self<S>(i)->walletGet(CallContext::from(c), std::string_view(cur, strnlen(cur, 4)), s);
+            detail::self<S>(i)->walletGet(CallContext::from(c),
+                                          std::string_view(cur, strnlen(cur, 4)), s);
           });
         },
         [](void* i, const tg_call_ctx* c, const tg_ledger_apply_request* r,
@@ -257,8 +257,8 @@ class StoragePlugin : public PluginBase {
         [](void* i, const tg_call_ctx* c, const char cur[4], int64_t after, uint32_t limit,
            tg_ledger_entry_sink s, tg_error* e) {
           return guard(e, [&] {
-            detail::self<S>(i)->ledgerList(CallContext::from(c), std::string_view(cur, strnlen(cur, 4)),
-                                           after, limit, s);
+            detail::self<S>(i)->ledgerList(CallContext::from(c),
+                                           std::string_view(cur, strnlen(cur, 4)), after, limit, s);
           });
         },
         [](void* i, const tg_call_ctx* c, const tg_idempotency_row* r, int32_t* claimed,
@@ -321,10 +321,10 @@ class VoicePlugin : public PluginBase {
   static const void* vtable() noexcept {
     static const tg_voice_vtable vt = {
         sizeof(tg_voice_vtable),
-        [](void* i, const tg_call_ctx* c, const tg_voice_request* r, tg_twiml_sink s,
-           tg_error* e) {
+        [](void* i, const tg_call_ctx* c, const tg_voice_request* r, tg_twiml_sink s, tg_error* e) {
           return guard(e, [&] {
-            const std::string twiml = detail::self<VoicePlugin>(i)->onCall(CallContext::from(c), *r);
+            const std::string twiml =
+                detail::self<VoicePlugin>(i)->onCall(CallContext::from(c), *r);
             s.fn(s.ctx, str(twiml));
           });
         },
@@ -354,11 +354,10 @@ class BillingPlugin : public PluginBase {
     using B = BillingPlugin;
     static const tg_billing_vtable vt = {
         sizeof(tg_billing_vtable),
-        [](void* i, const tg_call_ctx* c, const tg_billing_customer* cu,
-           tg_billing_result_sink s, tg_error* e) {
-          return guard(e, [&] {
-            emit(s, detail::self<B>(i)->registerCustomer(CallContext::from(c), *cu));
-          });
+        [](void* i, const tg_call_ctx* c, const tg_billing_customer* cu, tg_billing_result_sink s,
+           tg_error* e) {
+          return guard(
+              e, [&] { emit(s, detail::self<B>(i)->registerCustomer(CallContext::from(c), *cu)); });
         },
         [](void* i, const tg_call_ctx* c, const tg_billing_charge* ch, tg_billing_result_sink s,
            tg_error* e) {
@@ -429,11 +428,11 @@ tg_plugin_descriptor makeDescriptor(tg_str id, tg_str version) noexcept {
 #define TOLLGATE_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
 
 // Registers `Derived` as this shared object's plugin. Use once per plugin, at namespace scope.
-#define TOLLGATE_PLUGIN(Derived, id_literal, version_literal)                                 \
-  TOLLGATE_PLUGIN_EXPORT const tg_plugin_descriptor* tollgate_plugin_entry_v1(void) {         \
+#define TOLLGATE_PLUGIN(Derived, id_literal, version_literal)                                \
+  TOLLGATE_PLUGIN_EXPORT const tg_plugin_descriptor* tollgate_plugin_entry_v1(void) {        \
     static const tg_plugin_descriptor descriptor = ::tollgate::sdk::makeDescriptor<Derived>( \
-        ::tollgate::sdk::lit(id_literal), ::tollgate::sdk::lit(version_literal));             \
-    return &descriptor;                                                                       \
+        ::tollgate::sdk::lit(id_literal), ::tollgate::sdk::lit(version_literal));            \
+    return &descriptor;                                                                      \
   }
 
 #endif  // TOLLGATE_SDK_PLUGIN_HPP
