@@ -82,6 +82,7 @@ struct Settings {
   std::string path;
   int64_t busy_timeout_ms;
   size_t pool_size;
+  std::string synchronous;
 };
 
 Settings settings(const sdk::Host& host) {
@@ -96,6 +97,10 @@ Settings settings(const sdk::Host& host) {
   s.path = storage_sql::resolvePath(host, path);
   s.busy_timeout_ms = storage_sql::intSetting(host, "busy_timeout_ms", 1, 600000);
   s.pool_size = static_cast<size_t>(storage_sql::intSetting(host, "pool_size", 1, 256));
+  s.synchronous = host.configOr("synchronous", "full");
+  if (s.synchronous != "full" && s.synchronous != "normal") {
+    throw sdk::Error(TG_ERR_INVALID_ARGUMENT, "settings.synchronous: want full or normal");
+  }
   return s;
 }
 
@@ -112,9 +117,10 @@ Poco::Data::Session open(const Settings& s) {
   if (mode != "wal") {
     throw sq::SQLiteException("cannot switch " + s.path + " to WAL (journal_mode is " + mode + ")");
   }
-  // NORMAL in WAL mode: a commit is durable once the WAL is synced at checkpoint; a power loss
-  // may lose the last transactions but never corrupts the file.
-  session << "PRAGMA synchronous = NORMAL", kw::now;
+  // FULL (default): every commit is on disk before it returns, which a ledger and webhook
+  // dedupe records need. NORMAL in WAL mode trades that for speed: a power loss may lose the
+  // last commits (never corrupting the file). See docs/adr/0005.
+  session << "PRAGMA synchronous = " + s.synchronous, kw::now;
   session << "PRAGMA foreign_keys = ON", kw::now;
   return session;
 }
@@ -133,6 +139,9 @@ class SqliteStorage : public storage_sql::SqlStore {
                                 "giving up (ms)")),
         sdk::configKey(sdk::lit("pool_size"), TG_CONFIG_INT, false, sdk::lit("8"),
                        sdk::lit("number of database connections (1-256)")),
+        sdk::configKey(sdk::lit("synchronous"), TG_CONFIG_STRING, false, sdk::lit("full"),
+                       sdk::lit("full: each commit reaches the disk before it returns; normal: "
+                                "faster, a power loss may lose the last commits")),
     };
     return {keys, sizeof(keys) / sizeof(keys[0])};
   }
