@@ -71,6 +71,41 @@ struct ToIdem {
   }
 };
 
+std::string code(const char (&c)[4]) { return std::string(c, strnlen(c, 4)); }
+
+struct ToNumber {
+  Number operator()(const tg_number_row& r) const {
+    return Number{copy(r.e164),          copy(r.tenant_id),    copy(r.account_sid),
+                  copy(r.twilio_sid),    copy(r.voice_plugin), copy(r.sms_plugin),
+                  copy(r.settings_json), r.created_at_ms,      r.updated_at_ms};
+  }
+};
+struct ToAccount {
+  TwilioAccount operator()(const tg_twilio_account_row& r) const {
+    return TwilioAccount{copy(r.account_sid),   copy(r.tenant_id),    copy(r.auth_token_enc),
+                         copy(r.friendly_name), r.is_subaccount != 0, r.created_at_ms};
+  }
+};
+struct ToMessage {
+  Message operator()(const tg_message_row& r) const {
+    return Message{copy(r.sid),       copy(r.tenant_id), r.direction,    copy(r.from_number),
+                   copy(r.to_number), copy(r.body),      copy(r.status), r.status_rank,
+                   r.error_code,      r.num_segments,    r.price_micros, code(r.currency),
+                   r.created_at_ms,   r.updated_at_ms};
+  }
+};
+struct ToCall {
+  Call operator()(const tg_call_row& r) const {
+    return Call{copy(r.sid),           copy(r.tenant_id), r.direction,    copy(r.from_number),
+                copy(r.to_number),     copy(r.status),    r.status_rank,  r.duration_s,
+                copy(r.recording_url), r.created_at_ms,   r.updated_at_ms};
+  }
+};
+
+using NumberRows = Collector<tg_number_row, Number, ToNumber>;
+using AccountRows = Collector<tg_twilio_account_row, TwilioAccount, ToAccount>;
+using MessageRows = Collector<tg_message_row, Message, ToMessage>;
+using CallRows = Collector<tg_call_row, Call, ToCall>;
 using TenantRows = Collector<tg_tenant_row, Tenant, ToTenant>;
 using KeyRows = Collector<tg_api_key_row, ApiKey, ToApiKey>;
 using WalletRows = Collector<tg_wallet_row, Wallet, ToWallet>;
@@ -88,7 +123,7 @@ std::optional<T> first(std::vector<T>& rows) {
 Store::Store(plugins::Plugin& plugin) : plugin_(plugin), vt_(plugin.vtable<tg_storage_vtable>()) {}
 
 template <class Fn>
-void Store::call(std::string_view op, std::string_view tenant_id, Fn&& fn) {
+void Store::invoke(std::string_view op, std::string_view tenant_id, Fn&& fn) {
   const auto start = std::chrono::steady_clock::now();
   tg_call_ctx ctx{sizeof(tg_call_ctx), str(tenant_id), str(op),
                   nowMs() + plugin_.deadline().count()};
@@ -103,21 +138,21 @@ void Store::call(std::string_view op, std::string_view tenant_id, Fn&& fn) {
 
 int64_t Store::migrate() {
   int64_t version = 0;
-  call("migrate", "",
-       [&](auto* c, auto* e) { return vt_->migrate(plugin_.instance(), c, &version, e); });
+  invoke("migrate", "",
+         [&](auto* c, auto* e) { return vt_->migrate(plugin_.instance(), c, &version, e); });
   return version;
 }
 
 void Store::createTenant(const Tenant& t) {
   const tg_tenant_row row{sizeof(row), str(t.id), str(t.name), t.status, t.created_at_ms};
-  call("tenant_create", "",
-       [&](auto* c, auto* e) { return vt_->tenant_create(plugin_.instance(), c, &row, e); });
+  invoke("tenant_create", "",
+         [&](auto* c, auto* e) { return vt_->tenant_create(plugin_.instance(), c, &row, e); });
 }
 
 std::optional<Tenant> Store::tenant(std::string_view id) {
   TenantRows rows;
   try {
-    call("tenant_get", id, [&](auto* c, auto* e) {
+    invoke("tenant_get", id, [&](auto* c, auto* e) {
       return vt_->tenant_get(plugin_.instance(), c, str(id), {&rows, TenantRows::fn}, e);
     });
   } catch (const StorageError& e) {
@@ -129,7 +164,7 @@ std::optional<Tenant> Store::tenant(std::string_view id) {
 
 std::vector<Tenant> Store::tenants(std::string_view after_id, uint32_t limit) {
   TenantRows rows;
-  call("tenant_list", "", [&](auto* c, auto* e) {
+  invoke("tenant_list", "", [&](auto* c, auto* e) {
     return vt_->tenant_list(plugin_.instance(), c, str(after_id), limit, {&rows, TenantRows::fn},
                             e);
   });
@@ -137,7 +172,7 @@ std::vector<Tenant> Store::tenants(std::string_view after_id, uint32_t limit) {
 }
 
 void Store::setTenantStatus(std::string_view id, tg_tenant_status status) {
-  call("tenant_set_status", id, [&](auto* c, auto* e) {
+  invoke("tenant_set_status", id, [&](auto* c, auto* e) {
     return vt_->tenant_set_status(plugin_.instance(), c, str(id), status, e);
   });
 }
@@ -145,14 +180,14 @@ void Store::setTenantStatus(std::string_view id, tg_tenant_status status) {
 void Store::createApiKey(const ApiKey& k) {
   const tg_api_key_row row{sizeof(row),  str(k.id),       str(k.tenant_id), str(k.secret_sha256),
                            str(k.label), k.created_at_ms, k.revoked_at_ms};
-  call("api_key_create", k.tenant_id,
-       [&](auto* c, auto* e) { return vt_->api_key_create(plugin_.instance(), c, &row, e); });
+  invoke("api_key_create", k.tenant_id,
+         [&](auto* c, auto* e) { return vt_->api_key_create(plugin_.instance(), c, &row, e); });
 }
 
 std::optional<ApiKey> Store::apiKey(std::string_view key_id) {
   KeyRows rows;
   try {
-    call("api_key_get", "", [&](auto* c, auto* e) {
+    invoke("api_key_get", "", [&](auto* c, auto* e) {
       return vt_->api_key_get(plugin_.instance(), c, str(key_id), {&rows, KeyRows::fn}, e);
     });
   } catch (const StorageError& e) {
@@ -164,14 +199,14 @@ std::optional<ApiKey> Store::apiKey(std::string_view key_id) {
 
 std::vector<ApiKey> Store::apiKeys(std::string_view tenant_id) {
   KeyRows rows;
-  call("api_key_list", tenant_id, [&](auto* c, auto* e) {
+  invoke("api_key_list", tenant_id, [&](auto* c, auto* e) {
     return vt_->api_key_list(plugin_.instance(), c, {&rows, KeyRows::fn}, e);
   });
   return std::move(rows.rows);
 }
 
 void Store::revokeApiKey(std::string_view tenant_id, std::string_view key_id, int64_t at_ms) {
-  call("api_key_revoke", tenant_id, [&](auto* c, auto* e) {
+  invoke("api_key_revoke", tenant_id, [&](auto* c, auto* e) {
     return vt_->api_key_revoke(plugin_.instance(), c, str(key_id), at_ms, e);
   });
 }
@@ -180,8 +215,8 @@ void Store::createWallet(const Wallet& w) {
   tg_wallet_row row{sizeof(row),      str(w.tenant_id),      {},
                     w.balance_micros, w.credit_limit_micros, w.created_at_ms};
   setCode(row.currency, w.currency);
-  call("wallet_create", w.tenant_id,
-       [&](auto* c, auto* e) { return vt_->wallet_create(plugin_.instance(), c, &row, e); });
+  invoke("wallet_create", w.tenant_id,
+         [&](auto* c, auto* e) { return vt_->wallet_create(plugin_.instance(), c, &row, e); });
 }
 
 std::optional<Wallet> Store::wallet(std::string_view tenant_id, std::string_view currency) {
@@ -189,7 +224,7 @@ std::optional<Wallet> Store::wallet(std::string_view tenant_id, std::string_view
   char cur[4];
   setCode(cur, currency);
   try {
-    call("wallet_get", tenant_id, [&](auto* c, auto* e) {
+    invoke("wallet_get", tenant_id, [&](auto* c, auto* e) {
       return vt_->wallet_get(plugin_.instance(), c, cur, {&rows, WalletRows::fn}, e);
     });
   } catch (const StorageError& e) {
@@ -212,8 +247,8 @@ ApplyResult Store::applyLedger(std::string_view tenant_id, std::string_view curr
   setCode(req.currency, currency);
   tg_ledger_apply_result out{};
   out.struct_size = sizeof(out);
-  call("ledger_apply", tenant_id,
-       [&](auto* c, auto* e) { return vt_->ledger_apply(plugin_.instance(), c, &req, &out, e); });
+  invoke("ledger_apply", tenant_id,
+         [&](auto* c, auto* e) { return vt_->ledger_apply(plugin_.instance(), c, &req, &out, e); });
   return ApplyResult{out.outcome, out.balance_micros, out.first_seq};
 }
 
@@ -222,7 +257,7 @@ std::vector<LedgerEntry> Store::ledger(std::string_view tenant_id, std::string_v
   EntryRows rows;
   char cur[4];
   setCode(cur, currency);
-  call("ledger_list", tenant_id, [&](auto* c, auto* e) {
+  invoke("ledger_list", tenant_id, [&](auto* c, auto* e) {
     return vt_->ledger_list(plugin_.instance(), c, cur, after_seq, limit, {&rows, EntryRows::fn},
                             e);
   });
@@ -235,7 +270,7 @@ std::optional<IdempotencyRecord> Store::claimIdempotency(const IdempotencyRecord
                                str(r.response_body), r.created_at_ms};
   IdemRows rows;
   int32_t claimed = 0;
-  call("idempotency_claim", r.tenant_id, [&](auto* c, auto* e) {
+  invoke("idempotency_claim", r.tenant_id, [&](auto* c, auto* e) {
     return vt_->idempotency_claim(plugin_.instance(), c, &row, &claimed, {&rows, IdemRows::fn}, e);
   });
   if (claimed != 0) return std::nullopt;
@@ -249,10 +284,176 @@ std::optional<IdempotencyRecord> Store::claimIdempotency(const IdempotencyRecord
 void Store::completeIdempotency(std::string_view tenant_id, std::string_view scope,
                                 std::string_view key, int32_t response_status,
                                 std::string_view response_body) {
-  call("idempotency_complete", tenant_id, [&](auto* c, auto* e) {
+  invoke("idempotency_complete", tenant_id, [&](auto* c, auto* e) {
     return vt_->idempotency_complete(plugin_.instance(), c, str(scope), str(key), response_status,
                                      str(response_body), e);
   });
+}
+
+// ---- ABI 1.1 ----
+
+bool Store::hasAbi11() const {
+  uint32_t size = vt_->struct_size;
+  return TG_HAS_FIELD(tg_storage_vtable, size, optout_get) && vt_->optout_get != nullptr;
+}
+
+template <class Rows, class Fn>
+auto Store::optionalOne(std::string_view op, std::string_view tenant_id, Fn&& fn)
+    -> std::optional<typename decltype(Rows::rows)::value_type> {
+  Rows rows;
+  try {
+    invoke(op, tenant_id, [&](auto* c, auto* e) { return fn(c, e, rows); });
+  } catch (const StorageError& e) {
+    if (e.status() == TG_ERR_NOT_FOUND) return std::nullopt;
+    throw;
+  }
+  return first(rows.rows);
+}
+
+void Store::putNumber(const Number& n) {
+  const tg_number_row row{sizeof(row),        str(n.e164),          str(n.tenant_id),
+                          str(n.account_sid), str(n.twilio_sid),    str(n.voice_plugin),
+                          str(n.sms_plugin),  str(n.settings_json), n.created_at_ms,
+                          n.updated_at_ms};
+  invoke("number_put", n.tenant_id,
+         [&](auto* c, auto* e) { return vt_->number_put(plugin_.instance(), c, &row, e); });
+}
+
+std::optional<Number> Store::number(std::string_view tenant_id, std::string_view e164) {
+  return optionalOne<NumberRows>("number_get", tenant_id, [&](auto* c, auto* e, NumberRows& r) {
+    return vt_->number_get(plugin_.instance(), c, str(e164), {&r, NumberRows::fn}, e);
+  });
+}
+
+std::vector<Number> Store::numbers(std::string_view tenant_id) {
+  NumberRows rows;
+  invoke("number_list", tenant_id, [&](auto* c, auto* e) {
+    return vt_->number_list(plugin_.instance(), c, {&rows, NumberRows::fn}, e);
+  });
+  return std::move(rows.rows);
+}
+
+void Store::detachNumber(std::string_view tenant_id, std::string_view e164) {
+  invoke("number_detach", tenant_id,
+         [&](auto* c, auto* e) { return vt_->number_detach(plugin_.instance(), c, str(e164), e); });
+}
+
+void Store::putTwilioAccount(const TwilioAccount& a) {
+  const tg_twilio_account_row row{
+      sizeof(row),          str(a.account_sid),      str(a.tenant_id), str(a.auth_token_enc),
+      str(a.friendly_name), a.is_subaccount ? 1 : 0, a.created_at_ms};
+  invoke("twilio_account_put", a.tenant_id,
+         [&](auto* c, auto* e) { return vt_->twilio_account_put(plugin_.instance(), c, &row, e); });
+}
+
+std::optional<TwilioAccount> Store::twilioAccount(std::string_view tenant_id,
+                                                  std::string_view sid) {
+  return optionalOne<AccountRows>(
+      "twilio_account_get", tenant_id, [&](auto* c, auto* e, AccountRows& r) {
+        return vt_->twilio_account_get(plugin_.instance(), c, str(sid), {&r, AccountRows::fn}, e);
+      });
+}
+
+void Store::insertMessage(const Message& m) {
+  tg_message_row row{sizeof(row),  str(m.sid),         str(m.tenant_id),
+                     m.direction,  str(m.from_number), str(m.to_number),
+                     str(m.body),  str(m.status),      m.status_rank,
+                     m.error_code, m.num_segments,     m.price_micros,
+                     {},           m.created_at_ms,    m.updated_at_ms};
+  setCode(row.currency, m.currency);
+  invoke("message_insert", m.tenant_id,
+         [&](auto* c, auto* e) { return vt_->message_insert(plugin_.instance(), c, &row, e); });
+}
+
+bool Store::updateMessageStatus(std::string_view tenant_id, std::string_view sid,
+                                std::string_view status, int32_t rank, int32_t error_code,
+                                int64_t now_ms) {
+  int32_t applied = 0;
+  invoke("message_update_status", tenant_id, [&](auto* c, auto* e) {
+    return vt_->message_update_status(plugin_.instance(), c, str(sid), str(status), rank,
+                                      error_code, now_ms, &applied, e);
+  });
+  return applied != 0;
+}
+
+std::optional<Message> Store::message(std::string_view tenant_id, std::string_view sid) {
+  return optionalOne<MessageRows>("message_get", tenant_id, [&](auto* c, auto* e, MessageRows& r) {
+    return vt_->message_get(plugin_.instance(), c, str(sid), {&r, MessageRows::fn}, e);
+  });
+}
+
+namespace {
+tg_log_query toQuery(const LogQuery& q) {
+  return tg_log_query{sizeof(tg_log_query), q.from_ms,   q.to_ms,           str(q.status),
+                      str(q.number),        q.before_ms, str(q.before_sid), q.limit};
+}
+}  // namespace
+
+std::vector<Message> Store::messages(std::string_view tenant_id, const LogQuery& q) {
+  MessageRows rows;
+  const tg_log_query query = toQuery(q);
+  invoke("message_list", tenant_id, [&](auto* c, auto* e) {
+    return vt_->message_list(plugin_.instance(), c, &query, {&rows, MessageRows::fn}, e);
+  });
+  return std::move(rows.rows);
+}
+
+void Store::insertCall(const Call& k) {
+  const tg_call_row row{sizeof(row),          str(k.sid),         str(k.tenant_id),
+                        k.direction,          str(k.from_number), str(k.to_number),
+                        str(k.status),        k.status_rank,      k.duration_s,
+                        str(k.recording_url), k.created_at_ms,    k.updated_at_ms};
+  invoke("call_insert", k.tenant_id,
+         [&](auto* c, auto* e) { return vt_->call_insert(plugin_.instance(), c, &row, e); });
+}
+
+bool Store::updateCallStatus(std::string_view tenant_id, std::string_view sid,
+                             std::string_view status, int32_t rank, int32_t duration_s,
+                             int64_t now_ms) {
+  int32_t applied = 0;
+  invoke("call_update_status", tenant_id, [&](auto* c, auto* e) {
+    return vt_->call_update_status(plugin_.instance(), c, str(sid), str(status), rank, duration_s,
+                                   now_ms, &applied, e);
+  });
+  return applied != 0;
+}
+
+void Store::setCallRecording(std::string_view tenant_id, std::string_view sid, std::string_view url,
+                             int64_t now_ms) {
+  invoke("call_set_recording", tenant_id, [&](auto* c, auto* e) {
+    return vt_->call_set_recording(plugin_.instance(), c, str(sid), str(url), now_ms, e);
+  });
+}
+
+std::optional<Call> Store::call(std::string_view tenant_id, std::string_view sid) {
+  return optionalOne<CallRows>("call_get", tenant_id, [&](auto* c, auto* e, CallRows& r) {
+    return vt_->call_get(plugin_.instance(), c, str(sid), {&r, CallRows::fn}, e);
+  });
+}
+
+std::vector<Call> Store::calls(std::string_view tenant_id, const LogQuery& q) {
+  CallRows rows;
+  const tg_log_query query = toQuery(q);
+  invoke("call_list", tenant_id, [&](auto* c, auto* e) {
+    return vt_->call_list(plugin_.instance(), c, &query, {&rows, CallRows::fn}, e);
+  });
+  return std::move(rows.rows);
+}
+
+void Store::setOptOut(std::string_view tenant_id, std::string_view phone, bool opted_out,
+                      std::string_view keyword, std::string_view message_sid, int64_t now_ms) {
+  invoke("optout_set", tenant_id, [&](auto* c, auto* e) {
+    return vt_->optout_set(plugin_.instance(), c, str(phone), opted_out ? 1 : 0, str(keyword),
+                           str(message_sid), now_ms, e);
+  });
+}
+
+bool Store::optedOut(std::string_view tenant_id, std::string_view phone) {
+  int32_t out = 0;
+  invoke("optout_get", tenant_id, [&](auto* c, auto* e) {
+    return vt_->optout_get(plugin_.instance(), c, str(phone), &out, e);
+  });
+  return out != 0;
 }
 
 }  // namespace tollgate::storage

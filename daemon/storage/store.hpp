@@ -78,6 +78,69 @@ struct IdempotencyRecord {
   int64_t created_at_ms = 0;
 };
 
+// ABI 1.1 records.
+struct Number {
+  std::string e164;
+  std::string tenant_id;
+  std::string account_sid;
+  std::string twilio_sid;
+  std::string voice_plugin;
+  std::string sms_plugin;
+  std::string settings_json = "{}";
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+struct TwilioAccount {
+  std::string account_sid;
+  std::string tenant_id;
+  std::string auth_token_enc;  // binary
+  std::string friendly_name;
+  bool is_subaccount = true;
+  int64_t created_at_ms = 0;
+};
+
+struct Message {
+  std::string sid;
+  std::string tenant_id;
+  tg_direction direction = TG_DIRECTION_INBOUND;
+  std::string from_number;
+  std::string to_number;
+  std::string body;
+  std::string status;
+  int32_t status_rank = 0;
+  int32_t error_code = 0;
+  int32_t num_segments = 1;
+  int64_t price_micros = 0;
+  std::string currency;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+struct Call {
+  std::string sid;
+  std::string tenant_id;
+  tg_direction direction = TG_DIRECTION_INBOUND;
+  std::string from_number;
+  std::string to_number;
+  std::string status;
+  int32_t status_rank = 0;
+  int32_t duration_s = 0;
+  std::string recording_url;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+struct LogQuery {
+  int64_t from_ms = 0;
+  int64_t to_ms = 0;
+  std::string status;
+  std::string number;
+  int64_t before_ms = 0;
+  std::string before_sid;
+  uint32_t limit = 100;
+};
+
 class StorageError : public std::runtime_error {
  public:
   StorageError(tg_status status, const std::string& message)
@@ -117,11 +180,45 @@ class Store {
   void completeIdempotency(std::string_view tenant_id, std::string_view scope, std::string_view key,
                            int32_t response_status, std::string_view response_body);
 
+  // ABI 1.1. Empty tenant_id on numberByE164/twilioAccount: look up across tenants.
+  void putNumber(const Number& n);
+  std::optional<Number> number(std::string_view tenant_id, std::string_view e164);
+  std::vector<Number> numbers(std::string_view tenant_id);
+  void detachNumber(std::string_view tenant_id, std::string_view e164);
+  void putTwilioAccount(const TwilioAccount& a);
+  std::optional<TwilioAccount> twilioAccount(std::string_view tenant_id, std::string_view sid);
+
+  void insertMessage(const Message& m);
+  bool updateMessageStatus(std::string_view tenant_id, std::string_view sid,
+                           std::string_view status, int32_t rank, int32_t error_code,
+                           int64_t now_ms);
+  std::optional<Message> message(std::string_view tenant_id, std::string_view sid);
+  std::vector<Message> messages(std::string_view tenant_id, const LogQuery& q);
+
+  void insertCall(const Call& c);
+  bool updateCallStatus(std::string_view tenant_id, std::string_view sid, std::string_view status,
+                        int32_t rank, int32_t duration_s, int64_t now_ms);
+  void setCallRecording(std::string_view tenant_id, std::string_view sid, std::string_view url,
+                        int64_t now_ms);
+  std::optional<Call> call(std::string_view tenant_id, std::string_view sid);
+  std::vector<Call> calls(std::string_view tenant_id, const LogQuery& q);
+
+  void setOptOut(std::string_view tenant_id, std::string_view phone, bool opted_out,
+                 std::string_view keyword, std::string_view message_sid, int64_t now_ms);
+  bool optedOut(std::string_view tenant_id, std::string_view phone);
+
+  // True when the plugin implements every ABI 1.1 operation tollgated needs.
+  bool hasAbi11() const;
+
   plugins::Plugin& plugin() { return plugin_; }
 
  private:
   template <class Fn>
-  void call(std::string_view op, std::string_view tenant_id, Fn&& fn);
+  void invoke(std::string_view op, std::string_view tenant_id, Fn&& fn);
+  // One row or nullopt on TG_ERR_NOT_FOUND.
+  template <class Rows, class Fn>
+  auto optionalOne(std::string_view op, std::string_view tenant_id, Fn&& fn)
+      -> std::optional<typename decltype(Rows::rows)::value_type>;
 
   plugins::Plugin& plugin_;
   const tg_storage_vtable* vt_;

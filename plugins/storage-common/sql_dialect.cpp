@@ -48,6 +48,8 @@ std::string Dialect::ddl(std::string_view ddl_template) const {
       out += blob;
     } else if (token == "ID_TEXT") {
       out += id_text;
+    } else if (token == "BYTEWISE") {
+      out += bytewise;
     } else {
       throw std::logic_error("unknown DDL token {" + std::string(token) + "}");
     }

@@ -32,10 +32,15 @@ struct Dialect {
   // PostgreSQL numbers its parameters ($1, $2, ...); SQLite takes `?` as written.
   bool numbered_placeholders = false;
 
-  // DDL fragments substituted for the tokens {SEQ_PK}, {BLOB} and {ID_TEXT} in migrations.
+  // DDL fragments substituted for the tokens {SEQ_PK}, {BLOB}, {ID_TEXT} and {BYTEWISE} in
+  // migrations.
   std::string seq_pk;   // 64-bit auto-incrementing primary key that is never reused
   std::string blob;     // opaque bytes
   std::string id_text;  // TEXT that sorts byte-wise, so paging by id agrees on both engines
+  // Appended to a TEXT column in an ORDER BY, a comparison or an index so that it sorts
+  // byte-wise whatever the database's collation (" COLLATE \"C\""); empty where TEXT already
+  // does (SQLite). Queries and the indexes that serve them must use it alike.
+  std::string bytewise;
 
   // Statement that opens a write transaction. SQLite: "BEGIN IMMEDIATE", so the write lock is
   // taken up front (a deferred transaction that upgrades later fails with SQLITE_BUSY under

@@ -210,11 +210,39 @@ const std::vector<std::string_view> kVersion1 = {
     "CREATE INDEX idempotency_keys_by_time ON idempotency_keys (created_at_ms)",
 };
 
+// ABI 1.1 puts numbers, Twilio accounts, messages, calls and opt-outs to use. What it needs
+// beyond version 1:
+//   - status_rank on messages and calls: the host's order of status words, so that a status
+//     only ever moves forward (an out-of-order callback changes nothing);
+//   - the log indexes: one tenant's records newest first, ties broken by sid (compared
+//     byte-wise, as the queries do), for the (created_at_ms, sid) page cursor; they replace
+//     version 1's (tenant_id, created_at_ms) indexes, of which they are an extension;
+//   - lookups of a tenant's records by number, sent or received.
+// How ABI 1.1 fills version 1's columns: phone_numbers.id is the e164 and status is 1
+// (attached); messages.direction and calls.direction are "inbound" or "outbound";
+// messages.error_code, price_micros and currency are NULL while none / unpriced;
+// opt_out_events.action is 1 for an opt-out (STOP) and 0 for an opt-in (START).
+const std::vector<std::string_view> kVersion2 = {
+    "ALTER TABLE messages ADD COLUMN status_rank INTEGER NOT NULL DEFAULT 0 "
+    "CHECK (status_rank >= 0)",
+    "ALTER TABLE calls ADD COLUMN status_rank INTEGER NOT NULL DEFAULT 0 "
+    "CHECK (status_rank >= 0)",
+    "CREATE INDEX messages_log ON messages (tenant_id, created_at_ms, sid{BYTEWISE})",
+    "DROP INDEX messages_by_tenant_time",
+    "CREATE INDEX messages_by_from ON messages (tenant_id, from_number, created_at_ms)",
+    "CREATE INDEX messages_by_to ON messages (tenant_id, to_number, created_at_ms)",
+    "CREATE INDEX calls_log ON calls (tenant_id, created_at_ms, sid{BYTEWISE})",
+    "DROP INDEX calls_by_tenant_time",
+    "CREATE INDEX calls_by_from ON calls (tenant_id, from_number, created_at_ms)",
+    "CREATE INDEX calls_by_to ON calls (tenant_id, to_number, created_at_ms)",
+};
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all = {
       {1, "initial schema", kVersion1},
+      {2, "ABI 1.1: status ranks and record log indexes", kVersion2},
   };
   return all;
 }

@@ -49,6 +49,36 @@ class SqlStore : public sdk::StoragePlugin {
                            std::string_view key, int32_t response_status,
                            std::string_view response_body) override;
 
+  // ABI 1.1: numbers and Twilio accounts (sql_numbers.cpp).
+  void numberPut(const sdk::CallContext& ctx, const tg_number_row& row) override;
+  void numberGet(const sdk::CallContext& ctx, std::string_view e164, tg_number_sink sink) override;
+  void numberList(const sdk::CallContext& ctx, tg_number_sink sink) override;
+  void numberDetach(const sdk::CallContext& ctx, std::string_view e164) override;
+  void twilioAccountPut(const sdk::CallContext& ctx, const tg_twilio_account_row& row) override;
+  void twilioAccountGet(const sdk::CallContext& ctx, std::string_view account_sid,
+                        tg_twilio_account_sink sink) override;
+
+  // ABI 1.1: message and call records (sql_messages.cpp, sql_calls.cpp).
+  void messageInsert(const sdk::CallContext& ctx, const tg_message_row& row) override;
+  bool messageUpdateStatus(const sdk::CallContext& ctx, std::string_view sid,
+                           std::string_view status, int32_t status_rank, int32_t error_code,
+                           int64_t now_ms) override;
+  void messageGet(const sdk::CallContext& ctx, std::string_view sid, tg_message_sink sink) override;
+  void messageList(const sdk::CallContext& ctx, const tg_log_query& q,
+                   tg_message_sink sink) override;
+  void callInsert(const sdk::CallContext& ctx, const tg_call_row& row) override;
+  bool callUpdateStatus(const sdk::CallContext& ctx, std::string_view sid, std::string_view status,
+                        int32_t status_rank, int32_t duration_s, int64_t now_ms) override;
+  void callSetRecording(const sdk::CallContext& ctx, std::string_view sid,
+                        std::string_view recording_url, int64_t now_ms) override;
+  void callGet(const sdk::CallContext& ctx, std::string_view sid, tg_call_sink sink) override;
+  void callList(const sdk::CallContext& ctx, const tg_log_query& q, tg_call_sink sink) override;
+
+  // ABI 1.1: the opt-out registry (sql_optouts.cpp).
+  void optoutSet(const sdk::CallContext& ctx, std::string_view phone, bool opted_out,
+                 std::string_view keyword, std::string_view message_sid, int64_t now_ms) override;
+  bool optoutGet(const sdk::CallContext& ctx, std::string_view phone) override;
+
  private:
   enum class Tx { kNone, kWrite };
 

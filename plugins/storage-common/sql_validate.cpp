@@ -67,6 +67,31 @@ std::string checkedCurrency(std::string_view op, std::string_view value) {
   return std::string(value);
 }
 
+std::string checkedE164(std::string_view op, std::string_view field, std::string_view value) {
+  const bool ok =
+      value.size() >= 3 && value.size() <= 16 && value[0] == '+' && value[1] >= '1' &&
+      value[1] <= '9' &&
+      std::all_of(value.begin() + 2, value.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!ok) invalid(op, field, "want an E.164 number: '+' then 2 to 15 digits, the first not 0");
+  return std::string(value);
+}
+
+std::string checkedBytes(std::string_view op, std::string_view field, std::string_view value,
+                         size_t max_bytes, bool required) {
+  if (required && value.empty()) invalid(op, field, "required");
+  if (value.size() > max_bytes) {
+    invalid(op, field, "longer than " + std::to_string(max_bytes) + " bytes");
+  }
+  return std::string(value);
+}
+
+void checkStructSize(std::string_view op, std::string_view field, uint32_t size, size_t want) {
+  if (size < want) {
+    invalid(op, std::string(field) + ".struct_size",
+            std::to_string(size) + " is smaller than this plugin's " + std::to_string(want));
+  }
+}
+
 std::string scopedTenant(std::string_view op, const sdk::CallContext& ctx) {
   return checkedText(op, "tenant_id", ctx.tenant_id, kMaxIdBytes, true);
 }

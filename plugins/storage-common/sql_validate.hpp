@@ -6,14 +6,18 @@
 #include <tollgate/sdk/plugin.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace tollgate::storage_sql {
 
-inline constexpr size_t kMaxIdBytes = 255;            // ids, keys, scopes
-inline constexpr size_t kMaxTextBytes = 4096;         // names, labels, references, hashes
-inline constexpr size_t kMaxBodyBytes = 1024 * 1024;  // a stored response to replay
+inline constexpr size_t kMaxIdBytes = 255;             // ids, keys, scopes
+inline constexpr size_t kMaxTextBytes = 4096;          // names, labels, references, hashes
+inline constexpr size_t kMaxBodyBytes = 1024 * 1024;   // a stored response to replay
+inline constexpr size_t kMaxJsonBytes = 64 * 1024;     // a number's settings_json
+inline constexpr size_t kMaxMessageBytes = 64 * 1024;  // a message's body (Twilio: 1600 chars)
+inline constexpr uint32_t kMaxPageRows = 1000;         // limit of one page of a log
 
 // Throws TG_ERR_INVALID_ARGUMENT "<op>: <field>: <reason>".
 [[noreturn]] void invalid(std::string_view op, std::string_view field, std::string_view reason);
@@ -25,6 +29,17 @@ std::string checkedText(std::string_view op, std::string_view field, std::string
 
 // An ISO 4217 code: three upper-case ASCII letters.
 std::string checkedCurrency(std::string_view op, std::string_view value);
+
+// A phone number in E.164 form: ^\+[1-9][0-9]{1,14}$.
+std::string checkedE164(std::string_view op, std::string_view field, std::string_view value);
+
+// Opaque bytes (any byte, NUL included): only the size is checked.
+std::string checkedBytes(std::string_view op, std::string_view field, std::string_view value,
+                         size_t max_bytes, bool required);
+
+// A struct the host passes (row or query) must be at least as large as this plugin's ABI
+// version of it: a smaller one comes from a host that does not know every field read here.
+void checkStructSize(std::string_view op, std::string_view field, uint32_t size, size_t want);
 
 // The tenant a tenant-scoped call acts for: ctx.tenant_id, required.
 std::string scopedTenant(std::string_view op, const sdk::CallContext& ctx);

@@ -77,6 +77,7 @@ storage_sql::Dialect postgresDialect(int64_t statement_timeout_ms) {
   d.blob = "BYTEA";
   // Byte-wise order whatever the database's collation, as on SQLite.
   d.id_text = "TEXT COLLATE \"C\"";
+  d.bytewise = " COLLATE \"C\"";
   d.begin_write = "";  // Session::begin(): see Dialect::begin_write
   d.migration_lock = kMigrationLock;
   d.lock_rows = " FOR UPDATE";
@@ -197,4 +198,4 @@ class PostgresStorage : public storage_sql::SqlStore {
 }  // namespace
 }  // namespace tollgate::storage_postgres
 
-TOLLGATE_PLUGIN(tollgate::storage_postgres::PostgresStorage, "storage-postgres", "1.0.0")
+TOLLGATE_PLUGIN(tollgate::storage_postgres::PostgresStorage, "storage-postgres", "1.1.0")

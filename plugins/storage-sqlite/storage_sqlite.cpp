@@ -68,6 +68,7 @@ storage_sql::Dialect sqliteDialect(int64_t busy_timeout_ms) {
   d.seq_pk = "INTEGER PRIMARY KEY AUTOINCREMENT";
   d.blob = "BLOB";
   d.id_text = "TEXT";  // SQLite compares TEXT byte-wise (BINARY collation) already
+  d.bytewise = "";     // likewise
   d.begin_write = "BEGIN IMMEDIATE";
   d.migration_lock = "";  // BEGIN IMMEDIATE already excludes every other writer
   d.lock_rows = "";       // likewise
@@ -157,4 +158,4 @@ class SqliteStorage : public storage_sql::SqlStore {
 }  // namespace
 }  // namespace tollgate::storage_sqlite
 
-TOLLGATE_PLUGIN(tollgate::storage_sqlite::SqliteStorage, "storage-sqlite", "1.0.0")
+TOLLGATE_PLUGIN(tollgate::storage_sqlite::SqliteStorage, "storage-sqlite", "1.1.0")

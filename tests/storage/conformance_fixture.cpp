@@ -83,7 +83,7 @@ void StorageTest::SetUp() {
   ASSERT_NE(plugin, nullptr);
   store_ = std::make_unique<storage::Store>(*plugin);
   if (migrate_in_setup_) {
-    ASSERT_EQ(store_->migrate(), 1);
+    ASSERT_EQ(store_->migrate(), kSchemaVersion);
   }
 }
 

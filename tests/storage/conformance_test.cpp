@@ -1,5 +1,6 @@
-// Storage conformance: schema, tenants, API keys, wallets and idempotency records. The same
-// tests run against every backend (see conformance_fixture.hpp); the ledger has its own file.
+// Storage conformance: schema and migrations, tenants, API keys, wallets and idempotency
+// records. The same tests run against every backend (see conformance_fixture.hpp); the ledger
+// and the ABI 1.1 records have files of their own.
 #include <Poco/Data/Statement.h>
 
 #include <latch>
@@ -7,6 +8,8 @@
 #include <thread>
 
 #include "conformance_fixture.hpp"
+#include "sql_dialect.hpp"
+#include "sql_schema.hpp"
 
 namespace tollgate::testing {
 namespace {
@@ -26,12 +29,60 @@ class StorageMigrationTest : public StorageTest {
 };
 
 TEST_P(StorageMigrationTest, MigrateReportsTheVersionAndIsIdempotent) {
-  EXPECT_EQ(store().migrate(), 1);
-  EXPECT_EQ(store().migrate(), 1);
+  EXPECT_EQ(store().migrate(), kSchemaVersion);
+  EXPECT_EQ(store().migrate(), kSchemaVersion);
   auto s = rawSession();
-  Poco::Int64 rows = 0;
-  s << "SELECT COUNT(*) FROM schema_migrations WHERE version = 1", kw::into(rows), kw::now;
-  EXPECT_EQ(rows, 1);
+  std::vector<Poco::Int64> versions;
+  s << "SELECT version FROM schema_migrations ORDER BY version", kw::into(versions), kw::now;
+  EXPECT_EQ(versions, (std::vector<Poco::Int64>{1, 2}));
+}
+
+// A database that a 1.0 plugin migrated (version 1), with rows in it, upgrades in place.
+TEST_P(StorageMigrationTest, UpgradesAVersion1DatabaseKeepingItsRows) {
+  // Version 1 exactly as the 1.0 plugins applied it, with their DDL fragments.
+  storage_sql::Dialect d;
+  d.seq_pk = isPostgres() ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT";
+  d.blob = isPostgres() ? "BYTEA" : "BLOB";
+  d.id_text = isPostgres() ? "TEXT COLLATE \"C\"" : "TEXT";
+  auto s = rawSession();
+  s << std::string(storage_sql::kSchemaMigrationsDdl), kw::now;
+  ASSERT_EQ(storage_sql::migrations()[0].version, 1);
+  for (const std::string_view stmt : storage_sql::migrations()[0].statements) {
+    s << d.ddl(stmt), kw::now;
+  }
+  s << "INSERT INTO schema_migrations (version, description, applied_at_ms) "
+       "VALUES (1, 'initial schema', 1)",
+      kw::now;
+  s << "INSERT INTO tenants (id, name, status, created_at_ms) VALUES ('tn_a', 'A', 1, 1)", kw::now;
+  s << "INSERT INTO messages (sid, tenant_id, direction, from_number, to_number, body, status, "
+       "num_segments, created_at_ms, updated_at_ms) VALUES ('SMold', 'tn_a', 'outbound', "
+       "'+14155550100', '+14155550001', 'hi', 'sent', 1, 5, 6)",
+      kw::now;
+  s << "INSERT INTO calls (sid, tenant_id, direction, from_number, to_number, status, "
+       "created_at_ms, updated_at_ms) VALUES ('CAold', 'tn_a', 'inbound', '+14155550001', "
+       "'+14155550100', 'completed', 7, 8)",
+      kw::now;
+
+  EXPECT_EQ(store().migrate(), kSchemaVersion);
+  const auto m = store().message("tn_a", "SMold");
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->direction, TG_DIRECTION_OUTBOUND);
+  EXPECT_EQ(m->status, "sent");
+  EXPECT_EQ(m->status_rank, 0);
+  EXPECT_EQ(m->error_code, 0);
+  EXPECT_EQ(m->price_micros, 0);
+  EXPECT_EQ(m->currency, "");
+  EXPECT_TRUE(store().updateMessageStatus("tn_a", "SMold", "delivered", 1, 0, 9));
+  storage::LogQuery q;
+  q.limit = 10;
+  ASSERT_EQ(store().messages("tn_a", q).size(), 1u);
+  EXPECT_EQ(store().messages("tn_a", q)[0].status, "delivered");
+  const auto c = store().call("tn_a", "CAold");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->status_rank, 0);
+  EXPECT_EQ(c->created_at_ms, 7);
+  EXPECT_EQ(store().calls("tn_a", q).size(), 1u);
+  EXPECT_EQ(store().migrate(), kSchemaVersion);
 }
 
 TEST_P(StorageMigrationTest, DaemonsMigratingAtOnceApplyEachMigrationOnce) {
@@ -52,17 +103,18 @@ TEST_P(StorageMigrationTest, DaemonsMigratingAtOnceApplyEachMigrationOnce) {
     });
   }
   for (auto& t : threads) t.join();
-  for (const int64_t v : versions) EXPECT_EQ(v, 1);
+  for (const int64_t v : versions) EXPECT_EQ(v, kSchemaVersion);
   auto s = rawSession();
   Poco::Int64 rows = 0;
   s << "SELECT COUNT(*) FROM schema_migrations", kw::into(rows), kw::now;
-  EXPECT_EQ(rows, 1);
+  EXPECT_EQ(rows, kSchemaVersion);
 }
 
 // ---- schema ----
 
 TEST_P(StorageTest, EveryTableExistsWithItsColumns) {
-  // Tables the 1.0 vtable does not touch yet are created by version 1 all the same.
+  // Tables the 1.1 vtable does not touch yet (templates, keywords, outbox, holds) exist all
+  // the same.
   const std::vector<std::pair<std::string, std::string>> tables = {
       {"tenants", "id, name, status, created_at_ms"},
       {"api_keys", "id, tenant_id, secret_sha256, label, created_at_ms, revoked_at_ms"},
@@ -72,11 +124,11 @@ TEST_P(StorageTest, EveryTableExistsWithItsColumns) {
        "id, tenant_id, e164, twilio_sid, account_sid, voice_plugin, sms_plugin, settings_json, "
        "status, created_at_ms, updated_at_ms"},
       {"messages",
-       "sid, tenant_id, direction, from_number, to_number, body, status, error_code, "
-       "num_segments, price_micros, currency, created_at_ms, updated_at_ms"},
+       "sid, tenant_id, direction, from_number, to_number, body, status, status_rank, "
+       "error_code, num_segments, price_micros, currency, created_at_ms, updated_at_ms"},
       {"calls",
-       "sid, tenant_id, direction, from_number, to_number, status, duration_s, recording_url, "
-       "created_at_ms, updated_at_ms"},
+       "sid, tenant_id, direction, from_number, to_number, status, status_rank, duration_s, "
+       "recording_url, created_at_ms, updated_at_ms"},
       {"wallets", "tenant_id, currency, balance_micros, credit_limit_micros, created_at_ms"},
       {"ledger_transactions",
        "tenant_id, idempotency_key, currency, first_seq, entry_count, balance_after_micros, "
@@ -107,8 +159,26 @@ TEST_P(StorageTest, EveryTableExistsWithItsColumns) {
     } catch (const Poco::Exception& e) {
       ADD_FAILURE() << table << ": " << e.displayText();
     }
-    EXPECT_EQ(n, table == "schema_migrations" ? 1 : 0) << table;
+    EXPECT_EQ(n, table == "schema_migrations" ? kSchemaVersion : 0) << table;
   }
+  // The indexes the 1.1 queries use, named alike on both engines; version 2 replaced the
+  // (tenant_id, created_at_ms) ones.
+  std::vector<std::string> indexes;
+  if (isPostgres()) {
+    s << "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1",
+        kw::into(indexes), kw::now;
+  } else {
+    s << "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY 1",
+        kw::into(indexes), kw::now;
+  }
+  const std::set<std::string> have(indexes.begin(), indexes.end());
+  for (const char* want :
+       {"messages_log", "messages_by_from", "messages_by_to", "calls_log", "calls_by_from",
+        "calls_by_to", "phone_numbers_by_tenant", "opt_out_events_by_phone"}) {
+    EXPECT_EQ(have.count(want), 1u) << want;
+  }
+  EXPECT_EQ(have.count("messages_by_tenant_time"), 0u);
+  EXPECT_EQ(have.count("calls_by_tenant_time"), 0u);
   if (!isPostgres()) {
     std::string mode;
     s << "PRAGMA journal_mode", kw::into(mode), kw::now;  // stored in the file by the plugin

@@ -13,6 +13,13 @@
 extern "C" {
 #endif
 
+/* Keyword families the core's opt-out registry recognises (single word, any case). */
+typedef int32_t tg_sms_keyword;
+#define TG_SMS_KEYWORD_NONE 1  /* not one of the families below */
+#define TG_SMS_KEYWORD_STOP 2  /* STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT: now opted out */
+#define TG_SMS_KEYWORD_START 3 /* START, YES, UNSTOP: now opted in */
+#define TG_SMS_KEYWORD_HELP 4  /* HELP, INFO */
+
 typedef struct tg_sms_inbound {
   uint32_t struct_size;
   tg_str message_sid;  /* Twilio MessageSid */
@@ -23,6 +30,11 @@ typedef struct tg_sms_inbound {
   size_t param_count;
   const tg_kv* settings; /* the number's plugin settings, borrowed */
   size_t setting_count;
+
+  /* --- ABI 1.1 --- */
+  tg_sms_keyword keyword; /* the opt-out family the core recognised in the body (it has already
+                             updated its registry); TG_SMS_KEYWORD_NONE otherwise */
+  tg_str tenant_name;     /* display name of the tenant, for templates */
 } tg_sms_inbound;
 
 typedef int32_t tg_sms_action;

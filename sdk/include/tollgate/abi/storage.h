@@ -12,9 +12,9 @@
  * producer's struct size: walk them with a stride of entries[0].struct_size, never with the
  * reader's own sizeof, since a newer host may have appended fields.
  *
- * The vtable is append-only. Operations for numbers, messages, calls, opt-outs, templates and
- * the outbox are added in later minor versions; the schema for them is created by migrate()
- * from 1.0 so that upgrades never need a data migration across plugins.
+ * The vtable is append-only. ABI 1.1 added numbers, Twilio accounts, messages, calls and
+ * opt-outs; templates and the outbox come in later minor versions. The schema for all of them
+ * is created by migrate() so that upgrades never need a data migration across plugins.
  */
 #ifndef TOLLGATE_ABI_STORAGE_H
 #define TOLLGATE_ABI_STORAGE_H
@@ -156,6 +156,103 @@ typedef struct tg_idempotency_sink {
   void (*fn)(void* ctx, const tg_idempotency_row* row);
 } tg_idempotency_sink;
 
+/* ---- rows added in ABI 1.1 ---- */
+
+/* A phone number attached to a tenant, with the plugins that answer it. */
+typedef struct tg_number_row {
+  uint32_t struct_size;
+  tg_str e164;          /* "+14155550100"; unique across tenants */
+  tg_str tenant_id;     /* owner */
+  tg_str account_sid;   /* Twilio account that owns the number (master or a subaccount) */
+  tg_str twilio_sid;    /* PN... ; may be empty */
+  tg_str voice_plugin;  /* id of the voice plugin; empty: none */
+  tg_str sms_plugin;    /* id of the SMS keyword plugin; empty: none */
+  tg_str settings_json; /* JSON object of per-number plugin settings ("{}" if none) */
+  int64_t created_at_ms;
+  int64_t updated_at_ms;
+} tg_number_row;
+
+/* A Twilio account whose numbers the gateway answers for (a tenant's subaccount). The master
+ * account's token comes from the daemon's configuration, never from storage. */
+typedef struct tg_twilio_account_row {
+  uint32_t struct_size;
+  tg_str account_sid;    /* AC... */
+  tg_str tenant_id;      /* owner */
+  tg_str auth_token_enc; /* the auth token encrypted by the core (binary); opaque here */
+  tg_str friendly_name;
+  int32_t is_subaccount; /* non-zero for a subaccount */
+  int64_t created_at_ms;
+} tg_twilio_account_row;
+
+typedef int32_t tg_direction;
+#define TG_DIRECTION_INBOUND 1
+#define TG_DIRECTION_OUTBOUND 2
+
+typedef struct tg_message_row {
+  uint32_t struct_size;
+  tg_str sid; /* Twilio MessageSid (SM.../MM...) */
+  tg_str tenant_id;
+  tg_direction direction;
+  tg_str from_number;
+  tg_str to_number;
+  tg_str body;
+  tg_str status;       /* Twilio's status word: received, queued, sent, delivered, ... */
+  int32_t status_rank; /* host-defined order of statuses; only ever moves up */
+  int32_t error_code;  /* Twilio ErrorCode, 0 if none */
+  int32_t num_segments;
+  int64_t price_micros; /* 0 until priced */
+  char currency[4];     /* may be empty until priced */
+  int64_t created_at_ms;
+  int64_t updated_at_ms;
+} tg_message_row;
+
+typedef struct tg_call_row {
+  uint32_t struct_size;
+  tg_str sid; /* Twilio CallSid (CA...) */
+  tg_str tenant_id;
+  tg_direction direction;
+  tg_str from_number;
+  tg_str to_number;
+  tg_str status;        /* ringing, in-progress, completed, busy, failed, no-answer, canceled */
+  int32_t status_rank;  /* as for messages */
+  int32_t duration_s;   /* set on completion; 0 before */
+  tg_str recording_url; /* voicemail recording; may be empty */
+  int64_t created_at_ms;
+  int64_t updated_at_ms;
+} tg_call_row;
+
+/* Filter and page of a message or call log, newest first. Borrowed. */
+typedef struct tg_log_query {
+  uint32_t struct_size;
+  int64_t from_ms;   /* created_at_ms >= from_ms; 0: no lower bound */
+  int64_t to_ms;     /* created_at_ms < to_ms; 0: no upper bound */
+  tg_str status;     /* exact status; empty: any */
+  tg_str number;     /* matches from_number or to_number; empty: any */
+  int64_t before_ms; /* page cursor: rows strictly before (before_ms, before_sid) in */
+  tg_str before_sid; /*   (created_at_ms, sid) descending order; before_ms 0: first page */
+  uint32_t limit;    /* at most this many rows */
+} tg_log_query;
+
+typedef struct tg_number_sink {
+  void* ctx;
+  void (*fn)(void* ctx, const tg_number_row* row);
+} tg_number_sink;
+
+typedef struct tg_twilio_account_sink {
+  void* ctx;
+  void (*fn)(void* ctx, const tg_twilio_account_row* row);
+} tg_twilio_account_sink;
+
+typedef struct tg_message_sink {
+  void* ctx;
+  void (*fn)(void* ctx, const tg_message_row* row);
+} tg_message_sink;
+
+typedef struct tg_call_sink {
+  void* ctx;
+  void (*fn)(void* ctx, const tg_call_row* row);
+} tg_call_sink;
+
 /* ---- vtable ---- */
 
 typedef struct tg_storage_vtable {
@@ -231,6 +328,63 @@ typedef struct tg_storage_vtable {
   tg_status (*idempotency_complete)(void* instance, const tg_call_ctx* ctx, tg_str scope,
                                     tg_str key, int32_t response_status, tg_str response_body,
                                     tg_error* err);
+  /* --- ABI 1.1: routing, records and opt-outs. tollgated 1.1 requires all of them. --- */
+
+  /* Numbers. put attaches (or updates) ctx->tenant_id's number: TG_ERR_CONFLICT if the number
+   * is attached to another tenant. get finds a number across tenants when ctx->tenant_id is
+   * empty (routing a webhook), else within that tenant. detach: TG_ERR_NOT_FOUND unless the
+   * number is ctx->tenant_id's. list: the tenant's numbers ordered by e164. */
+  tg_status (*number_put)(void* instance, const tg_call_ctx* ctx, const tg_number_row* row,
+                          tg_error* err);
+  tg_status (*number_get)(void* instance, const tg_call_ctx* ctx, tg_str e164, tg_number_sink sink,
+                          tg_error* err);
+  tg_status (*number_list)(void* instance, const tg_call_ctx* ctx, tg_number_sink sink,
+                           tg_error* err);
+  tg_status (*number_detach)(void* instance, const tg_call_ctx* ctx, tg_str e164, tg_error* err);
+
+  /* Twilio accounts. put inserts or replaces ctx->tenant_id's account (TG_ERR_CONFLICT if the
+   * sid belongs to another tenant); get looks up by sid across tenants when ctx->tenant_id is
+   * empty. */
+  tg_status (*twilio_account_put)(void* instance, const tg_call_ctx* ctx,
+                                  const tg_twilio_account_row* row, tg_error* err);
+  tg_status (*twilio_account_get)(void* instance, const tg_call_ctx* ctx, tg_str account_sid,
+                                  tg_twilio_account_sink sink, tg_error* err);
+
+  /* Messages, scoped to ctx->tenant_id. insert: TG_ERR_CONFLICT if the sid exists.
+   * update_status sets status, status_rank, error_code and updated_at_ms only if status_rank
+   * is higher than the stored one (statuses move forward only; an out-of-order callback changes
+   * nothing) and reports *out_applied; TG_ERR_NOT_FOUND if no such message. get: by sid. */
+  tg_status (*message_insert)(void* instance, const tg_call_ctx* ctx, const tg_message_row* row,
+                              tg_error* err);
+  tg_status (*message_update_status)(void* instance, const tg_call_ctx* ctx, tg_str sid,
+                                     tg_str status, int32_t status_rank, int32_t error_code,
+                                     int64_t now_ms, int32_t* out_applied, tg_error* err);
+  tg_status (*message_get)(void* instance, const tg_call_ctx* ctx, tg_str sid, tg_message_sink sink,
+                           tg_error* err);
+  tg_status (*message_list)(void* instance, const tg_call_ctx* ctx, const tg_log_query* query,
+                            tg_message_sink sink, tg_error* err);
+
+  /* Calls, scoped to ctx->tenant_id; same rules as messages. update_status also sets
+   * duration_s when duration_s >= 0. set_recording stores the voicemail URL. */
+  tg_status (*call_insert)(void* instance, const tg_call_ctx* ctx, const tg_call_row* row,
+                           tg_error* err);
+  tg_status (*call_update_status)(void* instance, const tg_call_ctx* ctx, tg_str sid, tg_str status,
+                                  int32_t status_rank, int32_t duration_s, int64_t now_ms,
+                                  int32_t* out_applied, tg_error* err);
+  tg_status (*call_set_recording)(void* instance, const tg_call_ctx* ctx, tg_str sid,
+                                  tg_str recording_url, int64_t now_ms, tg_error* err);
+  tg_status (*call_get)(void* instance, const tg_call_ctx* ctx, tg_str sid, tg_call_sink sink,
+                        tg_error* err);
+  tg_status (*call_list)(void* instance, const tg_call_ctx* ctx, const tg_log_query* query,
+                         tg_call_sink sink, tg_error* err);
+
+  /* Opt-out registry, scoped to ctx->tenant_id. set records the sender's state and appends an
+   * audit event (keyword, message sid, time) in one transaction. get reports *out_opted_out
+   * (0 when the phone was never seen). */
+  tg_status (*optout_set)(void* instance, const tg_call_ctx* ctx, tg_str phone, int32_t opted_out,
+                          tg_str keyword, tg_str message_sid, int64_t now_ms, tg_error* err);
+  tg_status (*optout_get)(void* instance, const tg_call_ctx* ctx, tg_str phone,
+                          int32_t* out_opted_out, tg_error* err);
 } tg_storage_vtable;
 
 #ifdef __cplusplus

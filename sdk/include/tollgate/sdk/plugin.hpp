@@ -195,6 +195,34 @@ class StoragePlugin : public PluginBase {
                                    std::string_view key, int32_t response_status,
                                    std::string_view response_body) = 0;
 
+  // ABI 1.1
+  virtual void numberPut(const CallContext& ctx, const tg_number_row& row) = 0;
+  virtual void numberGet(const CallContext& ctx, std::string_view e164, tg_number_sink sink) = 0;
+  virtual void numberList(const CallContext& ctx, tg_number_sink sink) = 0;
+  virtual void numberDetach(const CallContext& ctx, std::string_view e164) = 0;
+  virtual void twilioAccountPut(const CallContext& ctx, const tg_twilio_account_row& row) = 0;
+  virtual void twilioAccountGet(const CallContext& ctx, std::string_view account_sid,
+                                tg_twilio_account_sink sink) = 0;
+  virtual void messageInsert(const CallContext& ctx, const tg_message_row& row) = 0;
+  // Returns true when the status moved forward.
+  virtual bool messageUpdateStatus(const CallContext& ctx, std::string_view sid,
+                                   std::string_view status, int32_t status_rank, int32_t error_code,
+                                   int64_t now_ms) = 0;
+  virtual void messageGet(const CallContext& ctx, std::string_view sid, tg_message_sink sink) = 0;
+  virtual void messageList(const CallContext& ctx, const tg_log_query& q, tg_message_sink sink) = 0;
+  virtual void callInsert(const CallContext& ctx, const tg_call_row& row) = 0;
+  virtual bool callUpdateStatus(const CallContext& ctx, std::string_view sid,
+                                std::string_view status, int32_t status_rank, int32_t duration_s,
+                                int64_t now_ms) = 0;
+  virtual void callSetRecording(const CallContext& ctx, std::string_view sid,
+                                std::string_view recording_url, int64_t now_ms) = 0;
+  virtual void callGet(const CallContext& ctx, std::string_view sid, tg_call_sink sink) = 0;
+  virtual void callList(const CallContext& ctx, const tg_log_query& q, tg_call_sink sink) = 0;
+  virtual void optoutSet(const CallContext& ctx, std::string_view phone, bool opted_out,
+                         std::string_view keyword, std::string_view message_sid,
+                         int64_t now_ms) = 0;
+  virtual bool optoutGet(const CallContext& ctx, std::string_view phone) = 0;
+
   static const void* vtable() noexcept {
     using S = StoragePlugin;
     static const tg_storage_vtable vt = {
@@ -272,6 +300,80 @@ class StoragePlugin : public PluginBase {
           return guard(e, [&] {
             detail::self<S>(i)->idempotencyComplete(CallContext::from(c), view(scope), view(key),
                                                     st, view(body));
+          });
+        },
+        // ABI 1.1
+        [](void* i, const tg_call_ctx* c, const tg_number_row* r, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->numberPut(CallContext::from(c), *r); });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str n, tg_number_sink s, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->numberGet(CallContext::from(c), view(n), s); });
+        },
+        [](void* i, const tg_call_ctx* c, tg_number_sink s, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->numberList(CallContext::from(c), s); });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str n, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->numberDetach(CallContext::from(c), view(n)); });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_twilio_account_row* r, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->twilioAccountPut(CallContext::from(c), *r); });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str sid, tg_twilio_account_sink s, tg_error* e) {
+          return guard(
+              e, [&] { detail::self<S>(i)->twilioAccountGet(CallContext::from(c), view(sid), s); });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_message_row* r, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->messageInsert(CallContext::from(c), *r); });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str sid, tg_str status, int32_t rank, int32_t code,
+           int64_t now, int32_t* applied, tg_error* e) {
+          return guard(e, [&] {
+            *applied = detail::self<S>(i)->messageUpdateStatus(CallContext::from(c), view(sid),
+                                                               view(status), rank, code, now)
+                           ? 1
+                           : 0;
+          });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str sid, tg_message_sink s, tg_error* e) {
+          return guard(e,
+                       [&] { detail::self<S>(i)->messageGet(CallContext::from(c), view(sid), s); });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_log_query* q, tg_message_sink s, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->messageList(CallContext::from(c), *q, s); });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_call_row* r, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->callInsert(CallContext::from(c), *r); });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str sid, tg_str status, int32_t rank, int32_t dur,
+           int64_t now, int32_t* applied, tg_error* e) {
+          return guard(e, [&] {
+            *applied = detail::self<S>(i)->callUpdateStatus(CallContext::from(c), view(sid),
+                                                            view(status), rank, dur, now)
+                           ? 1
+                           : 0;
+          });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str sid, tg_str url, int64_t now, tg_error* e) {
+          return guard(e, [&] {
+            detail::self<S>(i)->callSetRecording(CallContext::from(c), view(sid), view(url), now);
+          });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str sid, tg_call_sink s, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->callGet(CallContext::from(c), view(sid), s); });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_log_query* q, tg_call_sink s, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->callList(CallContext::from(c), *q, s); });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str phone, int32_t out, tg_str kw, tg_str msid,
+           int64_t now, tg_error* e) {
+          return guard(e, [&] {
+            detail::self<S>(i)->optoutSet(CallContext::from(c), view(phone), out != 0, view(kw),
+                                          view(msid), now);
+          });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str phone, int32_t* out, tg_error* e) {
+          return guard(e, [&] {
+            *out = detail::self<S>(i)->optoutGet(CallContext::from(c), view(phone)) ? 1 : 0;
           });
         },
     };
