@@ -5,6 +5,7 @@ packages=(
   cmake ninja-build g++ pkg-config binutils curl ca-certificates
   libpoco-dev libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev
   libsystemd-dev libphonenumber-dev libssl-dev libpq-dev
+  libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev
   postgresql-15 postgresql-client-15 sqlite3 systemd
 )
