@@ -15,9 +15,10 @@
 #include "config/config.hpp"
 #include "http/api.hpp"
 #include "http/auth.hpp"
+#include "messaging/forwarder.hpp"
 #include "ops/logging.hpp"
 #include "services.hpp"
-#include "tenancy/admin_key.hpp"
+#include "tenancy/secret_file.hpp"
 
 namespace tollgate {
 namespace fs = std::filesystem;
@@ -122,11 +123,16 @@ class Tollgated : public Poco::Util::ServerApplication {
     plugins::PluginHost host(c.state_dir.string());
     Services svc;
     svc.host = &host;
+    svc.config = &c;
 
     auto* router = new http::Router;  // owned by the server
     http::addOpsRoutes(*router, svc);
     http::addAdminRoutes(*router, svc);
     http::addTenantRoutes(*router, svc);
+    http::addNumberRoutes(*router, svc);
+    http::addLogRoutes(*router, svc);
+    messaging::addSmsWebhookRoutes(*router, svc);
+    voice::addVoiceWebhookRoutes(*router, svc);
 
     Poco::Net::ServerSocket socket;
     try {
@@ -182,6 +188,14 @@ class Tollgated : public Poco::Util::ServerApplication {
       return kExitStart;
     }
     svc.store = std::make_unique<storage::Store>(*storage);
+    if (!svc.store->hasAbi11()) {
+      spdlog::error(
+          "not starting: storage plugin {} implements plugin ABI 1.0 only; tollgated "
+          "needs the 1.1 operations (numbers, messages, calls, opt-outs): rebuild it "
+          "against Tollgate SDK 1.1",
+          storage->file().string());
+      return kExitStart;
+    }
     try {
       svc.setState("migrating storage");
       const int64_t version = svc.store->migrate();
@@ -191,6 +205,7 @@ class Tollgated : public Poco::Util::ServerApplication {
       spdlog::info("admin key from {}", key_source.string());
       svc.tenants = std::make_unique<tenancy::Tenants>(*svc.store);
       svc.auth = std::make_unique<http::Auth>(*svc.tenants, admin_key);
+      startTwilio(c, svc);
     } catch (const std::exception& e) {
       spdlog::error("not starting: {}", e.what());
       return kExitStart;
@@ -198,6 +213,37 @@ class Tollgated : public Poco::Util::ServerApplication {
     svc.setState("ready");
     svc.markReady();
     return EXIT_OK;
+  }
+
+  // Webhook machinery: routes, account tokens, the gate, opt-outs, plugin workers.
+  static void startTwilio(const config::Config& c, Services& svc) {
+    fs::path used;
+    std::string master_token;
+    if (!c.master_account_sid.empty()) {
+      auto token = tenancy::loadSecret({c.master_token_file, "twilio-token", {}, 16}, used);
+      if (!token) {
+        throw std::runtime_error(
+            "twilio.account_sid is set but no auth token: set "
+            "twilio.auth_token_file or the credential twilio-token");
+      }
+      master_token = *token;
+      spdlog::info("Twilio master account {} (token from {})", c.master_account_sid, used.string());
+    } else {
+      spdlog::warn(
+          "no Twilio master account configured: only numbers of registered "
+          "subaccounts can be served");
+    }
+    const auto key =
+        tenancy::loadSecret({c.token_key_file, "token-key", c.state_dir / "token.key", 64}, used);
+    svc.routes = std::make_unique<numbers::Routes>(*svc.store, c.route_cache_ttl);
+    svc.accounts = std::make_unique<twilio::Accounts>(
+        *svc.store, twilio::TokenVault::fromHex(key->substr(0, 64)), c.master_account_sid,
+        master_token);
+    svc.webhooks = std::make_unique<twilio::WebhookGate>(c, *svc.routes, *svc.accounts, *svc.store);
+    svc.optouts = std::make_unique<messaging::OptOuts>(*svc.store);
+    svc.forwarder = std::make_unique<messaging::Forwarder>(2);
+    svc.executor = std::make_unique<plugins::DeadlineExecutor>(static_cast<size_t>(c.http_threads));
+    svc.usage = std::make_unique<ledger::CountingUsageEvents>();
   }
 
   bool exit_now_ = false;

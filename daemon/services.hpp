@@ -7,21 +7,41 @@
 #include <mutex>
 #include <string>
 
+#include "config/config.hpp"
+#include "ledger/usage_events.hpp"
+#include "messaging/optouts.hpp"
+#include "numbers/routes.hpp"
+#include "plugins/deadline.hpp"
 #include "plugins/plugin_host.hpp"
 #include "storage/store.hpp"
 #include "tenancy/tenants.hpp"
+#include "twilio/accounts.hpp"
+#include "twilio/webhook.hpp"
 
 namespace tollgate {
 
 namespace http {
 class Auth;
 }
+namespace messaging {
+class Forwarder;
+}
 
 struct Services {
+  const config::Config* config = nullptr;
   plugins::PluginHost* host = nullptr;
   std::unique_ptr<storage::Store> store;
   std::unique_ptr<tenancy::Tenants> tenants;
   std::unique_ptr<http::Auth> auth;
+  std::unique_ptr<numbers::Routes> routes;
+  std::unique_ptr<twilio::Accounts> accounts;
+  std::unique_ptr<twilio::WebhookGate> webhooks;
+  std::unique_ptr<messaging::OptOuts> optouts;
+  std::unique_ptr<messaging::Forwarder> forwarder;
+  std::unique_ptr<plugins::DeadlineExecutor> executor;
+  std::unique_ptr<ledger::CountingUsageEvents> usage;
+
+  ~Services();
 
   void markReady() { ready_.store(true, std::memory_order_release); }
   bool ready() const { return ready_.load(std::memory_order_acquire); }

@@ -6,8 +6,11 @@
 #include <Poco/Util/IniFileConfiguration.h>
 #include <fmt/format.h>
 
+#include <Poco/Net/IPAddress.h>
+
 #include <algorithm>
 #include <set>
+#include <sstream>
 
 #include "plugins/settings.hpp"
 
@@ -37,6 +40,23 @@ const std::vector<KeyDoc>& coreKeys() {
        "directory of plugin .ini files; empty: plugins.d beside this file"},
       {"plugins.deadline_ms", "2000", "default per-call deadline for plugins"},
       {"storage.plugin", "storage-sqlite", "id of the storage plugin"},
+      {"twilio.public_base_url", "",
+       "scheme://host[:port] at which Twilio reaches this gateway (signatures cover it); empty: "
+       "http:// + the request's Host header"},
+      {"twilio.trusted_proxies", "",
+       "space-separated IP addresses whose X-Forwarded-Proto/Host headers are believed"},
+      {"twilio.account_sid", "", "the master Twilio account (AC...)"},
+      {"twilio.auth_token_file", "",
+       "file holding the master account's auth token; empty: $CREDENTIALS_DIRECTORY/twilio-token "
+       "if present"},
+      {"twilio.token_key_file", "",
+       "file holding 64 hex digits: the key that encrypts subaccount tokens in storage; empty: "
+       "$CREDENTIALS_DIRECTORY/token-key, else <state_dir>/token.key (generated)"},
+      {"twilio.route_cache_ms", "5000",
+       "how long a number's route is cached (changes made through this daemon apply at once)"},
+      {"voice.fallback_say",
+       "We are sorry, this line cannot take your call right now. Please try again later.",
+       "spoken when a number has no fallback of its own and its voice plugin fails"},
       {"log.level", "info", "trace, debug, info, warn, error"},
   };
   return keys;
@@ -183,6 +203,12 @@ void loadPlugins(Config& c, std::vector<ConfigError>& errors) {
 
 }  // namespace
 
+bool validAccountSid(std::string_view sid) {
+  return sid.size() == 34 && sid.substr(0, 2) == "AC" &&
+         std::all_of(sid.begin() + 2, sid.end(),
+                     [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)); });
+}
+
 Loaded load(const fs::path& file, const std::map<std::string, std::string>& overrides,
             const fs::path& exe_dir) {
   Loaded out;
@@ -211,6 +237,39 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
   c.plugin_config_dir = plugin_conf.empty() ? base / "plugins.d" : resolve(base, plugin_conf);
   c.plugin_deadline = std::chrono::milliseconds(r.integer("plugins.deadline_ms", 2000, 1, 60000));
   c.storage_plugin = r.str("storage.plugin", "storage-sqlite");
+  c.public_base_url = r.str("twilio.public_base_url", "");
+  while (!c.public_base_url.empty() && c.public_base_url.back() == '/')
+    c.public_base_url.pop_back();
+  if (!c.public_base_url.empty() && c.public_base_url.rfind("https://", 0) != 0 &&
+      c.public_base_url.rfind("http://", 0) != 0) {
+    r.error("twilio.public_base_url",
+            fmt::format("'{}' must start with https:// (or http://)", c.public_base_url));
+  }
+  {
+    std::istringstream in(r.str("twilio.trusted_proxies", ""));
+    for (std::string ip; in >> ip;) {
+      Poco::Net::IPAddress parsed;
+      if (!Poco::Net::IPAddress::tryParse(ip, parsed)) {
+        r.error("twilio.trusted_proxies", fmt::format("'{}' is not an IP address", ip));
+      } else {
+        c.trusted_proxies.push_back(parsed.toString());
+      }
+    }
+  }
+  c.master_account_sid = r.str("twilio.account_sid", "");
+  if (!c.master_account_sid.empty() && !validAccountSid(c.master_account_sid)) {
+    r.error("twilio.account_sid",
+            fmt::format("'{}' is not an account SID (AC + 32 hex digits)", c.master_account_sid));
+  }
+  const std::string token_file = r.str("twilio.auth_token_file", "");
+  if (!token_file.empty()) c.master_token_file = resolve(base, token_file);
+  const std::string key_file2 = r.str("twilio.token_key_file", "");
+  if (!key_file2.empty()) c.token_key_file = resolve(base, key_file2);
+  c.route_cache_ttl =
+      std::chrono::milliseconds(r.integer("twilio.route_cache_ms", 5000, 0, 3600000));
+  c.voice_fallback_say =
+      r.str("voice.fallback_say",
+            "We are sorry, this line cannot take your call right now. Please try again later.");
   c.log_level = r.str("log.level", "info");
   static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
   if (!levels.count(c.log_level)) {

@@ -28,6 +28,15 @@ struct Config {
   std::filesystem::path plugin_config_dir;
   std::chrono::milliseconds plugin_deadline{2000};
   std::string storage_plugin;  // id of the storage plugin to use
+
+  // Twilio
+  std::string public_base_url;               // scheme://host[:port] Twilio calls; empty: Host
+  std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-* headers are believed
+  std::string master_account_sid;            // AC...; empty: no master account
+  std::filesystem::path master_token_file;   // its auth token
+  std::filesystem::path token_key_file;      // 32-byte key (64 hex) that encrypts stored tokens
+  std::chrono::milliseconds route_cache_ttl{5000};
+  std::string voice_fallback_say;  // spoken when a voice plugin fails or overruns
   std::string log_level = "info";
 
   std::vector<plugins::PluginSpec> plugins;  // enabled plugins, from plugins.d
@@ -53,6 +62,8 @@ Loaded load(const std::filesystem::path& file, const std::map<std::string, std::
 // Everything --check-config checks beyond load(): every plugin opens, its descriptor is
 // acceptable, its settings match the keys it declares, and the storage plugin exists.
 std::vector<ConfigError> checkPlugins(const Config& config, plugins::PluginHost& host);
+
+bool validAccountSid(std::string_view sid);
 
 // The core's keys, for --help and the admin guide: "section.key", default, help.
 struct KeyDoc {

@@ -95,6 +95,7 @@ void addAdminRoutes(Router& router, Services& svc) {
     }
     existingTenant(svc, r.param("id"));
     svc.tenants->setStatus(r.param("id"), *status);
+    svc.routes->invalidateTenant(r.param("id"));
     return Response::json(200, tenantJson(existingTenant(svc, r.param("id"))));
   });
 

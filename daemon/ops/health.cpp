@@ -3,8 +3,12 @@
 #include <fmt/format.h>
 
 #include "http/api.hpp"
+#include "http/auth.hpp"
+#include "messaging/forwarder.hpp"
 
 namespace tollgate {
+
+Services::~Services() = default;
 
 void Services::requireReady() const {
   if (!ready()) throw http::ApiError(503, "starting", "tollgated is " + state());
@@ -53,6 +57,30 @@ void addOpsRoutes(Router& router, Services& svc) {
         out += fmt::format("tollgate_plugin_overruns_total{{plugin=\"{}\"}} {}\n", p->id(),
                            p->stats().overruns.load());
       }
+    }
+    if (svc.ready() && svc.webhooks) {
+      const auto& w = svc.webhooks->counters();
+      auto counter = [&out](const char* name, const char* help, uint64_t v) {
+        out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, v);
+      };
+      counter("tollgate_webhooks_total", "Twilio webhooks received.", w.received.load());
+      counter("tollgate_webhook_bad_signature_total",
+              "Webhooks refused for a missing or wrong signature.", w.bad_signature.load());
+      counter("tollgate_webhook_unknown_number_total", "Webhooks for numbers no tenant owns.",
+              w.unknown_number.load());
+      counter("tollgate_webhook_suspended_total", "Webhooks for suspended tenants.",
+              w.suspended.load());
+      counter("tollgate_webhook_replayed_total",
+              "Retried webhooks answered from the stored response.", w.replayed.load());
+      counter("tollgate_plugin_fallbacks_total",
+              "Answers that fell back because a plugin failed or overran.",
+              w.plugin_fallbacks.load());
+      counter("tollgate_replies_suppressed_total", "Replies withheld because the sender opted out.",
+              w.replies_suppressed.load());
+      counter("tollgate_messages_received_total", "Inbound messages recorded.",
+              svc.usage->messages_received.load());
+      counter("tollgate_calls_completed_total", "Calls that reached completed.",
+              svc.usage->calls_completed.load());
     }
     return Response{200, "text/plain; version=0.0.4", out, {}};
   });

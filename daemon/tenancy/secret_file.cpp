@@ -1,4 +1,4 @@
-#include "tenancy/admin_key.hpp"
+#include "tenancy/secret_file.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -16,51 +16,55 @@ namespace tollgate::tenancy {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr size_t kMinKey = 32;
-
-std::string readKey(const fs::path& p) {
+std::string readKey(const fs::path& p, size_t min_length) {
   std::ifstream in(p);
-  if (!in) throw std::runtime_error(fmt::format("admin key file {} cannot be read", p.string()));
+  if (!in) throw std::runtime_error(fmt::format("secret file {} cannot be read", p.string()));
   std::stringstream ss;
   ss << in.rdbuf();
   std::string k = ss.str();
   while (!k.empty() && std::isspace(static_cast<unsigned char>(k.back()))) k.pop_back();
-  if (k.size() < kMinKey) {
+  if (k.size() < min_length) {
     throw std::runtime_error(
-        fmt::format("admin key in {} is shorter than {} characters", p.string(), kMinKey));
+        fmt::format("secret in {} is shorter than {} characters", p.string(), min_length));
   }
   return k;
 }
 
 void writeNewKey(const fs::path& p, const std::string& key) {
   const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::runtime_error(fmt::format("cannot create admin key file {}", p.string()));
+  if (fd < 0) throw std::runtime_error(fmt::format("cannot create secret file {}", p.string()));
   const std::string line = key + "\n";
   const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   ::close(fd);
-  if (!ok) throw std::runtime_error(fmt::format("cannot write admin key file {}", p.string()));
+  if (!ok) throw std::runtime_error(fmt::format("cannot write secret file {}", p.string()));
 }
 
 }  // namespace
 
-std::string loadAdminKey(const config::Config& c, fs::path& source) {
-  if (!c.admin_key_file.empty()) {
-    source = c.admin_key_file;
-    return readKey(source);
+std::optional<std::string> loadSecret(const SecretSource& src, fs::path& used) {
+  if (!src.explicit_path.empty()) {
+    used = src.explicit_path;
+    return readKey(used, src.min_length);
   }
-  if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY")) {
-    const fs::path p = fs::path(creds) / "admin-key";
+  if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY");
+      creds != nullptr && !src.credential.empty()) {
+    const fs::path p = fs::path(creds) / src.credential;
     if (fs::exists(p)) {
-      source = p;
-      return readKey(p);
+      used = p;
+      return readKey(p, src.min_length);
     }
   }
-  source = c.state_dir / "admin.key";
-  if (!fs::exists(source)) {
-    writeNewKey(source, randomHex(32));
-    spdlog::warn("generated a new admin key in {} (readable by this user only)", source.string());
+  if (src.generated_path.empty()) return std::nullopt;
+  used = src.generated_path;
+  if (!fs::exists(used)) {
+    writeNewKey(used, randomHex(32));
+    spdlog::warn("generated a new secret in {} (readable by this user only)", used.string());
   }
-  return readKey(source);
+  return readKey(used, src.min_length);
+}
+
+std::string loadAdminKey(const config::Config& c, fs::path& used) {
+  return *loadSecret({c.admin_key_file, "admin-key", c.state_dir / "admin.key", 32}, used);
 }
 
 }  // namespace tollgate::tenancy

@@ -4,99 +4,12 @@
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
 
-#include "support/daemon.hpp"
+#include "support/fixture.hpp"
 
 namespace tollgate::testing {
 namespace {
 
-const fs::path kTollgated = TOLLGATED_PATH;
-const fs::path kTollgatectl = TOLLGATECTL_PATH;
-const fs::path kPluginDir = PLUGIN_BUILD_DIR;
-const fs::path kTestPluginDir = TEST_PLUGIN_DIR;
-const fs::path kSourceDir = SOURCE_DIR;
-
-Poco::JSON::Object::Ptr json(const std::string& s) {
-  return Poco::JSON::Parser().parse(s).extract<Poco::JSON::Object::Ptr>();
-}
-
-class DaemonTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = makeTempDir("tollgate-e2e-");
-    fs::create_directories(dir_ / "plugins.d");
-    port_ = freePort();
-    std::ofstream(dir_ / "tollgate.ini")
-        << "[server]\nlisten = 127.0.0.1:" << port_
-        << "\nthreads = 4\n[daemon]\nstate_dir = " << (dir_ / "state").string()
-        << "\n[plugins]\ndir = " << kPluginDir.string() << "\n[storage]\nplugin = storage-sqlite\n";
-    std::ofstream(dir_ / "plugins.d" / "10-storage-sqlite.ini")
-        << "[plugin]\nfile = storage-sqlite.so\nrequired = true\n[settings]\npath = tollgate.db\n";
-  }
-  void TearDown() override {
-    daemon_.reset();
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
-
-  void addTestPlugin(const std::string& name, const std::string& settings, bool required) {
-    std::ofstream(dir_ / "plugins.d" / ("50-" + name + ".ini"))
-        << "[plugin]\nfile = " << (kTestPluginDir / (name + ".so")).string()
-        << "\nrequired = " << (required ? "true" : "false") << "\n[settings]\n"
-        << settings;
-  }
-
-  void start() {
-    daemon_ = std::make_unique<Child>(
-        std::vector<std::string>{kTollgated.string(), "--config", (dir_ / "tollgate.ini").string()},
-        dir_);
-  }
-
-  // Polls /readyz until 200; returns every status seen on the way.
-  std::vector<int> waitReady() {
-    std::vector<int> seen;
-    for (int i = 0; i < 300; ++i) {
-      if (!daemon_->running()) {
-        ADD_FAILURE() << "tollgated exited:\n" << daemon_->err();
-        return seen;
-      }
-      try {
-        const int s = http(port_, "GET", "/readyz").status;
-        if (seen.empty() || seen.back() != s) seen.push_back(s);
-        if (s == 200) return seen;
-      } catch (const Poco::Exception&) {
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ADD_FAILURE() << "not ready:\n" << daemon_->err();
-    return seen;
-  }
-
-  Ran ctl(std::vector<std::string> args) {
-    std::vector<std::string> argv{kTollgatectl.string(),
-                                  "--url",
-                                  "http://127.0.0.1:" + std::to_string(port_),
-                                  "--admin-key-file",
-                                  (dir_ / "state" / "admin.key").string(),
-                                  "--json"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const fs::path d = makeTempDir("tollgate-ctl-");
-    Ran r = run(argv, d);
-    fs::remove_all(d);
-    return r;
-  }
-
-  std::map<std::string, std::string> bearer(const std::string& key) {
-    return {{"Authorization", "Bearer " + key}};
-  }
-  std::string adminKey() {
-    std::string k = slurp(dir_ / "state" / "admin.key");
-    while (!k.empty() && k.back() == '\n') k.pop_back();
-    return k;
-  }
-
-  fs::path dir_;
-  uint16_t port_ = 0;
-  std::unique_ptr<Child> daemon_;
-};
+using DaemonTest = DaemonFixture;
 
 TEST_F(DaemonTest, TenantsAndKeysThroughTollgatectlScopeEveryTenantRequest) {
   start();
@@ -210,7 +123,7 @@ TEST_F(DaemonTest, GoesOnWithoutARejectedOptionalPlugin) {
   start();
   waitReady();
   const std::string log = daemon_->err();
-  EXPECT_NE(log.find("test-raw-abi-major.so rejected: built for plugin ABI 2.0"), std::string::npos)
+  EXPECT_NE(log.find("test-raw-abi-major.so rejected: built for plugin ABI 2.1"), std::string::npos)
       << log;
   auto plugins = http(port_, "GET", "/admin/v1/plugins", "", bearer(adminKey()));
   EXPECT_NE(plugins.body.find("storage-sqlite"), std::string::npos);
@@ -234,6 +147,22 @@ TEST_F(DaemonTest, RefusesToStartWithoutStorage) {
   EXPECT_EQ(daemon_->wait(), 1);
   EXPECT_NE(daemon_->err().find("storage plugin 'storage-sqlite' is not loaded"), std::string::npos)
       << daemon_->err();
+}
+
+TEST_F(DaemonTest, RefusesAStoragePluginBuiltForAnOlderMinorThatLacksWhatItNeeds) {
+  fs::remove(dir_ / "plugins.d" / "10-storage-sqlite.ini");
+  addTestPlugin("test-raw-storage-v10", "", true);
+  // storage.plugin names the 1.0 plugin: it loads (ABI 1.0 <= 1.1), then is refused.
+  std::string ini = slurp(dir_ / "tollgate.ini");
+  ini.replace(ini.find("plugin = storage-sqlite"), 23, "plugin = raw-storage-v10");
+  std::ofstream(dir_ / "tollgate.ini") << ini;
+  start();
+  EXPECT_EQ(daemon_->wait(), 1);
+  const std::string log = daemon_->err();
+  EXPECT_NE(log.find("plugin raw-storage-v10 0.0.1 (storage) loaded"), std::string::npos) << log;
+  EXPECT_NE(log.find("implements plugin ABI 1.0 only; tollgated needs the 1.1 operations"),
+            std::string::npos)
+      << log;
 }
 
 TEST_F(DaemonTest, CheckConfigAcceptsConfAsShipped) {
@@ -273,7 +202,7 @@ TEST(Tollgated, PrintsItsVersion) {
   const fs::path d = makeTempDir("tollgate-v-");
   const Ran r = run({kTollgated.string(), "--version"}, d);
   EXPECT_EQ(r.code, 0);
-  EXPECT_EQ(r.out, std::string("tollgated ") + TOLLGATE_VERSION + " (plugin ABI 1.0)\n");
+  EXPECT_EQ(r.out, std::string("tollgated ") + TOLLGATE_VERSION + " (plugin ABI 1.1)\n");
   fs::remove_all(d);
 }
 

@@ -97,12 +97,12 @@ TEST_F(LoaderTest, RejectsASharedObjectWithoutTheEntrySymbol) {
 
 TEST_F(LoaderTest, RejectsADifferentAbiMajor) {
   expectRejected(spec("test-raw-abi-major"), Rejection::kAbiMajorMismatch,
-                 "built for plugin ABI 2.0, this tollgated speaks ABI 1.0; rebuild the plugin");
+                 "built for plugin ABI 2.1, this tollgated speaks ABI 1.1; rebuild the plugin");
 }
 
 TEST_F(LoaderTest, RejectsANewerAbiMinor) {
   expectRejected(spec("test-raw-abi-minor"), Rejection::kAbiMinorNewer,
-                 "built for plugin ABI 1.1, newer than this tollgated's 1.0; upgrade tollgated");
+                 "built for plugin ABI 1.2, newer than this tollgated's 1.1; upgrade tollgated");
 }
 
 TEST_F(LoaderTest, RejectsAVtableTooShortForTheRequiredCallbacks) {

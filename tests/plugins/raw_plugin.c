@@ -40,12 +40,64 @@ __attribute__((unused)) static tg_plugin_descriptor descriptor = {sizeof(tg_plug
                                                                   init,
                                                                   NULL};
 
+#ifdef VARIANT_STORAGE_V10
+/* A storage plugin exactly as built against ABI 1.0: every 1.0 callback present, nothing of
+ * 1.1. The loader must accept it; tollgated 1.1 must refuse to use it as its storage. Never
+ * called: the daemon checks the vtable size first. */
+static tg_status unsupported(void) { return TG_ERR_UNSUPPORTED; }
+typedef void (*any_fn)(void); /* the generic function pointer type GCC allows casts through */
+#define STUB(type) ((type)(any_fn)unsupported)
+static const tg_storage_vtable storage_v10 = {
+    offsetof(tg_storage_vtable, number_put),
+    STUB(tg_status (*)(void*, const tg_call_ctx*, int64_t*, tg_error*)),
+    STUB(tg_status (*)(void*, const tg_call_ctx*, const tg_tenant_row*, tg_error*)),
+    STUB(tg_status (*)(void*, const tg_call_ctx*, tg_str, tg_tenant_sink, tg_error*)),
+    STUB(tg_status (*)(void*, const tg_call_ctx*, tg_str, uint32_t, tg_tenant_sink, tg_error*)),
+    STUB(tg_status (*)(void*, const tg_call_ctx*, tg_str, tg_tenant_status, tg_error*)),
+    STUB(tg_status (*)(void*, const tg_call_ctx*, const tg_api_key_row*, tg_error*)),
+    STUB(tg_status (*)(void*, const tg_call_ctx*, tg_str, tg_api_key_sink, tg_error*)),
+    STUB(tg_status (*)(void*, const tg_call_ctx*, tg_api_key_sink, tg_error*)),
+    STUB(tg_status (*)(void*, const tg_call_ctx*, tg_str, int64_t, tg_error*)),
+    STUB(tg_status (*)(void*, const tg_call_ctx*, const tg_wallet_row*, tg_error*)),
+    STUB(tg_status (*)(void*, const tg_call_ctx*, const char[4], tg_wallet_sink, tg_error*)),
+    STUB(tg_status (*)(void*, const tg_call_ctx*, const tg_ledger_apply_request*,
+                       tg_ledger_apply_result*, tg_error*)),
+    STUB(tg_status (*)(void*, const tg_call_ctx*, const char[4], int64_t, uint32_t,
+                       tg_ledger_entry_sink, tg_error*)),
+    STUB(tg_status (*)(void*, const tg_call_ctx*, const tg_idempotency_row*, int32_t*,
+                       tg_idempotency_sink, tg_error*)),
+    STUB(tg_status (*)(void*, const tg_call_ctx*, tg_str, tg_str, int32_t, tg_str, tg_error*)),
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL};
+#endif
+
 #ifndef VARIANT_NO_ENTRY
 __attribute__((visibility("default"))) const tg_plugin_descriptor* tollgate_plugin_entry_v1(void) {
 #if defined(VARIANT_ABI_MAJOR)
   descriptor.abi_major = TG_ABI_MAJOR + 1;
 #elif defined(VARIANT_ABI_MINOR)
   descriptor.abi_minor = TG_ABI_MINOR + 1;
+#elif defined(VARIANT_STORAGE_V10)
+  descriptor.abi_minor = 0;
+  descriptor.kind = TG_KIND_STORAGE;
+  descriptor.id.data = "raw-storage-v10";
+  descriptor.id.size = 15;
+  descriptor.vtable = &storage_v10;
 #elif defined(VARIANT_SHORT_VTABLE)
   descriptor.kind = TG_KIND_STORAGE;
   descriptor.vtable = short_vtable;

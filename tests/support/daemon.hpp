@@ -35,8 +35,8 @@ inline HttpReply http(uint16_t port, const std::string& method, const std::strin
   Poco::Net::HTTPClientSession s("127.0.0.1", port);
   s.setTimeout(Poco::Timespan(10, 0));
   Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-  for (const auto& [k, v] : headers) req.set(k, v);
   if (!body.empty()) req.setContentType("application/json");
+  for (const auto& [k, v] : headers) req.set(k, v);
   req.setContentLength(static_cast<std::streamsize>(body.size()));
   s.sendRequest(req) << body;
   Poco::Net::HTTPResponse resp;

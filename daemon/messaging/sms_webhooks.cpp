@@ -1,0 +1,266 @@
+// Inbound SMS and message status callbacks.
+//
+// Inbound: persisted before the answer; STOP/START/HELP applied to the core's registry; the
+// number's SMS plugin asked under its deadline; no reply ever reaches an opted-out sender.
+#include <Poco/JSON/Object.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
+#include <tollgate/sdk/twiml.hpp>
+#include "http/api.hpp"
+#include "messaging/forwarder.hpp"
+#include "messaging/status_rank.hpp"
+
+namespace tollgate::messaging {
+namespace {
+
+namespace tw = sdk::twiml;
+
+using KV = std::vector<std::pair<std::string, std::string>>;
+
+struct SmsCall {
+  std::string tenant_id, tenant_name, request_id, sid, from, to, body;
+  KV params, settings;
+  tg_sms_keyword keyword = TG_SMS_KEYWORD_NONE;
+  int64_t deadline_ms = 0;
+};
+
+struct SmsOutcome {
+  tg_status status = TG_ERR_INTERNAL;
+  tg_sms_action action = TG_SMS_IGNORE;
+  std::string reply, forward_url, error;
+};
+
+tg_str s(const std::string& v) { return tg_str{v.data(), v.size()}; }
+
+std::vector<tg_kv> kvs(const KV& in) {
+  std::vector<tg_kv> out;
+  out.reserve(in.size());
+  for (const auto& [k, v] : in) out.push_back({s(k), s(v)});
+  return out;
+}
+
+// Runs on a plugin worker; owns everything it touches (the request may be gone by then).
+SmsOutcome askPlugin(const plugins::Plugin& plugin, const SmsCall& c) {
+  const std::vector<tg_kv> params = kvs(c.params), settings = kvs(c.settings);
+  tg_sms_inbound msg{};
+  msg.struct_size = sizeof msg;
+  msg.message_sid = s(c.sid);
+  msg.from = s(c.from);
+  msg.to = s(c.to);
+  msg.body = s(c.body);
+  msg.params = params.data();
+  msg.param_count = params.size();
+  msg.settings = settings.data();
+  msg.setting_count = settings.size();
+  msg.keyword = c.keyword;
+  msg.tenant_name = s(c.tenant_name);
+  const tg_call_ctx ctx{sizeof ctx, s(c.tenant_id), s(c.request_id), c.deadline_ms};
+  SmsOutcome out;
+  tg_error err{};
+  bool decided = false;
+  struct Sink {
+    SmsOutcome* out;
+    bool* decided;
+  } sink{&out, &decided};
+  out.status = plugin.vtable<tg_sms_vtable>()->on_inbound(
+      plugin.instance(), &ctx, &msg,
+      {&sink,
+       [](void* p, const tg_sms_decision* d) {
+         auto* k = static_cast<Sink*>(p);
+         k->out->action = d->action;
+         k->out->reply.assign(d->reply_body.data ? d->reply_body.data : "", d->reply_body.size);
+         k->out->forward_url.assign(d->forward_url.data ? d->forward_url.data : "",
+                                    d->forward_url.size);
+         *k->decided = true;
+       }},
+      &err);
+  if (out.status == TG_OK && !decided) {
+    out.status = TG_ERR_INTERNAL;
+    out.error = "plugin returned TG_OK without a decision";
+  } else if (out.status != TG_OK) {
+    err.message[sizeof err.message - 1] = '\0';
+    out.error = err.message;
+  }
+  return out;
+}
+
+std::string forwardPayload(const twilio::Admitted& a, const storage::Message& m) {
+  Poco::JSON::Object o;
+  o.set("tenant_id", m.tenant_id);
+  o.set("message_sid", m.sid);
+  o.set("from", m.from_number);
+  o.set("to", m.to_number);
+  o.set("body", m.body);
+  o.set("received_at_ms", m.created_at_ms);
+  Poco::JSON::Object params;
+  for (const auto& [k, v] : a.hook.params) params.set(k, v);
+  o.set("params", params);
+  std::ostringstream os;
+  o.stringify(os);
+  return os.str();
+}
+
+std::string settingOr(const KV& settings, std::string_view key, std::string fallback) {
+  for (const auto& [k, v] : settings) {
+    if (k == key) return v;
+  }
+  return fallback;
+}
+
+http::Response inboundSms(Services& svc, http::Request& r) {
+  svc.requireReady();
+  auto gate = svc.webhooks->admit(
+      r, "To", "sms", [](const twilio::Webhook& h) { return h.get("MessageSid"); },
+      twilio::twimlResponse(tw::Response().render()));
+  if (auto* resp = std::get_if<http::Response>(&gate)) return std::move(*resp);
+  auto& a = std::get<twilio::Admitted>(gate);
+  const auto& route = *a.route;
+  const auto& hook = a.hook;
+  const int64_t now = tenancy::nowMs();
+
+  // 1. Persist before anything is answered. A retry after a crash finds it already there.
+  storage::Message m;
+  m.sid = hook.get("MessageSid");
+  m.tenant_id = route.tenant.id;
+  m.direction = TG_DIRECTION_INBOUND;
+  m.from_number = hook.get("From");
+  m.to_number = route.number.e164;
+  m.body = hook.get("Body");
+  m.status = "received";
+  m.status_rank = messageStatusRank(m.status);
+  m.num_segments = std::max(1, std::atoi(hook.get("NumSegments").c_str()));
+  m.created_at_ms = m.updated_at_ms = now;
+  try {
+    svc.store->insertMessage(m);
+    svc.usage->messageReceived(m);
+  } catch (const storage::StorageError& e) {
+    if (e.status() != TG_ERR_CONFLICT) throw;
+  }
+
+  if (route.tenant.status != TG_TENANT_ACTIVE) {
+    svc.webhooks->counters().suspended.fetch_add(1, std::memory_order_relaxed);
+    return svc.webhooks->finish(a, twilio::twimlResponse(tw::Response().render()));
+  }
+
+  // 2. The core's registry first: no plugin can undo a STOP. It is keyed by the sender's E.164
+  //    number ("whatsapp:+1..." included); a sender without one cannot opt out, and gets no
+  //    reply either, since the registry could not honour a STOP from it.
+  const tg_sms_keyword family = keywordFamily(m.body);
+  std::string_view raw_from = m.from_number;
+  if (raw_from.rfind("whatsapp:", 0) == 0) raw_from.remove_prefix(9);
+  const auto sender = numbers::normalizeE164(raw_from);
+  bool opted_out = true;
+  if (sender) {
+    opted_out =
+        svc.optouts->apply(route.tenant.id, *sender, family, normalizedKeyword(m.body), m.sid, now);
+  } else {
+    spdlog::warn("{}: sender '{}' of {} is not a phone number; no reply will be sent",
+                 r.requestId(), m.from_number, m.sid);
+  }
+
+  // 3. The number's SMS plugin, under its deadline.
+  std::string reply;
+  plugins::Plugin* plugin =
+      route.number.sms_plugin.empty() ? nullptr : svc.host->find(route.number.sms_plugin);
+  if (plugin != nullptr && plugin->kind() == TG_KIND_SMS_KEYWORDS) {
+    auto call = std::make_shared<SmsCall>();
+    *call = SmsCall{route.tenant.id,
+                    route.tenant.name,
+                    r.requestId(),
+                    m.sid,
+                    m.from_number,
+                    m.to_number,
+                    m.body,
+                    hook.params,
+                    route.settings,
+                    family,
+                    now + plugin->deadline().count()};
+    auto out = plugins::callWithDeadline<SmsOutcome>(
+        *svc.executor, *plugin, [plugin, call] { return askPlugin(*plugin, *call); });
+    if (!out || out->status != TG_OK) {
+      svc.webhooks->counters().plugin_fallbacks.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("{}: sms plugin {} {} for {}; answering with the number's fallback",
+                   r.requestId(), plugin->id(),
+                   out ? "failed: " + out->error : "overran its deadline", m.sid);
+      reply = settingOr(route.settings, "fallback_reply", "");
+    } else {
+      switch (out->action) {
+        case TG_SMS_REPLY:
+          reply = out->reply;
+          break;
+        case TG_SMS_FORWARD:
+          reply = out->reply;
+          if (!out->forward_url.empty()) {
+            svc.forwarder->post({out->forward_url, forwardPayload(a, m), r.requestId()});
+          }
+          break;
+        case TG_SMS_OPT_OUT:
+        case TG_SMS_OPT_IN:
+          if (sender) {
+            opted_out = out->action == TG_SMS_OPT_OUT;
+            svc.optouts->set(route.tenant.id, *sender, opted_out, normalizedKeyword(m.body), m.sid,
+                             now);
+          }
+          reply = out->reply;
+          break;
+        default:
+          break;
+      }
+    }
+  } else if (plugin == nullptr && !route.number.sms_plugin.empty()) {
+    spdlog::warn("{}: number {} names sms plugin '{}', which is not loaded", r.requestId(),
+                 route.number.e164, route.number.sms_plugin);
+  }
+
+  // 4. Whatever was decided, nothing goes to a sender who opted out.
+  if (opted_out && !reply.empty()) {
+    svc.webhooks->counters().replies_suppressed.fetch_add(1, std::memory_order_relaxed);
+    reply.clear();
+  }
+  return svc.webhooks->finish(
+      a, twilio::twimlResponse(reply.empty() ? tw::Response().render()
+                                             : tw::Response().add(tw::message(reply)).render()));
+}
+
+http::Response messageStatus(Services& svc, http::Request& r) {
+  svc.requireReady();
+  auto gate = svc.webhooks->admit(
+      r, "From", "sms-status",
+      [](const twilio::Webhook& h) {
+        return h.get("MessageSid") + ":" + h.get("MessageStatus") + ":" + h.get("ErrorCode");
+      },
+      http::Response::noContent());
+  if (auto* resp = std::get_if<http::Response>(&gate)) return std::move(*resp);
+  auto& a = std::get<twilio::Admitted>(gate);
+  const std::string& sid = a.hook.get("MessageSid");
+  const std::string& status = a.hook.get("MessageStatus");
+  const int rank = messageStatusRank(status);
+  const int error_code = std::atoi(a.hook.get("ErrorCode").c_str());
+  if (rank == 0) {
+    spdlog::warn("{}: unknown message status '{}' for {}; ignored", r.requestId(), status, sid);
+  } else {
+    try {
+      if (svc.store->updateMessageStatus(a.route->tenant.id, sid, status, rank, error_code,
+                                         tenancy::nowMs())) {
+        svc.usage->messageStatusChanged(a.route->tenant.id, sid, status, error_code);
+      }
+    } catch (const storage::StorageError& e) {
+      if (e.status() != TG_ERR_NOT_FOUND) throw;
+      spdlog::warn("{}: status callback for unknown message {}; ignored", r.requestId(), sid);
+    }
+  }
+  return svc.webhooks->finish(a, http::Response::noContent());
+}
+
+}  // namespace
+
+void addSmsWebhookRoutes(http::Router& router, Services& svc) {
+  router.add("POST", "/twilio/sms", [&svc](http::Request& r) { return inboundSms(svc, r); });
+  router.add("POST", "/twilio/sms/status",
+             [&svc](http::Request& r) { return messageStatus(svc, r); });
+}
+
+}  // namespace tollgate::messaging

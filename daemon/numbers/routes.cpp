@@ -1,0 +1,87 @@
+#include "numbers/routes.hpp"
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <phonenumbers/phonenumberutil.h>
+
+#include <sstream>
+#include <stdexcept>
+
+namespace tollgate::numbers {
+
+std::shared_ptr<const Route> Routes::lookup(std::string_view e164) {
+  const auto now = std::chrono::steady_clock::now();
+  const std::string key(e164);
+  {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end() && it->second.expires > now) return it->second.route;
+  }
+  std::shared_ptr<const Route> route;
+  if (auto number = store_.number("", e164)) {
+    if (auto tenant = store_.tenant(number->tenant_id)) {
+      auto r = std::make_shared<Route>();
+      r->settings = flattenSettings(number->settings_json);
+      r->number = std::move(*number);
+      r->tenant = std::move(*tenant);
+      route = std::move(r);
+    }
+  }
+  std::lock_guard lock(mu_);
+  cache_[key] = Entry{route, now + ttl_};
+  return route;
+}
+
+void Routes::invalidate(std::string_view e164) {
+  std::lock_guard lock(mu_);
+  cache_.erase(std::string(e164));
+}
+
+void Routes::invalidateTenant(std::string_view tenant_id) {
+  std::lock_guard lock(mu_);
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (it->second.route && it->second.route->tenant.id == tenant_id) {
+      it = cache_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::optional<std::string> normalizeE164(std::string_view text) {
+  using i18n::phonenumbers::PhoneNumber;
+  using i18n::phonenumbers::PhoneNumberUtil;
+  if (text.empty() || text.front() != '+' || text.size() > 20) return std::nullopt;
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  PhoneNumber parsed;
+  if (util.Parse(std::string(text), "ZZ", &parsed) != PhoneNumberUtil::NO_PARSING_ERROR) {
+    return std::nullopt;
+  }
+  if (!util.IsPossibleNumber(parsed)) return std::nullopt;
+  std::string out;
+  util.Format(parsed, PhoneNumberUtil::E164, &out);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> flattenSettings(const std::string& json) {
+  std::vector<std::pair<std::string, std::string>> out;
+  Poco::JSON::Object::Ptr obj;
+  try {
+    obj = Poco::JSON::Parser().parse(json.empty() ? "{}" : json).extract<Poco::JSON::Object::Ptr>();
+  } catch (const std::exception&) {
+    throw std::invalid_argument("settings must be a JSON object");
+  }
+  if (obj.isNull()) throw std::invalid_argument("settings must be a JSON object");
+  for (const auto& [name, value] : *obj) {
+    if (value.isString()) {
+      out.emplace_back(name, value.convert<std::string>());
+    } else {
+      std::ostringstream os;
+      Poco::JSON::Stringifier::stringify(value, os);
+      out.emplace_back(name, os.str());
+    }
+  }
+  return out;
+}
+
+}  // namespace tollgate::numbers

@@ -1,0 +1,55 @@
+// Called number -> number record -> tenant, with the number's plugin choice and settings.
+// Cached for route_cache_ms; changes made through this daemon invalidate at once, changes made
+// by another daemon sharing the database are seen when the entry expires.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "storage/store.hpp"
+
+namespace tollgate::numbers {
+
+struct Route {
+  storage::Number number;
+  storage::Tenant tenant;
+  // settings_json flattened for plugins: top-level keys; strings raw, other values as JSON.
+  std::vector<std::pair<std::string, std::string>> settings;
+};
+
+class Routes {
+ public:
+  Routes(storage::Store& store, std::chrono::milliseconds ttl) : store_(store), ttl_(ttl) {}
+
+  // The route for a called number, or nullptr when no tenant owns it.
+  std::shared_ptr<const Route> lookup(std::string_view e164);
+  void invalidate(std::string_view e164);
+  void invalidateTenant(std::string_view tenant_id);
+
+ private:
+  struct Entry {
+    std::shared_ptr<const Route> route;  // null: known not to be attached
+    std::chrono::steady_clock::time_point expires;
+  };
+  storage::Store& store_;
+  std::chrono::milliseconds ttl_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> cache_;
+};
+
+// Parses a number as E.164 with libphonenumber; nullopt if it is not a possible number.
+std::optional<std::string> normalizeE164(std::string_view text);
+
+// A settings JSON object flattened as Route::settings; throws std::invalid_argument with a
+// message when `json` is not a JSON object.
+std::vector<std::pair<std::string, std::string>> flattenSettings(const std::string& json);
+
+}  // namespace tollgate::numbers

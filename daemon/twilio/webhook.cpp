@@ -1,0 +1,172 @@
+#include "twilio/webhook.hpp"
+
+#include <Poco/Net/HTMLForm.h>
+#include <Poco/Net/NameValueCollection.h>
+#include <Poco/URI.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include "tenancy/secrets.hpp"
+#include "tenancy/tenants.hpp"
+
+namespace tollgate::twilio {
+namespace {
+
+// A claim older than this whose first request never finished (the daemon died mid-way) is
+// processed again rather than blocking Twilio's retries forever.
+constexpr int64_t kAbandonedClaimMs = 30000;
+// How long a retry waits for the first request of the same key to finish.
+constexpr auto kInFlightWait = std::chrono::milliseconds(2000);
+
+const std::string kEmpty;
+
+std::vector<std::pair<std::string, std::string>> parseForm(const std::string& body) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t i = 0;
+  while (i <= body.size()) {
+    size_t amp = body.find('&', i);
+    if (amp == std::string::npos) amp = body.size();
+    const std::string_view pair(body.data() + i, amp - i);
+    if (!pair.empty()) {
+      const size_t eq = pair.find('=');
+      std::string name, value;
+      Poco::URI::decode(std::string(pair.substr(0, eq)), name, true);
+      if (eq != std::string_view::npos)
+        Poco::URI::decode(std::string(pair.substr(eq + 1)), value, true);
+      out.emplace_back(std::move(name), std::move(value));
+    }
+    i = amp + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::string& Webhook::get(std::string_view name) const {
+  for (const auto& [k, v] : params) {
+    if (k == name) return v;
+  }
+  return kEmpty;
+}
+
+bool Webhook::has(std::string_view name) const {
+  return std::any_of(params.begin(), params.end(), [&](const auto& p) { return p.first == name; });
+}
+
+http::Response twimlResponse(std::string twiml) {
+  return http::Response{200, "text/xml; charset=utf-8", std::move(twiml), {}};
+}
+
+std::string WebhookGate::publicUrl(http::Request& r) const {
+  const std::string& uri = r.raw().getURI();
+  const std::string peer = r.raw().clientAddress().host().toString();
+  const bool trusted = std::find(config_.trusted_proxies.begin(), config_.trusted_proxies.end(),
+                                 peer) != config_.trusted_proxies.end();
+  if (trusted) {
+    const std::string proto = r.header("X-Forwarded-Proto");
+    const std::string host = r.header("X-Forwarded-Host");
+    if (!proto.empty() && !host.empty()) return proto + "://" + host + uri;
+  }
+  if (!config_.public_base_url.empty()) return config_.public_base_url + uri;
+  return "http://" + r.raw().getHost() + uri;
+}
+
+Webhook WebhookGate::read(http::Request& r) const {
+  Webhook w;
+  w.url = publicUrl(r);
+  const std::string type = r.header("Content-Type");
+  if (type.rfind("application/json", 0) == 0) {
+    // JSON webhooks carry no form parameters; the signature covers the URL and bodySHA256.
+    (void)r.body();
+    w.idempotency_token = r.header("I-Twilio-Idempotency-Token");
+    return w;
+  }
+  if (type.rfind("application/x-www-form-urlencoded", 0) != 0) {
+    throw http::ApiError(415, "unsupported_media_type",
+                         "Twilio webhooks are application/x-www-form-urlencoded", "Content-Type");
+  }
+  try {
+    w.params = parseForm(r.body());
+  } catch (const Poco::Exception&) {
+    throw http::ApiError(400, "invalid_argument", "malformed form body");
+  }
+  w.idempotency_token = r.header("I-Twilio-Idempotency-Token");
+  return w;
+}
+
+std::variant<http::Response, Admitted> WebhookGate::admit(
+    http::Request& r, std::string_view number_param, std::string scope,
+    const std::function<std::string(const Webhook&)>& dedupe_key, http::Response unknown) {
+  counters_.received.fetch_add(1, std::memory_order_relaxed);
+  Webhook hook = read(r);
+  const std::string& raw_number = hook.get(number_param);
+  const auto e164 = numbers::normalizeE164(raw_number);
+  auto route = e164 ? routes_.lookup(*e164) : nullptr;
+  if (!route) {
+    counters_.unknown_number.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn(
+        "{} {}: webhook for number '{}' that no tenant owns; answered with the "
+        "documented empty answer",
+        r.requestId(), r.raw().getURI(), raw_number);
+    return unknown;
+  }
+
+  const auto token = accounts_.authToken(route->number.account_sid);
+  const std::string signature = r.header("X-Twilio-Signature");
+  const bool json = r.header("Content-Type").rfind("application/json", 0) == 0;
+  const bool valid = token.has_value() && !signature.empty() &&
+                     (json ? validateJsonSignature(*token, hook.url, r.body(), signature)
+                           : validateFormSignature(*token, hook.url, hook.params, signature));
+  if (!valid) {
+    counters_.bad_signature.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("{} {}: rejected webhook for {} (tenant {}): {}", r.requestId(), r.raw().getURI(),
+                 route->number.e164, route->tenant.id,
+                 !token ? "no auth token known for account " + route->number.account_sid
+                 : signature.empty() ? std::string("no X-Twilio-Signature")
+                                     : std::string("signature does not match"));
+    throw http::ApiError(403, "invalid_signature",
+                         "X-Twilio-Signature is missing or does not match", "X-Twilio-Signature");
+  }
+
+  Admitted a{std::move(hook), std::move(route), std::move(scope), {}};
+  a.key = a.hook.idempotency_token.empty() ? dedupe_key(a.hook) : a.hook.idempotency_token;
+  if (a.key.empty()) {
+    throw http::ApiError(400, "invalid_argument", "webhook lacks the parameters that identify it");
+  }
+  const int64_t now = tenancy::nowMs();
+  storage::IdempotencyRecord claim{a.route->tenant.id, a.scope, a.key, "", 0, "", now};
+  const auto deadline = std::chrono::steady_clock::now() + kInFlightWait;
+  for (;;) {
+    auto existing = store_.claimIdempotency(claim);
+    if (!existing) return a;  // first time: the handler acts
+    if (existing->response_status != 0) {
+      counters_.replayed.fetch_add(1, std::memory_order_relaxed);
+      spdlog::info("{} {}: retry of {} {} answered from the stored response", r.requestId(),
+                   r.raw().getURI(), a.scope, a.key);
+      if (existing->response_status == 204) return http::Response::noContent();
+      return twimlResponse(existing->response_body);
+    }
+    if (now - existing->created_at_ms > kAbandonedClaimMs) {
+      spdlog::warn("{}: {} {} was claimed {} ms ago and never finished; processing it again",
+                   r.requestId(), a.scope, a.key, now - existing->created_at_ms);
+      return a;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw http::ApiError(503, "in_progress",
+                           "the first delivery of this webhook is still being processed");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+http::Response WebhookGate::finish(const Admitted& a, http::Response response) {
+  store_.completeIdempotency(a.route->tenant.id, a.scope, a.key, response.status, response.body);
+  return response;
+}
+
+}  // namespace tollgate::twilio

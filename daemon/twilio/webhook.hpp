@@ -1,0 +1,85 @@
+// What every Twilio webhook goes through before a handler acts on it:
+//   1. the form body and the public URL Twilio called (X-Forwarded-* only from trusted proxies);
+//   2. routing: the number the webhook is about -> its tenant (unknown: a documented answer);
+//   3. the signature, with the auth token of the account that owns that number (403 if bad:
+//      nothing persisted, counted, logged without secrets);
+//   4. dedupe: a retried webhook (same key) gets the stored answer back and has no effect again.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "config/config.hpp"
+#include "http/router.hpp"
+#include "numbers/routes.hpp"
+#include "storage/store.hpp"
+#include "twilio/accounts.hpp"
+#include "twilio/signature.hpp"
+
+namespace tollgate::twilio {
+
+struct WebhookCounters {
+  std::atomic<uint64_t> received{0};
+  std::atomic<uint64_t> bad_signature{0};
+  std::atomic<uint64_t> unknown_number{0};
+  std::atomic<uint64_t> suspended{0};
+  std::atomic<uint64_t> replayed{0};
+  std::atomic<uint64_t> plugin_fallbacks{0};
+  std::atomic<uint64_t> replies_suppressed{0};  // a reply withheld because the sender opted out
+};
+
+struct Webhook {
+  std::string url;  // as Twilio called it (signed)
+  Params params;    // every form parameter, repeats kept
+  std::string idempotency_token;
+
+  // The first value of a form parameter, or "" if absent.
+  const std::string& get(std::string_view name) const;
+  bool has(std::string_view name) const;
+};
+
+// A webhook that passed routing, signature and dedupe: the handler acts on it, then calls
+// WebhookGate::finish() with its answer.
+struct Admitted {
+  Webhook hook;
+  std::shared_ptr<const numbers::Route> route;
+  std::string scope;
+  std::string key;
+};
+
+class WebhookGate {
+ public:
+  WebhookGate(const config::Config& config, numbers::Routes& routes, Accounts& accounts,
+              storage::Store& store)
+      : config_(config), routes_(routes), accounts_(accounts), store_(store) {}
+
+  // `number_param` names the form parameter holding the gateway's number (To for inbound,
+  // From for outbound status callbacks). `dedupe_key` builds the key when Twilio sent no
+  // I-Twilio-Idempotency-Token. `unknown` is the documented answer for a number nobody owns.
+  std::variant<http::Response, Admitted> admit(
+      http::Request& r, std::string_view number_param, std::string scope,
+      const std::function<std::string(const Webhook&)>& dedupe_key, http::Response unknown);
+
+  // Stores the answer so that a retry of this webhook gets the same one back.
+  http::Response finish(const Admitted& a, http::Response response);
+
+  WebhookCounters& counters() { return counters_; }
+
+ private:
+  Webhook read(http::Request& r) const;
+  std::string publicUrl(http::Request& r) const;
+
+  const config::Config& config_;
+  numbers::Routes& routes_;
+  Accounts& accounts_;
+  storage::Store& store_;
+  WebhookCounters counters_;
+};
+
+http::Response twimlResponse(std::string twiml);
+
+}  // namespace tollgate::twilio

@@ -1,0 +1,226 @@
+// Voice: the inbound call, its follow-ups (gather, recording, stream end) and status callbacks.
+// The call is recorded on its first webhook; the number's voice plugin answers under its
+// deadline; a plugin that fails or overruns yields the number's fallback TwiML.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <tollgate/sdk/twiml.hpp>
+#include "http/api.hpp"
+#include "messaging/status_rank.hpp"
+
+namespace tollgate::voice {
+namespace {
+
+namespace tw = sdk::twiml;
+
+using KV = std::vector<std::pair<std::string, std::string>>;
+
+struct VoiceCall {
+  std::string tenant_id, request_id, sid, from, to, step, action_base_url;
+  KV params, settings;
+  tg_voice_event event = TG_VOICE_INBOUND;
+  int64_t now_ms = 0, deadline_ms = 0;
+};
+
+struct VoiceOutcome {
+  tg_status status = TG_ERR_INTERNAL;
+  std::string twiml, error;
+};
+
+tg_str s(const std::string& v) { return tg_str{v.data(), v.size()}; }
+
+VoiceOutcome askPlugin(const plugins::Plugin& plugin, const VoiceCall& c) {
+  std::vector<tg_kv> params, settings;
+  for (const auto& [k, v] : c.params) params.push_back({s(k), s(v)});
+  for (const auto& [k, v] : c.settings) settings.push_back({s(k), s(v)});
+  tg_voice_request req{};
+  req.struct_size = sizeof req;
+  req.event = c.event;
+  req.call_sid = s(c.sid);
+  req.from = s(c.from);
+  req.to = s(c.to);
+  req.step = s(c.step);
+  req.action_base_url = s(c.action_base_url);
+  req.params = params.data();
+  req.param_count = params.size();
+  req.settings = settings.data();
+  req.setting_count = settings.size();
+  req.now_unix_ms = c.now_ms;
+  const tg_call_ctx ctx{sizeof ctx, s(c.tenant_id), s(c.request_id), c.deadline_ms};
+  VoiceOutcome out;
+  tg_error err{};
+  out.status = plugin.vtable<tg_voice_vtable>()->on_call(
+      plugin.instance(), &ctx, &req,
+      {&out.twiml,
+       [](void* p, tg_str twiml) {
+         static_cast<std::string*>(p)->assign(twiml.data ? twiml.data : "", twiml.size);
+       }},
+      &err);
+  if (out.status == TG_OK && out.twiml.empty()) {
+    out.status = TG_ERR_INTERNAL;
+    out.error = "plugin returned TG_OK without TwiML";
+  } else if (out.status != TG_OK) {
+    err.message[sizeof err.message - 1] = '\0';
+    out.error = err.message;
+  }
+  return out;
+}
+
+std::string setting(const KV& settings, std::string_view key) {
+  for (const auto& [k, v] : settings) {
+    if (k == key) return v;
+  }
+  return {};
+}
+
+std::string fallbackTwiml(Services& svc, const numbers::Route& route) {
+  std::string say = setting(route.settings, "fallback_say");
+  if (say.empty()) say = svc.config->voice_fallback_say;
+  return tw::Response().add(tw::say(say)).add(tw::hangup()).render();
+}
+
+// Which follow-up Twilio is reporting: a recording carries RecordingUrl; a <Connect> action
+// (stream ended) comes back to a step the plugin named "stream..."; anything else is a
+// <Gather> result (Digits and/or SpeechResult, possibly empty).
+tg_voice_event followUpEvent(const twilio::Webhook& hook, std::string_view step) {
+  if (hook.has("RecordingUrl")) return TG_VOICE_RECORDING;
+  if (step.rfind("stream", 0) == 0) return TG_VOICE_STREAM_END;
+  return TG_VOICE_GATHER;
+}
+
+http::Response answer(Services& svc, http::Request& r, twilio::Admitted& a, tg_voice_event event,
+                      const std::string& step) {
+  const auto& route = *a.route;
+  if (route.tenant.status != TG_TENANT_ACTIVE) {
+    svc.webhooks->counters().suspended.fetch_add(1, std::memory_order_relaxed);
+    return svc.webhooks->finish(
+        a, twilio::twimlResponse(tw::Response()
+                                     .add(tw::say("The number you have called is not in service."))
+                                     .add(tw::hangup())
+                                     .render()));
+  }
+  plugins::Plugin* plugin =
+      route.number.voice_plugin.empty() ? nullptr : svc.host->find(route.number.voice_plugin);
+  if (plugin == nullptr || plugin->kind() != TG_KIND_VOICE) {
+    spdlog::warn("{}: number {} has no loaded voice plugin ('{}'); answering with its fallback",
+                 r.requestId(), route.number.e164, route.number.voice_plugin);
+    svc.webhooks->counters().plugin_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    return svc.webhooks->finish(a, twilio::twimlResponse(fallbackTwiml(svc, route)));
+  }
+  const int64_t now = tenancy::nowMs();
+  const std::string& url = a.hook.url;
+  const size_t at = url.find("/twilio/voice");
+  auto call = std::make_shared<VoiceCall>();
+  *call = VoiceCall{route.tenant.id,
+                    r.requestId(),
+                    a.hook.get("CallSid"),
+                    a.hook.get("From"),
+                    route.number.e164,
+                    step,
+                    (at == std::string::npos ? url : url.substr(0, at)) + "/twilio/voice/next",
+                    a.hook.params,
+                    route.settings,
+                    event,
+                    now,
+                    now + plugin->deadline().count()};
+  auto out = plugins::callWithDeadline<VoiceOutcome>(
+      *svc.executor, *plugin, [plugin, call] { return askPlugin(*plugin, *call); });
+  if (!out || out->status != TG_OK) {
+    svc.webhooks->counters().plugin_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("{}: voice plugin {} {} for {}; answering with the fallback", r.requestId(),
+                 plugin->id(), out ? "failed: " + out->error : "overran its deadline", call->sid);
+    return svc.webhooks->finish(a, twilio::twimlResponse(fallbackTwiml(svc, route)));
+  }
+  return svc.webhooks->finish(a, twilio::twimlResponse(std::move(out->twiml)));
+}
+
+http::Response inboundCall(Services& svc, http::Request& r) {
+  svc.requireReady();
+  auto gate = svc.webhooks->admit(
+      r, "To", "voice",
+      [](const twilio::Webhook& h) { return h.get("CallSid") + ":" + h.get("CallStatus"); },
+      twilio::twimlResponse(tw::Response().add(tw::Element("Reject")).render()));
+  if (auto* resp = std::get_if<http::Response>(&gate)) return std::move(*resp);
+  auto& a = std::get<twilio::Admitted>(gate);
+  const int64_t now = tenancy::nowMs();
+  storage::Call c;
+  c.sid = a.hook.get("CallSid");
+  c.tenant_id = a.route->tenant.id;
+  c.direction = TG_DIRECTION_INBOUND;
+  c.from_number = a.hook.get("From");
+  c.to_number = a.route->number.e164;
+  c.status = a.hook.get("CallStatus").empty() ? "ringing" : a.hook.get("CallStatus");
+  c.status_rank = messaging::callStatusRank(c.status);
+  c.created_at_ms = c.updated_at_ms = now;
+  try {
+    svc.store->insertCall(c);
+  } catch (const storage::StorageError& e) {
+    if (e.status() != TG_ERR_CONFLICT) throw;
+  }
+  return answer(svc, r, a, TG_VOICE_INBOUND, "");
+}
+
+http::Response followUp(Services& svc, http::Request& r) {
+  svc.requireReady();
+  const std::string step = r.query("step");
+  auto gate = svc.webhooks->admit(
+      r, "To", "voice-next",
+      [&step](const twilio::Webhook& h) {
+        return fmt::format("{}:{}:{}:{}:{}", h.get("CallSid"), step, h.get("Digits"),
+                           h.get("SpeechResult"), h.get("RecordingSid"));
+      },
+      twilio::twimlResponse(tw::Response().add(tw::hangup()).render()));
+  if (auto* resp = std::get_if<http::Response>(&gate)) return std::move(*resp);
+  auto& a = std::get<twilio::Admitted>(gate);
+  const tg_voice_event event = followUpEvent(a.hook, step);
+  if (event == TG_VOICE_RECORDING) {
+    try {
+      svc.store->setCallRecording(a.route->tenant.id, a.hook.get("CallSid"),
+                                  a.hook.get("RecordingUrl"), tenancy::nowMs());
+    } catch (const storage::StorageError& e) {
+      if (e.status() != TG_ERR_NOT_FOUND) throw;
+      spdlog::warn("{}: recording for unknown call {}", r.requestId(), a.hook.get("CallSid"));
+    }
+  }
+  return answer(svc, r, a, event, step);
+}
+
+http::Response callStatus(Services& svc, http::Request& r) {
+  svc.requireReady();
+  auto gate = svc.webhooks->admit(
+      r, "To", "call-status",
+      [](const twilio::Webhook& h) { return h.get("CallSid") + ":" + h.get("CallStatus"); },
+      http::Response::noContent());
+  if (auto* resp = std::get_if<http::Response>(&gate)) return std::move(*resp);
+  auto& a = std::get<twilio::Admitted>(gate);
+  const std::string& sid = a.hook.get("CallSid");
+  const std::string& status = a.hook.get("CallStatus");
+  const int rank = messaging::callStatusRank(status);
+  const int duration =
+      a.hook.has("CallDuration") ? std::atoi(a.hook.get("CallDuration").c_str()) : -1;
+  if (rank == 0) {
+    spdlog::warn("{}: unknown call status '{}' for {}; ignored", r.requestId(), status, sid);
+  } else {
+    try {
+      if (svc.store->updateCallStatus(a.route->tenant.id, sid, status, rank, duration,
+                                      tenancy::nowMs())) {
+        svc.usage->callStatusChanged(a.route->tenant.id, sid, status, std::max(duration, 0));
+      }
+    } catch (const storage::StorageError& e) {
+      if (e.status() != TG_ERR_NOT_FOUND) throw;
+      spdlog::warn("{}: status callback for unknown call {}; ignored", r.requestId(), sid);
+    }
+  }
+  return svc.webhooks->finish(a, http::Response::noContent());
+}
+
+}  // namespace
+
+void addVoiceWebhookRoutes(http::Router& router, Services& svc) {
+  router.add("POST", "/twilio/voice", [&svc](http::Request& r) { return inboundCall(svc, r); });
+  router.add("POST", "/twilio/voice/next", [&svc](http::Request& r) { return followUp(svc, r); });
+  router.add("POST", "/twilio/voice/status",
+             [&svc](http::Request& r) { return callStatus(svc, r); });
+}
+
+}  // namespace tollgate::voice

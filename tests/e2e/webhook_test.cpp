@@ -1,0 +1,260 @@
+// Twilio webhooks end to end: signed Twilio-shaped form posts to the running daemon with real
+// plugins loaded from .so files.
+#include <chrono>
+
+#include "e2e/webhook_support.hpp"
+
+namespace tollgate::testing {
+namespace {
+
+class WebhookTest : public WebhookFixture {};
+
+int countMessages(uint16_t port, const std::string& key, const std::string& query = "") {
+  auto r = http(port, "GET", "/v1/messages" + query, "", {{"Authorization", "Bearer " + key}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  return static_cast<int>(json(r.body)->getArray("messages")->size());
+}
+
+TEST_F(WebhookTest, SmsIsPersistedAndTheReplyComesBackEscaped) {
+  addTestPlugin("test-sms", "", true);
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  const std::string key = issueKey(t);
+  attach(t, kNumber, "\"sms_plugin\":\"test-sms\"");
+
+  const std::string body = "<Say>hi</Say> ]]> & \"quoted\" <Redirect>x</Redirect>";
+  auto r = post("/twilio/sms", smsParams("SM0001", "+14155550111", kNumber, body));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body.find("<Say>"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("]]>"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("<Redirect>"), std::string::npos) << r.body;
+  EXPECT_EQ(reply(r), "pong " + body);
+
+  auto logs = http(port_, "GET", "/v1/messages", "", bearer(key));
+  auto list = json(logs.body)->getArray("messages");
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->getObject(0)->getValue<std::string>("body"), body);
+  EXPECT_EQ(list->getObject(0)->getValue<std::string>("status"), "received");
+  EXPECT_EQ(list->getObject(0)->getValue<std::string>("from"), "+14155550111");
+}
+
+TEST_F(WebhookTest, AfterStopNoReplyOfAnyKindReachesTheSenderUntilStart) {
+  addTestPlugin("test-sms", "", true);  // replies to everything, STOP included
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber, "\"sms_plugin\":\"test-sms\"");
+  const std::string alice = "+14155550111", bob = "+14155550122";
+  int n = 0;
+  auto sms = [&](const std::string& from, const std::string& body) {
+    return reply(post("/twilio/sms", smsParams("SM" + std::to_string(++n), from, kNumber, body)));
+  };
+
+  EXPECT_EQ(sms(alice, "hello"), "pong hello");
+  EXPECT_EQ(sms(alice, "  sToP "), std::nullopt);
+  for (const char* body : {"hello?", "HELP", "info", "stopall", "anything at all"}) {
+    EXPECT_EQ(sms(alice, body), std::nullopt) << body;
+  }
+  EXPECT_EQ(sms(bob, "hello"), "pong hello") << "another sender is not affected";
+  EXPECT_EQ(sms(alice, "Start"), "pong Start");
+  EXPECT_EQ(sms(alice, "hello"), "pong hello");
+  for (const char* stop : {"UNSUBSCRIBE", "cancel", "End", "quit"}) {
+    EXPECT_EQ(sms(bob, stop), std::nullopt) << stop;
+    EXPECT_EQ(sms(bob, "ping"), std::nullopt) << "after " << stop;
+    EXPECT_EQ(sms(bob, "unstop"), "pong unstop");
+  }
+  EXPECT_EQ(sms(bob, "stop please"), "pong stop please") << "only a single-word STOP counts";
+  const std::string metrics = http(port_, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("tollgate_replies_suppressed_total 14"), std::string::npos) << metrics;
+}
+
+TEST_F(WebhookTest, UnsignedBadlySignedAndReplayedRequests) {
+  addTestPlugin("test-sms", "", true);
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  const std::string key = issueKey(t);
+  attach(t, kNumber, "\"sms_plugin\":\"test-sms\"");
+  Params p = smsParams("SM42", "+14155550111", kNumber, "hi");
+
+  auto unsigned_r = post("/twilio/sms", p, "");
+  EXPECT_EQ(unsigned_r.status, 403);
+  EXPECT_EQ(json(unsigned_r.body)->getObject("error")->getValue<std::string>("field"),
+            "X-Twilio-Signature");
+  EXPECT_EQ(post("/twilio/sms", p, "some-other-token-0123456789abcd").status, 403);
+  Params extra = p;
+  extra.emplace_back("SneakyParam", "1");  // a parameter the signature does not cover
+  EXPECT_EQ(post("/twilio/sms", extra, kToken, &p).status, 403);
+  Params changed = p;
+  changed[10].second = "changed body";  // Body
+  EXPECT_EQ(post("/twilio/sms", changed, kToken, &p).status, 403);
+  EXPECT_EQ(countMessages(port_, key), 0) << "a refused webhook persists nothing";
+
+  auto first = post("/twilio/sms", p);
+  ASSERT_EQ(first.status, 200);
+  auto again = post("/twilio/sms", p);
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.body, first.body);
+  auto token_retry = post("/twilio/sms", smsParams("SM43", "+14155550111", kNumber, "x"), kToken,
+                          nullptr, {{"I-Twilio-Idempotency-Token", "tok-1"}});
+  auto token_again = post("/twilio/sms", smsParams("SM43", "+14155550111", kNumber, "x"), kToken,
+                          nullptr, {{"I-Twilio-Idempotency-Token", "tok-1"}});
+  EXPECT_EQ(token_again.body, token_retry.body);
+  EXPECT_EQ(countMessages(port_, key), 2) << "each message recorded once";
+
+  const std::string metrics = http(port_, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("tollgate_webhook_bad_signature_total 4"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("tollgate_webhook_replayed_total 2"), std::string::npos) << metrics;
+  EXPECT_EQ(daemon_->err().find(kToken), std::string::npos) << "the token is never logged";
+}
+
+TEST_F(WebhookTest, UnknownNumbersAndSuspendedTenantsGetTheDocumentedAnswers) {
+  addTestPlugin("test-sms", "", true);
+  addTestPlugin("test-voice", "", true);
+  start();
+  waitReady();
+  auto sms = post("/twilio/sms", smsParams("SM1", "+14155550111", "+14155559999", "hi"));
+  EXPECT_EQ(sms.status, 200);
+  EXPECT_EQ(twiml(sms.body)->documentElement()->childNodes()->length(), 0u) << sms.body;
+  auto call = post("/twilio/voice", voiceParams("CA1", "+14155550111", "+14155559999", "ringing"));
+  EXPECT_EQ(call.status, 200);
+  EXPECT_NE(call.body.find("<Reject"), std::string::npos) << call.body;
+  EXPECT_NE(daemon_->err().find("webhook for number '+14155559999' that no tenant owns"),
+            std::string::npos);
+
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber, "\"sms_plugin\":\"test-sms\",\"voice_plugin\":\"test-voice\"");
+  ASSERT_EQ(
+      http(port_, "PATCH", "/admin/v1/tenants/" + t, "{\"status\":\"suspended\"}", admin()).status,
+      200);
+  EXPECT_EQ(reply(post("/twilio/sms", smsParams("SM2", "+14155550111", kNumber, "hi"))),
+            std::nullopt);
+  auto suspended = post("/twilio/voice", voiceParams("CA2", "+14155550111", kNumber, "ringing"));
+  EXPECT_NE(suspended.body.find("not in service"), std::string::npos) << suspended.body;
+}
+
+TEST_F(WebhookTest, AVoicePluginPastItsDeadlineYieldsTheFallbackInTime) {
+  addTestPlugin("test-voice", "sleep_ms = 5000\n", true, "deadline_ms = 300");
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber,
+         "\"voice_plugin\":\"test-voice\",\"settings\":{\"fallback_say\":\"Please call back "
+         "later.\"}");
+  const auto begin = std::chrono::steady_clock::now();
+  auto r = post("/twilio/voice", voiceParams("CA9", "+14155550111", kNumber, "ringing"));
+  const auto took = std::chrono::steady_clock::now() - begin;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_LT(took, std::chrono::milliseconds(2000));
+  auto doc = twiml(r.body);
+  auto* says = doc->getElementsByTagName("Say");
+  ASSERT_EQ(says->length(), 1u) << r.body;
+  EXPECT_EQ(says->item(0)->innerText(), "Please call back later.");
+  says->release();
+  EXPECT_NE(r.body.find("<Hangup"), std::string::npos);
+  const std::string metrics = http(port_, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("tollgate_plugin_overruns_total{plugin=\"test-voice\"} 1"),
+            std::string::npos)
+      << metrics;
+}
+
+TEST_F(WebhookTest, AFailingVoicePluginYieldsTheFallback) {
+  addTestPlugin("test-voice", "", true);
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber, "\"voice_plugin\":\"test-voice\",\"settings\":{\"fail\":true}");
+  auto r = post("/twilio/voice", voiceParams("CA9", "+14155550111", kNumber, "ringing"));
+  EXPECT_NE(r.body.find("cannot take your call"), std::string::npos)
+      << r.body;  // voice.fallback_say
+  const std::string metrics = http(port_, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("tollgate_plugin_errors_total{plugin=\"test-voice\"} 1"),
+            std::string::npos)
+      << metrics;
+}
+
+TEST_F(WebhookTest, CallIsRecordedFollowUpsReachThePluginAndStatusOnlyMovesForward) {
+  addTestPlugin("test-voice", "", true);
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  const std::string key = issueKey(t);
+  attach(t, kNumber, "\"voice_plugin\":\"test-voice\"");
+  const std::string caller = "+14155550111";
+  auto first = post("/twilio/voice", voiceParams("CA77", caller, kNumber, "ringing"));
+  EXPECT_NE(first.body.find("hello CA77 step= event=1"), std::string::npos) << first.body;
+
+  Params gather = voiceParams("CA77", caller, kNumber, "in-progress");
+  gather.emplace_back("Digits", "1");
+  auto g = post("/twilio/voice/next?step=menu", gather);
+  EXPECT_NE(g.body.find("step=menu event=2"), std::string::npos) << g.body;
+
+  Params rec = voiceParams("CA77", caller, kNumber, "in-progress");
+  rec.emplace_back("RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE1");
+  rec.emplace_back("RecordingSid", "RE1");
+  rec.emplace_back("RecordingDuration", "7");
+  auto rr = post("/twilio/voice/next?step=voicemail", rec);
+  EXPECT_NE(rr.body.find("step=voicemail event=3"), std::string::npos) << rr.body;
+
+  Params done = voiceParams("CA77", caller, kNumber, "completed");
+  done.emplace_back("CallDuration", "42");
+  EXPECT_EQ(post("/twilio/voice/status", done).status, 204);
+  EXPECT_EQ(post("/twilio/voice/status", voiceParams("CA77", caller, kNumber, "ringing")).status,
+            204);
+
+  auto calls = json(http(port_, "GET", "/v1/calls", "", bearer(key)).body)->getArray("calls");
+  ASSERT_EQ(calls->size(), 1u);
+  auto c = calls->getObject(0);
+  EXPECT_EQ(c->getValue<std::string>("status"), "completed") << "a late 'ringing' changes nothing";
+  EXPECT_EQ(c->getValue<int>("duration_s"), 42);
+  EXPECT_EQ(c->getValue<std::string>("recording_url"),
+            "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE1");
+  EXPECT_NE(http(port_, "GET", "/metrics").body.find("tollgate_calls_completed_total 1"),
+            std::string::npos);
+}
+
+TEST_F(WebhookTest, LogsFilterByDateStatusAndNumberAndPage) {
+  addTestPlugin("test-sms", "", true);
+  start();
+  waitReady();
+  const std::string a = createTenant("Acme"), b = createTenant("Bravo");
+  const std::string key_a = issueKey(a), key_b = issueKey(b);
+  attach(a, kNumber, "\"sms_plugin\":\"test-sms\"");
+  attach(b, "+14155550200", "\"sms_plugin\":\"test-sms\"");
+  for (int i = 0; i < 7; ++i) {
+    post("/twilio/sms", smsParams("SMa" + std::to_string(i),
+                                  i % 2 ? "+14155550111" : "+14155550122", kNumber, "m"));
+  }
+  post("/twilio/sms", smsParams("SMb0", "+14155550111", "+14155550200", "m"));
+  EXPECT_EQ(countMessages(port_, key_a), 7);
+  EXPECT_EQ(countMessages(port_, key_b), 1) << "each tenant sees its own log only";
+  EXPECT_EQ(countMessages(port_, key_a, "?number=%2B14155550111"), 3);
+  EXPECT_EQ(countMessages(port_, key_a, "?status=received"), 7);
+  EXPECT_EQ(countMessages(port_, key_a, "?status=delivered"), 0);
+  EXPECT_EQ(countMessages(port_, key_a, "?from=2100-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(countMessages(port_, key_a, "?to=2000-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(countMessages(port_, key_a, "?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z"), 7);
+
+  std::set<std::string> seen;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    auto r =
+        http(port_, "GET", "/v1/messages?limit=3" + (cursor.empty() ? "" : "&cursor=" + cursor), "",
+             bearer(key_a));
+    auto body = json(r.body);
+    for (size_t i = 0; i < body->getArray("messages")->size(); ++i) {
+      seen.insert(body->getArray("messages")->getObject(i)->getValue<std::string>("sid"));
+    }
+    if (!body->has("next_cursor")) break;
+    cursor = body->getValue<std::string>("next_cursor");
+  }
+  EXPECT_EQ(seen.size(), 7u);
+  auto bad = http(port_, "GET", "/v1/messages?from=yesterday", "", bearer(key_a));
+  ASSERT_TRUE(json(bad.body)->getObject("error")->has("field")) << bad.body;
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json(bad.body)->getObject("error")->getValue<std::string>("field"), "from");
+}
+
+}  // namespace
+}  // namespace tollgate::testing
