@@ -35,6 +35,12 @@ const char* kUsage =
     "  key issue TENANT_ID [--label TEXT]   issue an API key (printed once)\n"
     "  key list TENANT_ID          list a tenant's keys (never the secrets)\n"
     "  key revoke TENANT_ID KEY_ID revoke a key at once\n"
+    "  number attach TENANT_ID E164 [--account AC...] [--voice PLUGIN] [--sms PLUGIN]\n"
+    "                [--settings JSON]   attach a number the tenant owns on Twilio\n"
+    "  number list TENANT_ID       list a tenant's numbers\n"
+    "  number detach TENANT_ID E164\n"
+    "  account add TENANT_ID AC... --token-file FILE [--name TEXT]\n"
+    "                              register a tenant's Twilio subaccount (token stored encrypted)\n"
     "environment: TOLLGATE_URL, TOLLGATE_ADMIN_KEY_FILE\n";
 
 struct Options {
@@ -108,6 +114,13 @@ void printKey(const Poco::JSON::Object& k) {
   std::cout << fmt::format("{}  {}  {}\n", k.getValue<std::string>("id"),
                            k.getValue<bool>("revoked") ? "revoked" : "active",
                            k.getValue<std::string>("label"));
+}
+
+void printNumber(const Options&, const Poco::JSON::Object& n) {
+  std::cout << fmt::format("{}  account {}  voice {}  sms {}\n", n.getValue<std::string>("e164"),
+                           n.getValue<std::string>("account_sid"),
+                           n.getValue<std::string>("voice_plugin").empty() ? "-" : n.getValue<std::string>("voice_plugin"),
+                           n.getValue<std::string>("sms_plugin").empty() ? "-" : n.getValue<std::string>("sms_plugin"));
 }
 
 void output(const Options& o, const Reply& r,
@@ -184,6 +197,54 @@ int run(const Options& o) {
     need(4);
     call(o, "DELETE", "/admin/v1/tenants/" + a[2] + "/keys/" + a[3]);
     if (!o.json) std::cout << "revoked " << a[3] << "\n";
+  } else if (what == "number attach") {
+    if (a.size() < 4) throw std::invalid_argument("wrong number of arguments");
+    Poco::JSON::Object b;
+    b.set("e164", a[3]);
+    for (size_t i = 4; i < a.size(); i += 2) {
+      if (i + 1 >= a.size()) throw std::invalid_argument("option " + a[i] + " needs a value");
+      const std::string& opt = a[i];
+      const std::string& val = a[i + 1];
+      if (opt == "--account") b.set("account_sid", val);
+      else if (opt == "--voice") b.set("voice_plugin", val);
+      else if (opt == "--sms") b.set("sms_plugin", val);
+      else if (opt == "--twilio-sid") b.set("twilio_sid", val);
+      else if (opt == "--settings") {
+        try {
+          b.set("settings", Poco::JSON::Parser().parse(val).extract<Poco::JSON::Object::Ptr>());
+        } catch (const std::exception&) {
+          throw std::invalid_argument("--settings must be a JSON object");
+        }
+      } else {
+        throw std::invalid_argument("unknown option " + opt);
+      }
+    }
+    output(o, call(o, "POST", "/admin/v1/tenants/" + a[2] + "/numbers", &b), printNumber);
+  } else if (what == "number list") {
+    need(3);
+    output(o, call(o, "GET", "/admin/v1/tenants/" + a[2] + "/numbers"), [](const Options& opts, const Poco::JSON::Object& r) {
+      auto list = r.getArray("numbers");
+      for (size_t i = 0; i < list->size(); ++i) printNumber(opts, *list->getObject(i));
+    });
+  } else if (what == "number detach") {
+    need(4);
+    std::string e164;
+    Poco::URI::encode(a[3], "+", e164);  // a literal '+' in a path is easy to mangle
+    call(o, "DELETE", "/admin/v1/tenants/" + a[2] + "/numbers/" + e164);
+    if (!o.json) std::cout << "detached " << a[3] << "\n";
+  } else if (what == "account add") {
+    if (a.size() != 6 && a.size() != 8) throw std::invalid_argument("wrong number of arguments");
+    if (a[4] != "--token-file" || (a.size() == 8 && a[6] != "--name")) {
+      throw std::invalid_argument("want: account add TENANT_ID AC... --token-file FILE [--name TEXT]");
+    }
+    Poco::JSON::Object b;
+    b.set("account_sid", a[3]);
+    b.set("auth_token", readKey(a[5]));
+    b.set("friendly_name", a.size() == 8 ? a[7] : std::string());
+    output(o, call(o, "POST", "/admin/v1/tenants/" + a[2] + "/twilio-accounts", &b),
+           [](const Options&, const Poco::JSON::Object& r) {
+             std::cout << "registered " << r.getValue<std::string>("account_sid") << "\n";
+           });
   } else {
     throw std::invalid_argument("unknown command");
   }

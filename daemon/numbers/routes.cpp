@@ -4,6 +4,7 @@
 #include <Poco/JSON/Parser.h>
 #include <phonenumbers/phonenumberutil.h>
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
 
@@ -46,6 +47,12 @@ void Routes::invalidateTenant(std::string_view tenant_id) {
       ++it;
     }
   }
+}
+
+bool looksE164(std::string_view text) {
+  return text.size() >= 3 && text.size() <= 16 && text[0] == '+' && text[1] >= '1' &&
+         text[1] <= '9' &&
+         std::all_of(text.begin() + 1, text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 std::optional<std::string> normalizeE164(std::string_view text) {

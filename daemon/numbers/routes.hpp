@@ -45,6 +45,10 @@ class Routes {
   std::unordered_map<std::string, Entry> cache_;
 };
 
+// True for "+" and 2-15 digits, the shape Twilio sends numbers in. Routing only needs this:
+// attached numbers were validated (normalizeE164) when they were attached.
+bool looksE164(std::string_view text);
+
 // Parses a number as E.164 with libphonenumber; nullopt if it is not a possible number.
 std::optional<std::string> normalizeE164(std::string_view text);
 

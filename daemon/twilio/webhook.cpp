@@ -105,8 +105,7 @@ std::variant<http::Response, Admitted> WebhookGate::admit(
   counters_.received.fetch_add(1, std::memory_order_relaxed);
   Webhook hook = read(r);
   const std::string& raw_number = hook.get(number_param);
-  const auto e164 = numbers::normalizeE164(raw_number);
-  auto route = e164 ? routes_.lookup(*e164) : nullptr;
+  auto route = numbers::looksE164(raw_number) ? routes_.lookup(raw_number) : nullptr;
   if (!route) {
     counters_.unknown_number.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn(
