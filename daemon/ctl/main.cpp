@@ -117,10 +117,12 @@ void printKey(const Poco::JSON::Object& k) {
 }
 
 void printNumber(const Options&, const Poco::JSON::Object& n) {
-  std::cout << fmt::format("{}  account {}  voice {}  sms {}\n", n.getValue<std::string>("e164"),
-                           n.getValue<std::string>("account_sid"),
-                           n.getValue<std::string>("voice_plugin").empty() ? "-" : n.getValue<std::string>("voice_plugin"),
-                           n.getValue<std::string>("sms_plugin").empty() ? "-" : n.getValue<std::string>("sms_plugin"));
+  std::cout << fmt::format(
+      "{}  account {}  voice {}  sms {}\n", n.getValue<std::string>("e164"),
+      n.getValue<std::string>("account_sid"),
+      n.getValue<std::string>("voice_plugin").empty() ? "-"
+                                                      : n.getValue<std::string>("voice_plugin"),
+      n.getValue<std::string>("sms_plugin").empty() ? "-" : n.getValue<std::string>("sms_plugin"));
 }
 
 void output(const Options& o, const Reply& r,
@@ -205,10 +207,14 @@ int run(const Options& o) {
       if (i + 1 >= a.size()) throw std::invalid_argument("option " + a[i] + " needs a value");
       const std::string& opt = a[i];
       const std::string& val = a[i + 1];
-      if (opt == "--account") b.set("account_sid", val);
-      else if (opt == "--voice") b.set("voice_plugin", val);
-      else if (opt == "--sms") b.set("sms_plugin", val);
-      else if (opt == "--twilio-sid") b.set("twilio_sid", val);
+      if (opt == "--account")
+        b.set("account_sid", val);
+      else if (opt == "--voice")
+        b.set("voice_plugin", val);
+      else if (opt == "--sms")
+        b.set("sms_plugin", val);
+      else if (opt == "--twilio-sid")
+        b.set("twilio_sid", val);
       else if (opt == "--settings") {
         try {
           b.set("settings", Poco::JSON::Parser().parse(val).extract<Poco::JSON::Object::Ptr>());
@@ -222,10 +228,11 @@ int run(const Options& o) {
     output(o, call(o, "POST", "/admin/v1/tenants/" + a[2] + "/numbers", &b), printNumber);
   } else if (what == "number list") {
     need(3);
-    output(o, call(o, "GET", "/admin/v1/tenants/" + a[2] + "/numbers"), [](const Options& opts, const Poco::JSON::Object& r) {
-      auto list = r.getArray("numbers");
-      for (size_t i = 0; i < list->size(); ++i) printNumber(opts, *list->getObject(i));
-    });
+    output(o, call(o, "GET", "/admin/v1/tenants/" + a[2] + "/numbers"),
+           [](const Options& opts, const Poco::JSON::Object& r) {
+             auto list = r.getArray("numbers");
+             for (size_t i = 0; i < list->size(); ++i) printNumber(opts, *list->getObject(i));
+           });
   } else if (what == "number detach") {
     need(4);
     std::string e164;
@@ -235,7 +242,8 @@ int run(const Options& o) {
   } else if (what == "account add") {
     if (a.size() != 6 && a.size() != 8) throw std::invalid_argument("wrong number of arguments");
     if (a[4] != "--token-file" || (a.size() == 8 && a[6] != "--name")) {
-      throw std::invalid_argument("want: account add TENANT_ID AC... --token-file FILE [--name TEXT]");
+      throw std::invalid_argument(
+          "want: account add TENANT_ID AC... --token-file FILE [--name TEXT]");
     }
     Poco::JSON::Object b;
     b.set("account_sid", a[3]);

@@ -152,7 +152,7 @@ http::Response inboundSms(Services& svc, http::Request& r) {
   std::string_view raw_from = m.from_number;
   if (raw_from.rfind("whatsapp:", 0) == 0) raw_from.remove_prefix(9);
   const auto sender = numbers::looksE164(raw_from) ? std::optional<std::string>(raw_from)
-                                                  : numbers::normalizeE164(raw_from);
+                                                   : numbers::normalizeE164(raw_from);
   bool opted_out = true;
   if (sender) {
     opted_out =

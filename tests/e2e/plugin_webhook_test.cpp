@@ -1,5 +1,14 @@
 // The in-tree answer plugins, loaded from their .so files by the running daemon and driven by
 // signed Twilio webhooks: sms-keywords, voice-ivr, voice-stream.
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <condition_variable>
+#include <mutex>
+
 #include "e2e/webhook_support.hpp"
 
 namespace tollgate::testing {
@@ -54,6 +63,61 @@ TEST_F(PluginWebhookTest, SmsKeywordsAnswersHelpStartAndTenantKeywords) {
   EXPECT_EQ(sms("HELP"), std::nullopt) << "opted out: even HELP";
   EXPECT_EQ(sms("start"), "You are subscribed to Acme Dental again. Reply STOP to unsubscribe.");
   EXPECT_EQ(sms("hours"), "Acme Dental is open 9-5, +14155550111.");
+}
+
+// A tenant's endpoint: records the JSON bodies POSTed to it.
+class Receiver : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  Poco::Net::HTTPRequestHandler* createRequestHandler(
+      const Poco::Net::HTTPServerRequest&) override {
+    struct H : Poco::Net::HTTPRequestHandler {
+      Receiver* r;
+      explicit H(Receiver* rr) : r(rr) {}
+      void handleRequest(Poco::Net::HTTPServerRequest& req,
+                         Poco::Net::HTTPServerResponse& resp) override {
+        std::string body;
+        Poco::StreamCopier::copyToString(req.stream(), body);
+        {
+          std::lock_guard lock(r->mu);
+          r->bodies.push_back(body);
+        }
+        r->cv.notify_all();
+        resp.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
+        resp.send();
+      }
+    };
+    return new H(this);
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> bodies;
+};
+
+TEST_F(PluginWebhookTest, SmsKeywordsForwardsToTheTenantsUrlAfterAnswering) {
+  addPlugin(kPluginDir / "sms-keywords.so", "sms-keywords", "", true);
+  start();
+  waitReady();
+  auto* receiver = new Receiver;  // owned by the server
+  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+  const uint16_t port = socket.address().port();
+  Poco::Net::HTTPServer server(receiver, socket, new Poco::Net::HTTPServerParams);
+  server.start();
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber,
+         R"("sms_plugin":"sms-keywords","settings":{"forward_url":"http://127.0.0.1:)" +
+             std::to_string(port) + R"(/inbound","default_reply":"Got it."})");
+  auto r = post("/twilio/sms", smsParams("SMfw1", "+14155550111", kNumber, "my order is late"));
+  EXPECT_EQ(reply(r), "Got it.");
+  std::unique_lock lock(receiver->mu);
+  ASSERT_TRUE(receiver->cv.wait_for(lock, std::chrono::seconds(10),
+                                    [&] { return !receiver->bodies.empty(); }));
+  auto fwd = json(receiver->bodies[0]);
+  EXPECT_EQ(fwd->getValue<std::string>("message_sid"), "SMfw1");
+  EXPECT_EQ(fwd->getValue<std::string>("tenant_id"), t);
+  EXPECT_EQ(fwd->getValue<std::string>("body"), "my order is late");
+  EXPECT_EQ(fwd->getObject("params")->getValue<std::string>("FromCity"), "SAN FRANCISCO");
+  lock.unlock();
+  server.stop();
 }
 
 TEST_F(PluginWebhookTest, IvrMenuRoundTrip) {

@@ -265,22 +265,24 @@ TEST_F(WebhookTest, MessageStatusMovesForwardOnlyAndKeepsTheErrorCode) {
   attach(t, kNumber, "\"sms_plugin\":\"test-sms\"");
   // Sending SMS comes with the outbound issue; until then the outbound row is written the way
   // the outbox will write it, straight into the database.
-  const Ran ins = run({"/usr/bin/sqlite3", (dir_ / "state" / "tollgate.db").string(),
-                       "INSERT INTO messages (sid, tenant_id, direction, from_number, to_number, body, "
-                       "status, status_rank, num_segments, created_at_ms, updated_at_ms) VALUES "
-                       "('SMout1', '" + t + "', 'outbound', '" + kNumber + "', '+14155550111', 'hello', "
-                       "'queued', 2, 1, 1, 1)"},
-                      dir_);
+  const Ran ins =
+      sql("INSERT INTO messages (sid, tenant_id, direction, from_number, to_number, body, "
+          "status, status_rank, num_segments, created_at_ms, updated_at_ms) VALUES "
+          "('SMout1', '" +
+          t + "', 'outbound', '" + kNumber +
+          "', '+14155550111', 'hello', "
+          "'queued', 2, 1, 1, 1)");
   ASSERT_EQ(ins.code, 0) << ins.err;
   auto status = [&](const std::string& s, const std::string& error_code) {
     Params p = {{"AccountSid", kAccount}, {"ApiVersion", "2010-04-01"}, {"From", kNumber},
-                {"MessageSid", "SMout1"}, {"MessageStatus", s}, {"SmsSid", "SMout1"},
-                {"SmsStatus", s}, {"To", "+14155550111"}};
+                {"MessageSid", "SMout1"}, {"MessageStatus", s},         {"SmsSid", "SMout1"},
+                {"SmsStatus", s},         {"To", "+14155550111"}};
     if (!error_code.empty()) p.emplace_back("ErrorCode", error_code);
     return post("/twilio/sms/status", p).status;
   };
   auto current = [&] {
-    auto list = json(http(port_, "GET", "/v1/messages?status=", "", bearer(key)).body)->getArray("messages");
+    auto list = json(http(port_, "GET", "/v1/messages?status=", "", bearer(key)).body)
+                    ->getArray("messages");
     for (size_t i = 0; i < list->size(); ++i) {
       if (list->getObject(i)->getValue<std::string>("sid") == "SMout1") return list->getObject(i);
     }
@@ -294,7 +296,8 @@ TEST_F(WebhookTest, MessageStatusMovesForwardOnlyAndKeepsTheErrorCode) {
   EXPECT_EQ(current()->getValue<std::string>("status"), "undelivered");
   EXPECT_EQ(current()->getValue<int>("error_code"), 30003);
   EXPECT_EQ(status("undelivered", "30003"), 204);  // a retry: replayed, no effect
-  EXPECT_NE(http(port_, "GET", "/metrics").body.find("tollgate_webhook_replayed_total 1"), std::string::npos);
+  EXPECT_NE(http(port_, "GET", "/metrics").body.find("tollgate_webhook_replayed_total 1"),
+            std::string::npos);
 }
 
 TEST_F(WebhookTest, NumbersAndSubaccountsAreManagedWithTollgatectl) {
@@ -305,17 +308,20 @@ TEST_F(WebhookTest, NumbersAndSubaccountsAreManagedWithTollgatectl) {
   const std::string sub = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
   const std::string sub_token = "fedcba9876543210fedcba9876543210";
   std::ofstream(dir_ / "sub-token") << sub_token << "\n";
-  const Ran acct = ctl({"account", "add", t, sub, "--token-file", (dir_ / "sub-token").string(), "--name", "acme-sub"});
+  const Ran acct = ctl({"account", "add", t, sub, "--token-file", (dir_ / "sub-token").string(),
+                        "--name", "acme-sub"});
   ASSERT_EQ(acct.code, 0) << acct.err;
-  const Ran att = ctl({"number", "attach", t, "+1 415 555 0177", "--account", sub, "--sms", "test-sms",
-                       "--settings", "{\"fallback_reply\":\"later\"}"});
+  const Ran att = ctl({"number", "attach", t, "+1 415 555 0177", "--account", sub, "--sms",
+                       "test-sms", "--settings", "{\"fallback_reply\":\"later\"}"});
   ASSERT_EQ(att.code, 0) << att.err;
-  EXPECT_EQ(json(att.out)->getValue<std::string>("e164"), "+14155550177") << "normalised by libphonenumber";
+  EXPECT_EQ(json(att.out)->getValue<std::string>("e164"), "+14155550177")
+      << "normalised by libphonenumber";
   const Ran bad = ctl({"number", "attach", t, "+1415", "--sms", "test-sms"});
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.err.find("is not an E.164 number"), std::string::npos) << bad.err;
   const Ran nope = ctl({"number", "attach", t, "+14155550178", "--voice", "test-sms"});
-  EXPECT_NE(nope.err.find("'test-sms' is not a loaded voice plugin"), std::string::npos) << nope.err;
+  EXPECT_NE(nope.err.find("'test-sms' is not a loaded voice plugin"), std::string::npos)
+      << nope.err;
 
   // The subaccount's token signs webhooks for its number; the master token does not.
   const Params p = smsParams("SMsub1", "+14155550111", "+14155550177", "hi");
@@ -324,12 +330,15 @@ TEST_F(WebhookTest, NumbersAndSubaccountsAreManagedWithTollgatectl) {
   EXPECT_EQ(ok.status, 200);
   EXPECT_EQ(reply(ok), "pong hi");
   // The token is stored encrypted: not in the database file in clear.
-  EXPECT_EQ(slurp(dir_ / "state" / "tollgate.db").find(sub_token), std::string::npos);
+  const std::string stored = tableDump("twilio_accounts");
+  EXPECT_NE(stored.find(sub), std::string::npos) << "the dump does show the account";
+  EXPECT_EQ(stored.find(sub_token), std::string::npos);
 
   const Ran list = ctl({"number", "list", t});
   EXPECT_NE(list.out.find("+14155550177"), std::string::npos) << list.out;
   ASSERT_EQ(ctl({"number", "detach", t, "+14155550177"}).code, 0);
-  auto after = post("/twilio/sms", smsParams("SMsub2", "+14155550111", "+14155550177", "hi"), sub_token);
+  auto after =
+      post("/twilio/sms", smsParams("SMsub2", "+14155550111", "+14155550177", "hi"), sub_token);
   EXPECT_EQ(reply(after), std::nullopt) << "a detached number is nobody's: documented empty answer";
 }
 

@@ -124,6 +124,7 @@ struct Ran {
   std::string out, err;
 };
 inline Ran run(const std::vector<std::string>& argv, const fs::path& dir) {
+  fs::create_directories(dir);
   Child c(argv, dir);
   const int code = c.wait();
   return Ran{code, c.out(), c.err()};

@@ -21,24 +21,75 @@ inline Poco::JSON::Object::Ptr json(const std::string& s) {
 
 class DaemonFixture : public ::testing::Test {
  protected:
+  // TOLLGATE_E2E_STORAGE=postgres runs the same tests on the PostgreSQL named by
+  // TOLLGATE_TEST_PG_DSN, each test in a schema of its own.
+  static bool onPostgres() {
+    const char* s = std::getenv("TOLLGATE_E2E_STORAGE");
+    return s != nullptr && std::string(s) == "postgres";
+  }
+
   void SetUp() override {
     dir_ = makeTempDir("tollgate-e2e-");
     fs::create_directories(dir_ / "plugins.d");
     port_ = freePort();
+    if (onPostgres()) {
+      const char* dsn = std::getenv("TOLLGATE_TEST_PG_DSN");
+      if (dsn == nullptr || *dsn == '\0') {
+        if (std::getenv("TOLLGATE_TEST_SKIP_PG") != nullptr)
+          GTEST_SKIP() << "TOLLGATE_TEST_SKIP_PG set";
+        FAIL()
+            << "TOLLGATE_TEST_PG_DSN is not set: run the README's test command (scripts/test.sh)";
+      }
+      dsn_ = dsn;
+      schema_ = "e2e_" + dir_.filename().string().substr(std::string("tollgate-e2e-").size());
+      for (char& c : schema_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      const Ran r = sql("CREATE SCHEMA " + schema_);
+      ASSERT_EQ(r.code, 0) << r.err;
+      storage_ = "storage-postgres";
+      std::ofstream(dir_ / "plugins.d" / "10-storage-postgres.ini")
+          << "[plugin]\nfile = storage-postgres.so\nrequired = true\n[settings]\ndsn = " << dsn_
+          << " options=-csearch_path=" << schema_ << "\n";
+    } else {
+      std::ofstream(dir_ / "plugins.d" / "10-storage-sqlite.ini")
+          << "[plugin]\nfile = storage-sqlite.so\nrequired = true\n[settings]\npath = "
+             "tollgate.db\n";
+    }
     writeMainIni();
-    std::ofstream(dir_ / "plugins.d" / "10-storage-sqlite.ini")
-        << "[plugin]\nfile = storage-sqlite.so\nrequired = true\n[settings]\npath = tollgate.db\n";
+  }
+
+  // Runs one SQL statement against the test's database (sqlite3 or psql), for checks and for
+  // setting up rows no API writes yet.
+  Ran sql(const std::string& statement) {
+    if (onPostgres()) {
+      const std::string stmt = schema_.empty() || statement.rfind("CREATE SCHEMA", 0) == 0 ||
+                                       statement.rfind("DROP SCHEMA", 0) == 0
+                                   ? statement
+                                   : "SET search_path = " + schema_ + "; " + statement;
+      return run({"/usr/bin/psql", dsn_, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", stmt},
+                 dir_ / "sql");
+    }
+    return run({"/usr/bin/sqlite3", (dir_ / "state" / "tollgate.db").string(), statement},
+               dir_ / "sql");
+  }
+
+  // What the database holds for `table`, as text, to check that secrets are not in clear.
+  std::string tableDump(const std::string& table) {
+    const Ran r =
+        onPostgres() ? sql("SELECT t::text FROM " + table + " t") : sql("SELECT * FROM " + table);
+    return r.out + slurp(dir_ / "state" / "tollgate.db");
   }
   // (Re)writes tollgate.ini; `extra` is appended (more sections).
   void writeMainIni(const std::string& extra = "") {
     std::ofstream(dir_ / "tollgate.ini")
         << "[server]\nlisten = 127.0.0.1:" << port_
         << "\nthreads = 4\n[daemon]\nstate_dir = " << (dir_ / "state").string()
-        << "\n[plugins]\ndir = " << kPluginDir.string() << "\n[storage]\nplugin = storage-sqlite\n"
+        << "\n[plugins]\ndir = " << kPluginDir.string() << "\n[storage]\nplugin = " << storage_
+        << "\n"
         << extra;
   }
   void TearDown() override {
     daemon_.reset();
+    if (!schema_.empty()) sql("DROP SCHEMA " + schema_ + " CASCADE");
     if (!HasFailure()) fs::remove_all(dir_);
   }
 
@@ -104,6 +155,8 @@ class DaemonFixture : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::string storage_ = "storage-sqlite";
+  std::string dsn_, schema_;
   uint16_t port_ = 0;
   std::unique_ptr<Child> daemon_;
 };
