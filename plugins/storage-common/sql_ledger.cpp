@@ -73,9 +73,7 @@ void SqlStore::walletCreate(const sdk::CallContext& ctx, const tg_wallet_row& ro
   if (row.credit_limit_micros < 0) invalid(op, "credit_limit_micros", "must be >= 0");
   bool inserted = false;
   run(ctx, op, Tx::kWrite, [&](Session& s) {
-    if (!tenantExists(s, dialect_, tenant)) {
-      throw sdk::Error(TG_ERR_NOT_FOUND, cat({op, ": no tenant '", tenant, "'"}));
-    }
+    requireTenant(s, dialect_, op, tenant);
     std::vector<std::string> ids;
     s << dialect_.sql(
         "INSERT INTO wallets (tenant_id, currency, balance_micros, credit_limit_micros, "

@@ -89,35 +89,28 @@ void SqlStore::numberPut(const sdk::CallContext& ctx, const tg_number_row& row) 
       checkedText(op, "settings_json", sdk::view(row.settings_json), kMaxJsonBytes, true);
   bool stored = false;
   run(ctx, op, Tx::kWrite, [&](Session& s) {
-    if (!tenantExists(s, dialect_, tenant)) {
-      throw sdk::Error(TG_ERR_NOT_FOUND, cat({op, ": no tenant '", tenant, "'"}));
-    }
-    std::vector<std::string> done;
-    s << dialect_.sql(
+    requireTenant(s, dialect_, op, tenant);
+    stored = wroteRow(
+        s, dialect_,
         "INSERT INTO phone_numbers (id, tenant_id, e164, twilio_sid, account_sid, voice_plugin, "
         "sms_plugin, settings_json, status, created_at_ms, updated_at_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING e164"),
-        text(e164), text(tenant), text(e164), text(twilio_sid), text(account), text(voice),
-        text(sms), text(settings), i32(kNumberAttached), i64(row.created_at_ms),
-        i64(row.updated_at_ms), kw::into(done), kw::now;
-    if (!done.empty()) {
-      stored = true;
-      return;
-    }
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING e164",
+        {e164, tenant, e164, twilio_sid, account, voice, sms, settings, kNumberAttached,
+         row.created_at_ms, row.updated_at_ms});
+    if (stored) return;
     // The number exists: update it if it is this tenant's (keeping when it was attached) or
     // unassigned; another tenant's stays as it is. PostgreSQL evaluates the WHERE against the
     // row as committed when the lock is granted, so a concurrent put cannot slip in between.
-    s << dialect_.sql(
+    stored = wroteRow(
+        s, dialect_,
         "UPDATE phone_numbers SET "
         "created_at_ms = CASE WHEN tenant_id IS NULL THEN CAST(? AS BIGINT) "
         "ELSE created_at_ms END, "
         "tenant_id = ?, twilio_sid = ?, account_sid = ?, voice_plugin = ?, sms_plugin = ?, "
         "settings_json = ?, status = ?, updated_at_ms = ? "
-        "WHERE e164 = ? AND (tenant_id IS NULL OR tenant_id = ?) RETURNING e164"),
-        i64(row.created_at_ms), text(tenant), text(twilio_sid), text(account), text(voice),
-        text(sms), text(settings), i32(kNumberAttached), i64(row.updated_at_ms), text(e164),
-        text(tenant), kw::into(done), kw::now;
-    stored = !done.empty();
+        "WHERE e164 = ? AND (tenant_id IS NULL OR tenant_id = ?) RETURNING e164",
+        {row.created_at_ms, tenant, twilio_sid, account, voice, sms, settings, kNumberAttached,
+         row.updated_at_ms, e164, tenant});
   });
   if (!stored) {
     throw sdk::Error(TG_ERR_CONFLICT,
@@ -196,33 +189,23 @@ void SqlStore::twilioAccountPut(const sdk::CallContext& ctx, const tg_twilio_acc
       checkedText(op, "friendly_name", sdk::view(row.friendly_name), kMaxTextBytes, false);
   const int32_t sub = row.is_subaccount != 0 ? 1 : 0;
   // Bound as a BLOB (BYTEA on PostgreSQL), so every byte survives, NUL included.
-  const auto blob = [&] {
-    return kw::bind(
-        Poco::Data::BLOB(reinterpret_cast<const unsigned char*>(token.data()), token.size()));
-  };
+  const Poco::Data::BLOB blob(reinterpret_cast<const unsigned char*>(token.data()), token.size());
   bool stored = false;
   run(ctx, op, Tx::kWrite, [&](Session& s) {
-    if (!tenantExists(s, dialect_, tenant)) {
-      throw sdk::Error(TG_ERR_NOT_FOUND, cat({op, ": no tenant '", tenant, "'"}));
-    }
-    std::vector<std::string> done;
-    s << dialect_.sql(
-        "INSERT INTO twilio_accounts (account_sid, tenant_id, auth_token_enc, is_subaccount, "
-        "friendly_name, created_at_ms) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT DO NOTHING RETURNING account_sid"),
-        text(sid), text(tenant), blob(), i32(sub), text(name), i64(row.created_at_ms),
-        kw::into(done), kw::now;
-    if (!done.empty()) {
-      stored = true;
-      return;
-    }
+    requireTenant(s, dialect_, op, tenant);
+    stored = wroteRow(s, dialect_,
+                      "INSERT INTO twilio_accounts (account_sid, tenant_id, auth_token_enc, "
+                      "is_subaccount, friendly_name, created_at_ms) VALUES (?, ?, ?, ?, ?, ?) "
+                      "ON CONFLICT DO NOTHING RETURNING account_sid",
+                      {sid, tenant, blob, sub, name, row.created_at_ms});
+    if (stored) return;
     // Replaced when it is this tenant's, keeping when it was first stored (e.g. a rotated
     // token); another tenant's stays as it is.
-    s << dialect_.sql(
-        "UPDATE twilio_accounts SET auth_token_enc = ?, is_subaccount = ?, friendly_name = ? "
-        "WHERE account_sid = ? AND tenant_id = ? RETURNING account_sid"),
-        blob(), i32(sub), text(name), text(sid), text(tenant), kw::into(done), kw::now;
-    stored = !done.empty();
+    stored = wroteRow(s, dialect_,
+                      "UPDATE twilio_accounts SET auth_token_enc = ?, is_subaccount = ?, "
+                      "friendly_name = ? WHERE account_sid = ? AND tenant_id = ? "
+                      "RETURNING account_sid",
+                      {blob, sub, name, sid, tenant});
   });
   if (!stored) {
     throw sdk::Error(TG_ERR_CONFLICT,

@@ -26,9 +26,7 @@ void SqlStore::optoutSet(const sdk::CallContext& ctx, std::string_view phone, bo
   const std::string sid = checkedText(op, "message_sid", message_sid, kMaxIdBytes, false);
   const int32_t state = opted_out ? 1 : 0;
   run(ctx, op, Tx::kWrite, [&](Session& s) {
-    if (!tenantExists(s, dialect_, tenant)) {
-      throw sdk::Error(TG_ERR_NOT_FOUND, cat({op, ": no tenant '", tenant, "'"}));
-    }
+    requireTenant(s, dialect_, op, tenant);
     // The state and its audit event commit together. Every request is recorded, a repeated
     // STOP included: the trail is what was asked and when, the state only the last answer.
     s << dialect_.sql(

@@ -1,9 +1,11 @@
 #include "sql_records.hpp"
 
-#include "sql_bind.hpp"
-#include "sql_validate.hpp"
-
 namespace tollgate::storage_sql {
+namespace {
+
+using Poco::Data::Session;
+
+}  // namespace
 
 std::string_view directionWord(std::string_view op, tg_direction direction) {
   switch (direction) {
@@ -19,16 +21,6 @@ std::string_view directionWord(std::string_view op, tg_direction direction) {
 tg_direction directionFromWord(std::string_view word) {
   // Twilio also spells outbound messages "outbound-api" or "outbound-reply": all outbound.
   return word.rfind("outbound", 0) == 0 ? TG_DIRECTION_OUTBOUND : TG_DIRECTION_INBOUND;
-}
-
-void bindAll(Poco::Data::Statement& st, const std::vector<Param>& params) {
-  for (const Param& p : params) {
-    if (const auto* t = std::get_if<std::string>(&p)) {
-      st, text(*t);
-    } else {
-      st, i64(std::get<int64_t>(p));
-    }
-  }
 }
 
 LogFilter checkedLogFilter(std::string_view op, const tg_log_query& q, const Dialect& d) {
@@ -85,7 +77,59 @@ StatusUpdate checkedStatusUpdate(std::string_view op, const sdk::CallContext& ct
   u.sid = checkedText(op, "sid", sid, kMaxIdBytes, true);
   u.status = checkedText(op, "status", status, kMaxIdBytes, true);
   if (status_rank < 0) invalid(op, "status_rank", "must be >= 0");
+  u.rank = status_rank;
   return u;
+}
+
+void SqlStore::insertRecord(const sdk::CallContext& ctx, std::string_view op, const RecordTable& t,
+                            const RecordHead& h, std::string_view cols, std::string_view values,
+                            const std::vector<Param>& params) {
+  const std::string sql =
+      cat({"INSERT INTO ", t.name, " (sid, tenant_id, direction, from_number, to_number, ", cols,
+           ") VALUES (?, ?, ?, ?, ?, ", values, ") ON CONFLICT DO NOTHING RETURNING sid"});
+  std::vector<Param> all{h.sid, h.tenant, std::string(h.direction), h.from, h.to};
+  all.insert(all.end(), params.begin(), params.end());
+  bool inserted = false;
+  run(ctx, op, Tx::kWrite, [&](Session& s) {
+    requireTenant(s, dialect_, op, h.tenant);
+    inserted = wroteRow(s, dialect_, sql, all);
+  });
+  if (!inserted) {
+    throw sdk::Error(TG_ERR_CONFLICT,
+                     cat({op, ": a ", t.noun, " with sid '", h.sid, "' already exists"}));
+  }
+}
+
+bool SqlStore::updateRecordStatus(const sdk::CallContext& ctx, std::string_view op,
+                                  const RecordTable& t, const StatusUpdate& u, int64_t now_ms,
+                                  const std::vector<SetColumn>& also) {
+  std::string sql = cat({"UPDATE ", t.name, " SET status = ?, status_rank = ?, "});
+  std::vector<Param> params{u.status, u.rank};
+  for (const SetColumn& c : also) {
+    sql += cat({c.sql, ", "});
+    params.push_back(c.value);
+  }
+  sql += "updated_at_ms = ? WHERE sid = ? AND tenant_id = ? AND status_rank < ? RETURNING sid";
+  params.insert(params.end(), {now_ms, u.sid, u.tenant, u.rank});
+  bool applied = false;
+  bool found = false;
+  run(ctx, op, Tx::kWrite, [&](Session& s) {
+    // One statement decides and writes: concurrent updates of one record queue on its row
+    // (PostgreSQL re-checks the rank against the row they waited for; SQLite runs one writer
+    // at a time), so the highest rank wins whatever the order they arrive in.
+    applied = wroteRow(s, dialect_, sql, params);
+    found = applied;
+    if (applied) return;
+    std::vector<Poco::Int32> one;
+    s << dialect_.sql(cat({"SELECT 1 FROM ", t.name, " WHERE sid = ? AND tenant_id = ?"})),
+        text(u.sid), text(u.tenant), kw::into(one), kw::now;
+    found = !one.empty();
+  });
+  if (!found) {
+    throw sdk::Error(TG_ERR_NOT_FOUND,
+                     cat({op, ": tenant '", u.tenant, "' has no ", t.noun, " '", u.sid, "'"}));
+  }
+  return applied;
 }
 
 }  // namespace tollgate::storage_sql

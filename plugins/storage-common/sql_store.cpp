@@ -357,9 +357,7 @@ void SqlStore::apiKeyCreate(const sdk::CallContext& ctx, const tg_api_key_row& r
   if (row.revoked_at_ms < 0) invalid(op, "revoked_at_ms", "must be 0 (valid) or a time");
   bool inserted = false;
   run(ctx, op, Tx::kWrite, [&](Session& s) {
-    if (!tenantExists(s, dialect_, tenant)) {
-      throw sdk::Error(TG_ERR_NOT_FOUND, cat({op, ": no tenant '", tenant, "'"}));
-    }
+    requireTenant(s, dialect_, op, tenant);
     std::vector<std::string> ids;
     s << dialect_.sql(
         "INSERT INTO api_keys (id, tenant_id, secret_sha256, label, created_at_ms, "

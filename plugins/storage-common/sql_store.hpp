@@ -11,11 +11,19 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "sql_bind.hpp"
 #include "sql_dialect.hpp"
 #include "sql_pool.hpp"
 
 namespace tollgate::storage_sql {
+
+// Message and call records (sql_records.hpp).
+struct RecordTable;
+struct RecordHead;
+struct StatusUpdate;
+struct SetColumn;
 
 class SqlStore : public sdk::StoragePlugin {
  public:
@@ -101,6 +109,27 @@ class SqlStore : public sdk::StoragePlugin {
   int64_t remainingMs(const sdk::CallContext& ctx) const;
   // How long the next write transaction may wait, per Dialect::wait_limit_prefix.
   std::optional<int64_t> waitLimitMs(const sdk::CallContext& ctx) const;
+
+  // The statements that message and call records share, on the table `t`: getRecord and
+  // listRecords in sql_records.hpp (templates over the record's Poco::Tuple), the others in
+  // sql_records.cpp.
+  template <typename Tuple>
+  std::vector<Tuple> getRecord(const sdk::CallContext& ctx, std::string_view op,
+                               const RecordTable& t, std::string_view sid);
+  template <typename Tuple>
+  std::vector<Tuple> listRecords(const sdk::CallContext& ctx, std::string_view op,
+                                 const RecordTable& t, const tg_log_query& q);
+  // INSERT INTO <table> (sid, tenant_id, direction, from_number, to_number, <cols>)
+  // VALUES (<the head's five>, <values>), with `params` bound to the `?`s in `values`.
+  // TG_ERR_NOT_FOUND for an unknown tenant, TG_ERR_CONFLICT when the sid exists.
+  void insertRecord(const sdk::CallContext& ctx, std::string_view op, const RecordTable& t,
+                    const RecordHead& h, std::string_view cols, std::string_view values,
+                    const std::vector<Param>& params);
+  // Sets the status, its rank, `also` and updated_at_ms when the stored rank is lower. False
+  // when it was not; TG_ERR_NOT_FOUND when the tenant has no such record.
+  bool updateRecordStatus(const sdk::CallContext& ctx, std::string_view op, const RecordTable& t,
+                          const StatusUpdate& u, int64_t now_ms,
+                          const std::vector<SetColumn>& also);
 
   Dialect dialect_;
   ConnectionPool pool_;
