@@ -240,19 +240,14 @@ http::Response messageStatus(Services& svc, http::Request& r) {
   const std::string& status = a.hook.get("MessageStatus");
   const int rank = messageStatusRank(status);
   const int error_code = std::atoi(a.hook.get("ErrorCode").c_str());
-  if (rank == 0) {
-    spdlog::warn("{}: unknown message status '{}' for {}; ignored", r.requestId(), status, sid);
-  } else {
-    try {
-      if (svc.store->updateMessageStatus(a.route->tenant.id, sid, status, rank, error_code,
-                                         tenancy::nowMs())) {
-        svc.usage->messageStatusChanged(a.route->tenant.id, sid, status, error_code);
-      }
-    } catch (const storage::StorageError& e) {
-      if (e.status() != TG_ERR_NOT_FOUND) throw;
-      spdlog::warn("{}: status callback for unknown message {}; ignored", r.requestId(), sid);
-    }
-  }
+  const std::string& tenant = a.route->tenant.id;
+  applyStatus(
+      r.requestId(), "message", sid, status, rank,
+      [&] {
+        return svc.store->updateMessageStatus(tenant, sid, status, rank, error_code,
+                                              tenancy::nowMs());
+      },
+      [&] { svc.usage->messageStatusChanged(tenant, sid, status, error_code); });
   return svc.webhooks->finish(a, http::Response::noContent());
 }
 

@@ -3,7 +3,11 @@
 // which share one rank, never overwrite each other.
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <string_view>
+
+#include "storage/store.hpp"
 
 namespace tollgate::messaging {
 
@@ -28,6 +32,24 @@ inline int callStatusRank(std::string_view s) {
     return 10;
   }
   return 0;
+}
+
+// Applies one status callback to a message or call (`what`). Twilio gets its 2xx whatever
+// happens, so an unknown status word or an unknown record is logged and ignored; `update`
+// stores the status if it moves forward and says so; `changed` then reports it.
+template <class Update, class Changed>
+void applyStatus(std::string_view request_id, std::string_view what, std::string_view sid,
+                 std::string_view status, int rank, Update update, Changed changed) {
+  if (rank == 0) {
+    spdlog::warn("{}: unknown {} status '{}' for {}; ignored", request_id, what, status, sid);
+    return;
+  }
+  try {
+    if (update()) changed();
+  } catch (const storage::StorageError& e) {
+    if (e.status() != TG_ERR_NOT_FOUND) throw;
+    spdlog::warn("{}: status callback for unknown {} {}; ignored", request_id, what, sid);
+  }
 }
 
 }  // namespace tollgate::messaging

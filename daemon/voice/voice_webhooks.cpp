@@ -198,19 +198,13 @@ http::Response callStatus(Services& svc, http::Request& r) {
   const int rank = messaging::callStatusRank(status);
   const int duration =
       a.hook.has("CallDuration") ? std::atoi(a.hook.get("CallDuration").c_str()) : -1;
-  if (rank == 0) {
-    spdlog::warn("{}: unknown call status '{}' for {}; ignored", r.requestId(), status, sid);
-  } else {
-    try {
-      if (svc.store->updateCallStatus(a.route->tenant.id, sid, status, rank, duration,
-                                      tenancy::nowMs())) {
-        svc.usage->callStatusChanged(a.route->tenant.id, sid, status, std::max(duration, 0));
-      }
-    } catch (const storage::StorageError& e) {
-      if (e.status() != TG_ERR_NOT_FOUND) throw;
-      spdlog::warn("{}: status callback for unknown call {}; ignored", r.requestId(), sid);
-    }
-  }
+  const std::string& tenant = a.route->tenant.id;
+  messaging::applyStatus(
+      r.requestId(), "call", sid, status, rank,
+      [&] {
+        return svc.store->updateCallStatus(tenant, sid, status, rank, duration, tenancy::nowMs());
+      },
+      [&] { svc.usage->callStatusChanged(tenant, sid, status, std::max(duration, 0)); });
   return svc.webhooks->finish(a, http::Response::noContent());
 }
 
