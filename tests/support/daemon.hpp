@@ -8,6 +8,7 @@
 #include <Poco/StreamCopier.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,6 +73,8 @@ class Child {
       : out_(dir / "stdout"), err_(dir / "stderr") {
     pid_ = fork();
     if (pid_ == 0) {
+      // If the test process dies (a crash, a timeout kill), take the child with it.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
       const int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       const int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(o, 1);
