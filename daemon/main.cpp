@@ -146,6 +146,10 @@ class Tollgated : public Poco::Util::ServerApplication {
     params->setMaxThreads(c.http_threads);
     params->setMaxQueued(c.http_max_queued);
     params->setKeepAlive(true);
+    // Poco gives a worker to a connection for its whole life: without these bounds, clients
+    // beyond server.threads would wait for others to disconnect (seen in bench/).
+    params->setMaxKeepAliveRequests(c.keepalive_requests);
+    params->setKeepAliveTimeout(Poco::Timespan(c.keepalive_timeout.count() * 1000));
     Poco::ThreadPool pool(c.http_threads, c.http_threads);
     Poco::Net::HTTPServer server(router, pool, socket, params);
     server.start();

@@ -28,6 +28,11 @@ const std::vector<KeyDoc>& coreKeys() {
       {"server.listen", "127.0.0.1:8080", "address:port the HTTP server binds"},
       {"server.threads", "16", "HTTP worker threads"},
       {"server.max_queued", "512", "connections waiting for a worker before new ones are refused"},
+      {"server.keepalive_requests", "100",
+       "requests served on one connection before it is closed; a worker serves one connection "
+       "at a time, so this bounds how long other connections wait for it"},
+      {"server.keepalive_timeout_ms", "5000",
+       "how long an idle keep-alive connection holds a worker"},
       {"daemon.state_dir", "/var/lib/tollgate",
        "directory for the SQLite database and generated keys"},
       {"admin.key_file", "",
@@ -226,6 +231,9 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
   parseListen(r, c);
   c.http_threads = static_cast<int>(r.integer("server.threads", 16, 1, 1024));
   c.http_max_queued = static_cast<int>(r.integer("server.max_queued", 512, 1, 100000));
+  c.keepalive_requests = static_cast<int>(r.integer("server.keepalive_requests", 100, 1, 1000000));
+  c.keepalive_timeout =
+      std::chrono::milliseconds(r.integer("server.keepalive_timeout_ms", 5000, 100, 600000));
   const fs::path base = c.file.parent_path();
   c.state_dir = resolve(base, r.str("daemon.state_dir", "/var/lib/tollgate"));
   const std::string key_file = r.str("admin.key_file", "");

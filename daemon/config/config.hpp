@@ -21,6 +21,8 @@ struct Config {
   uint16_t listen_port = 8080;
   int http_threads = 16;
   int http_max_queued = 512;
+  int keepalive_requests = 100;  // a connection is closed after this many requests
+  std::chrono::milliseconds keepalive_timeout{5000};
 
   std::filesystem::path state_dir;
   std::filesystem::path admin_key_file;  // empty: credential or <state_dir>/admin.key

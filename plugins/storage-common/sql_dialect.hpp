@@ -64,6 +64,10 @@ struct Dialect {
   // is the call's remaining time, never more than max_wait_ms, the configured limit (0: none).
   std::string wait_limit_prefix;
   bool wait_limit_before_begin = false;
+  // Queue write transactions on an in-process mutex before they reach the database. SQLite has
+  // one writer at a time; without this, waiting writers sleep in its busy handler (1-100 ms
+  // back-off) instead of starting the moment the lock frees, which ruins tail latency.
+  bool serialize_writes = false;
   int64_t max_wait_ms = 0;
 
   // Maps an exception thrown by the engine's Poco connector to its meaning.

@@ -152,6 +152,13 @@ void SqlStore::run(const sdk::CallContext& ctx, std::string_view op, Tx tx,
       throw sdk::Error(TG_ERR_DEADLINE, std::string(op) + ": deadline passed" +
                                             (attempt > 1 ? " while retrying: " + last.detail : ""));
     }
+    // Taken before a connection, so a queued writer holds no pooled connection while it waits.
+    std::unique_lock<std::timed_mutex> write_turn(write_mu_, std::defer_lock);
+    if (tx == Tx::kWrite && dialect_.serialize_writes &&
+        !write_turn.try_lock_for(std::chrono::milliseconds(remaining))) {
+      throw sdk::Error(TG_ERR_DEADLINE,
+                       std::string(op) + ": other writes held the database until the deadline");
+    }
     std::optional<ConnectionPool::Lease> lease;
     try {
       lease.emplace(pool_.acquire(std::chrono::milliseconds(remaining)));

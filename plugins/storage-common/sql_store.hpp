@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -133,6 +134,7 @@ class SqlStore : public sdk::StoragePlugin {
 
   Dialect dialect_;
   ConnectionPool pool_;
+  std::timed_mutex write_mu_;  // see Dialect::serialize_writes
 };
 
 }  // namespace tollgate::storage_sql

@@ -74,6 +74,7 @@ storage_sql::Dialect sqliteDialect(int64_t busy_timeout_ms) {
   d.lock_rows = "";       // likewise
   d.wait_limit_prefix = "PRAGMA busy_timeout = ";
   d.wait_limit_before_begin = true;  // BEGIN IMMEDIATE itself waits for the write lock
+  d.serialize_writes = true;  // writers of this process queue in-process, not in busy_timeout
   d.max_wait_ms = busy_timeout_ms;
   d.classify = &classify;
   return d;
