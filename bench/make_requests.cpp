@@ -45,16 +45,26 @@ std::string formEncode(const Params& params) {
 // Every parameter Twilio posts for an inbound SMS (as in tests/e2e/webhook_support.hpp).
 Params smsParams(const std::string& account, const std::string& sid, const std::string& from,
                  const std::string& to, const std::string& body) {
-  return {{"ToCountry", "US"},     {"ToState", "CA"},
-          {"SmsMessageSid", sid},  {"NumMedia", "0"},
-          {"ToCity", "SAN FRANCISCO"}, {"FromZip", "94105"},
-          {"SmsSid", sid},         {"FromState", "CA"},
-          {"SmsStatus", "received"}, {"FromCity", "SAN FRANCISCO"},
-          {"Body", body},          {"FromCountry", "US"},
-          {"To", to},              {"ToZip", "94107"},
-          {"NumSegments", "1"},    {"ReferralNumMedia", "0"},
-          {"MessageSid", sid},     {"AccountSid", account},
-          {"From", from},          {"ApiVersion", "2010-04-01"}};
+  return {{"ToCountry", "US"},
+          {"ToState", "CA"},
+          {"SmsMessageSid", sid},
+          {"NumMedia", "0"},
+          {"ToCity", "SAN FRANCISCO"},
+          {"FromZip", "94105"},
+          {"SmsSid", sid},
+          {"FromState", "CA"},
+          {"SmsStatus", "received"},
+          {"FromCity", "SAN FRANCISCO"},
+          {"Body", body},
+          {"FromCountry", "US"},
+          {"To", to},
+          {"ToZip", "94107"},
+          {"NumSegments", "1"},
+          {"ReferralNumMedia", "0"},
+          {"MessageSid", sid},
+          {"AccountSid", account},
+          {"From", from},
+          {"ApiVersion", "2010-04-01"}};
 }
 
 // Plain bodies: some hit the number's keywords (HOURS, PRICE), the rest get its default reply.
@@ -86,16 +96,26 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc) usage(("missing value for " + a).c_str());
     const std::string v = argv[++i];
-    if (a == "--out") out = v;
-    else if (a == "--count") count = std::atoll(v.c_str());
-    else if (a == "--token") token = v;
-    else if (a == "--url") url = v;
-    else if (a == "--to") to = v;
-    else if (a == "--account") account = v;
-    else if (a == "--senders") senders = std::atoll(v.c_str());
-    else if (a == "--record-size") record_size = std::atoll(v.c_str());
-    else if (a == "--seed") seed = std::atoll(v.c_str());
-    else usage(("unknown option " + a).c_str());
+    if (a == "--out")
+      out = v;
+    else if (a == "--count")
+      count = std::atoll(v.c_str());
+    else if (a == "--token")
+      token = v;
+    else if (a == "--url")
+      url = v;
+    else if (a == "--to")
+      to = v;
+    else if (a == "--account")
+      account = v;
+    else if (a == "--senders")
+      senders = std::atoll(v.c_str());
+    else if (a == "--record-size")
+      record_size = std::atoll(v.c_str());
+    else if (a == "--seed")
+      seed = std::atoll(v.c_str());
+    else
+      usage(("unknown option " + a).c_str());
   }
   if (out.empty() || token.empty() || url.empty() || to.empty()) usage("missing option");
   if (count <= 0 || senders <= 0 || senders > 10000 || record_size < 64) usage("bad number");
