@@ -24,48 +24,13 @@
 #include <random>
 #include <string>
 
-#include "twilio/signature.hpp"
+#include "support/twilio_forms.hpp"
 
 namespace {
 
-using tollgate::twilio::Params;
-
-std::string formEncode(const Params& params) {
-  std::string out;
-  for (const auto& [k, v] : params) {
-    std::string ek, ev;
-    Poco::URI::encode(k, "!#$&'()*+,/:;=?@[]", ek);
-    Poco::URI::encode(v, "!#$&'()*+,/:;=?@[]", ev);
-    if (!out.empty()) out += '&';
-    out += ek + "=" + ev;
-  }
-  return out;
-}
-
-// Every parameter Twilio posts for an inbound SMS (as in tests/e2e/webhook_support.hpp).
-Params smsParams(const std::string& account, const std::string& sid, const std::string& from,
-                 const std::string& to, const std::string& body) {
-  return {{"ToCountry", "US"},
-          {"ToState", "CA"},
-          {"SmsMessageSid", sid},
-          {"NumMedia", "0"},
-          {"ToCity", "SAN FRANCISCO"},
-          {"FromZip", "94105"},
-          {"SmsSid", sid},
-          {"FromState", "CA"},
-          {"SmsStatus", "received"},
-          {"FromCity", "SAN FRANCISCO"},
-          {"Body", body},
-          {"FromCountry", "US"},
-          {"To", to},
-          {"ToZip", "94107"},
-          {"NumSegments", "1"},
-          {"ReferralNumMedia", "0"},
-          {"MessageSid", sid},
-          {"AccountSid", account},
-          {"From", from},
-          {"ApiVersion", "2010-04-01"}};
-}
+using tollgate::testing::formEncode;
+using tollgate::testing::Params;
+using tollgate::testing::smsParams;
 
 // Plain bodies: some hit the number's keywords (HOURS, PRICE), the rest get its default reply.
 // None is a STOP/START/HELP word, so no sender is ever opted out.
@@ -143,7 +108,7 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(i));
     char from[20];
     std::snprintf(from, sizeof from, "+1628555%04lld", static_cast<long long>(rng() % senders));
-    const Params p = smsParams(account, sid, from, to, kBodies[rng() % n_bodies]);
+    const Params p = smsParams(sid, from, to, kBodies[rng() % n_bodies], account);
     put(tollgate::twilio::computeSignature(token, url, p) + " " + formEncode(p));
   }
   f.close();
