@@ -15,8 +15,6 @@ namespace {
 using tollgate::testing::FakeHost;
 using Settings = std::vector<std::pair<std::string, std::string>>;
 
-tg_str s(const std::string& v) { return tg_str{v.data(), v.size()}; }
-
 struct Result {
   tg_status status = TG_OK;
   std::string error;
@@ -40,36 +38,22 @@ class SmsKeywordsTest : public ::testing::Test {
  protected:
   Result send(const Inbound& in) {
     if (!plugin_) plugin_.emplace(host_.start(tollgate_plugin_entry_v1()));
-    std::vector<tg_kv> kvs;
-    for (const auto& [k, v] : in.settings) kvs.push_back({s(k), s(v)});
-    const std::vector<tg_kv> params = {{tg_str{"Body", 4}, s(in.body)}};
-    tg_sms_inbound msg{};
-    msg.struct_size = in.struct_size;
-    msg.message_sid = tg_str{"SM1", 3};
-    msg.from = s(in.from);
-    msg.to = s(in.to);
-    msg.body = s(in.body);
-    msg.params = params.data();
-    msg.param_count = params.size();
-    msg.settings = kvs.data();
-    msg.setting_count = kvs.size();
-    msg.keyword = in.family;
-    msg.tenant_name = s(in.tenant_name);
+    tollgate::testing::SmsCall c;
+    c.from = in.from;
+    c.to = in.to;
+    c.body = in.body;
+    c.params = {{"Body", in.body}};
+    c.settings = Settings(in.settings.begin(), in.settings.end());
+    c.keyword = in.family;
+    c.tenant_name = in.tenant_name;
+    const auto a = tollgate::testing::callSms(host_, *plugin_, c, "tn_acme", in.struct_size);
     Result r;
-    tg_error err{};
-    r.status = plugin_->vtable<tg_sms_vtable>()->on_inbound(
-        plugin_->instance, host_.ctx("tn_acme"), &msg,
-        {&r,
-         [](void* c, const tg_sms_decision* d) {
-           auto* out = static_cast<Result*>(c);
-           ++out->calls;
-           out->action = d->action;
-           out->reply.assign(d->reply_body.data ? d->reply_body.data : "", d->reply_body.size);
-           out->forward_url.assign(d->forward_url.data ? d->forward_url.data : "",
-                                   d->forward_url.size);
-         }},
-        &err);
-    if (r.status != TG_OK) r.error = err.message;
+    r.status = a.status;
+    r.error = a.error;
+    r.calls = a.decisions;
+    r.action = a.action;
+    r.reply = a.reply_body;
+    r.forward_url = a.forward_url;
     return r;
   }
 

@@ -113,34 +113,20 @@ class VoiceIvrTest : public ::testing::Test {
   Reply call(tg_voice_event event, const std::string& step, const Params& params = {},
              int64_t now_ms = kWednesdayNoonNewYork) {
     if (!plugin_) plugin_.emplace(host_.start(tollgate_plugin_entry_v1()));
-    std::vector<tg_kv> kvs;
-    for (const auto& [k, v] : settings) kvs.push_back({s(k), s(v)});
-    std::vector<tg_kv> ps;
-    for (const auto& [k, v] : params) ps.push_back({s(k), s(v)});
-    const std::string sid = "CA1", from = "+15551230000", to = "+15559870000";
-    tg_voice_request req{};
-    req.struct_size = sizeof req;
-    req.event = event;
-    req.call_sid = s(sid);
-    req.from = s(from);
-    req.to = s(to);
-    req.step = s(step);
-    req.action_base_url = s(kBase);
-    req.params = ps.data();
-    req.param_count = ps.size();
-    req.settings = kvs.data();
-    req.setting_count = kvs.size();
-    req.now_unix_ms = now_ms;
+    tollgate::testing::VoiceCall c;
+    c.event = event;
+    c.call_sid = "CA1";
+    c.step = step;
+    c.action_base_url = kBase;
+    c.params = params;
+    c.settings = settings;
+    c.now_unix_ms = now_ms;
+    const auto a = tollgate::testing::callVoice(host_, *plugin_, c, "tn_acme");
     Reply r;
-    tg_error err{};
-    r.status = plugin_->vtable<tg_voice_vtable>()->on_call(
-        plugin_->instance, host_.ctx("tn_acme"), &req,
-        {&r.twiml, [](void* c, tg_str x) { static_cast<std::string*>(c)->assign(x.data, x.size); }},
-        &err);
-    if (r.status != TG_OK) {
-      r.error = err.message;
-      return r;
-    }
+    r.status = a.status;
+    r.error = a.error;
+    r.twiml = a.twiml;
+    if (r.status != TG_OK) return r;
     r.doc = Poco::XML::DOMParser().parseString(r.twiml);  // throws unless well-formed
     EXPECT_EQ(r.doc->documentElement()->nodeName(), "Response");
     return r;

@@ -23,8 +23,6 @@ using Poco::XML::Element;
 using tollgate::testing::FakeHost;
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
-tg_str s(const std::string& v) { return tg_str{v.data(), v.size()}; }
-
 std::vector<Element*> children(Element* parent) {
   std::vector<Element*> out;
   for (unsigned long i = 0; i < parent->childNodes()->length(); ++i) {
@@ -54,30 +52,18 @@ class VoiceStreamTest : public ::testing::Test {
   Reply call(tg_voice_event event, const std::string& step = "",
              const std::string& from = "+15551230000") {
     if (!plugin_) plugin_.emplace(host_.start(tollgate_plugin_entry_v1()));
-    std::vector<tg_kv> kvs;
-    for (const auto& [k, v] : settings) kvs.push_back({s(k), s(v)});
-    const std::string sid = "CA123", to = "+15559870000";
-    tg_voice_request req{};
-    req.struct_size = sizeof req;
-    req.event = event;
-    req.call_sid = s(sid);
-    req.from = s(from);
-    req.to = s(to);
-    req.step = s(step);
-    req.action_base_url = s(kBase);
-    req.settings = kvs.data();
-    req.setting_count = kvs.size();
-    req.now_unix_ms = host_.now_ms;
+    tollgate::testing::VoiceCall c;
+    c.event = event;
+    c.step = step;
+    c.from = from;
+    c.action_base_url = kBase;
+    c.settings = settings;
+    const auto a = tollgate::testing::callVoice(host_, *plugin_, c, "tn_acme");
     Reply r;
-    tg_error err{};
-    r.status = plugin_->vtable<tg_voice_vtable>()->on_call(
-        plugin_->instance, host_.ctx("tn_acme"), &req,
-        {&r.twiml, [](void* c, tg_str x) { static_cast<std::string*>(c)->assign(x.data, x.size); }},
-        &err);
-    if (r.status != TG_OK) {
-      r.error = err.message;
-      return r;
-    }
+    r.status = a.status;
+    r.error = a.error;
+    r.twiml = a.twiml;
+    if (r.status != TG_OK) return r;
     r.doc = Poco::XML::DOMParser().parseString(r.twiml);
     EXPECT_EQ(r.root()->nodeName(), "Response");
     return r;

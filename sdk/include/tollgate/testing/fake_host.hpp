@@ -117,6 +117,120 @@ class FakeHost {
   std::mutex mu_;
 };
 
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+// ---- calling a started plugin as tollgated does ----
+// The inputs are owned here; the ABI structs are built from them for the one call.
+
+struct VoiceCall {
+  tg_voice_event event = TG_VOICE_INBOUND;
+  std::string call_sid = "CA123";
+  std::string from = "+15551230000";
+  std::string to = "+15559870000";
+  std::string step;
+  std::string action_base_url = "https://gw.example/twilio/voice/next";
+  Pairs params;             // the form parameters Twilio posted
+  Pairs settings;           // the number's settings (top-level keys; nested values as JSON)
+  int64_t now_unix_ms = 0;  // 0: the host's clock
+};
+
+struct VoiceAnswer {
+  tg_status status = TG_ERR_INTERNAL;
+  std::string error;  // the plugin's message when status != TG_OK
+  std::string twiml;
+};
+
+struct SmsCall {
+  std::string message_sid = "SM1";
+  std::string from = "+15551230000";
+  std::string to = "+15559870000";
+  std::string body;
+  Pairs params;
+  Pairs settings;
+  tg_sms_keyword keyword = TG_SMS_KEYWORD_NONE;
+  std::string tenant_name = "Acme";
+};
+
+struct SmsAnswer {
+  tg_status status = TG_ERR_INTERNAL;
+  std::string error;
+  int decisions = 0;  // how many times the plugin called the sink (should be 1)
+  tg_sms_action action = 0;
+  std::string reply_body;
+  std::string forward_url;
+};
+
+namespace detail {
+inline tg_str str(const std::string& v) { return tg_str{v.data(), v.size()}; }
+inline std::vector<tg_kv> kvs(const Pairs& in) {
+  std::vector<tg_kv> out;
+  for (const auto& [k, v] : in) out.push_back({str(k), str(v)});
+  return out;
+}
+}  // namespace detail
+
+inline VoiceAnswer callVoice(FakeHost& host, const FakeHost::Started& plugin, const VoiceCall& c,
+                             const std::string& tenant_id = "tn_test") {
+  const std::vector<tg_kv> params = detail::kvs(c.params), settings = detail::kvs(c.settings);
+  tg_voice_request req{};
+  req.struct_size = sizeof req;
+  req.event = c.event;
+  req.call_sid = detail::str(c.call_sid);
+  req.from = detail::str(c.from);
+  req.to = detail::str(c.to);
+  req.step = detail::str(c.step);
+  req.action_base_url = detail::str(c.action_base_url);
+  req.params = params.data();
+  req.param_count = params.size();
+  req.settings = settings.data();
+  req.setting_count = settings.size();
+  req.now_unix_ms = c.now_unix_ms != 0 ? c.now_unix_ms : host.now_ms;
+  VoiceAnswer a;
+  tg_error err{};
+  a.status = plugin.vtable<tg_voice_vtable>()->on_call(
+      plugin.instance, host.ctx(tenant_id), &req,
+      {&a.twiml,
+       [](void* out, tg_str x) { static_cast<std::string*>(out)->assign(x.data, x.size); }},
+      &err);
+  if (a.status != TG_OK) a.error = err.message;
+  return a;
+}
+
+// `struct_size` lets a test pose as an older host (e.g. offsetof(tg_sms_inbound, keyword)
+// for ABI 1.0, which had no keyword or tenant_name).
+inline SmsAnswer callSms(FakeHost& host, const FakeHost::Started& plugin, const SmsCall& c,
+                         const std::string& tenant_id = "tn_test",
+                         uint32_t struct_size = sizeof(tg_sms_inbound)) {
+  const std::vector<tg_kv> params = detail::kvs(c.params), settings = detail::kvs(c.settings);
+  tg_sms_inbound msg{};
+  msg.struct_size = struct_size;
+  msg.message_sid = detail::str(c.message_sid);
+  msg.from = detail::str(c.from);
+  msg.to = detail::str(c.to);
+  msg.body = detail::str(c.body);
+  msg.params = params.data();
+  msg.param_count = params.size();
+  msg.settings = settings.data();
+  msg.setting_count = settings.size();
+  msg.keyword = c.keyword;
+  msg.tenant_name = detail::str(c.tenant_name);
+  SmsAnswer a;
+  tg_error err{};
+  a.status = plugin.vtable<tg_sms_vtable>()->on_inbound(
+      plugin.instance, host.ctx(tenant_id), &msg,
+      {&a,
+       [](void* out, const tg_sms_decision* d) {
+         auto* r = static_cast<SmsAnswer*>(out);
+         ++r->decisions;
+         r->action = d->action;
+         r->reply_body.assign(d->reply_body.data ? d->reply_body.data : "", d->reply_body.size);
+         r->forward_url.assign(d->forward_url.data ? d->forward_url.data : "", d->forward_url.size);
+       }},
+      &err);
+  if (a.status != TG_OK) a.error = err.message;
+  return a;
+}
+
 }  // namespace tollgate::testing
 
 #endif  // TOLLGATE_TESTING_FAKE_HOST_HPP
