@@ -147,8 +147,10 @@ std::variant<http::Response, Admitted> WebhookGate::admit(
       counters_.replayed.fetch_add(1, std::memory_order_relaxed);
       spdlog::info("{} {}: retry of {} {} answered from the stored response", r.requestId(),
                    r.raw().getURI(), a.scope, a.key);
-      if (existing->response_status == 204) return http::Response::noContent();
-      return twimlResponse(existing->response_body);
+      // The stored answer, as it was: status and body (TwiML, or nothing for a 204).
+      http::Response replay = twimlResponse(std::move(existing->response_body));
+      replay.status = existing->response_status;
+      return replay;
     }
     if (now - existing->created_at_ms > kAbandonedClaimMs) {
       spdlog::warn("{}: {} {} was claimed {} ms ago and never finished; processing it again",
