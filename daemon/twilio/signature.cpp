@@ -1,16 +1,15 @@
 #include "twilio/signature.hpp"
 
 #include <Poco/Base64Encoder.h>
-#include <Poco/Exception.h>
 #include <Poco/HMACEngine.h>
 #include <Poco/SHA1Engine.h>
-#include <Poco/URI.h>
 
 #include <algorithm>
 #include <optional>
 #include <sstream>
 
 #include "tenancy/secrets.hpp"
+#include "twilio/form.hpp"
 
 namespace tollgate::twilio {
 
@@ -105,13 +104,9 @@ std::optional<std::string> bodySha256Param(std::string_view url) {
     const std::string_view rawValue =
         eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     try {
-      std::string name;
-      Poco::URI::decode(std::string(rawName), name, true);
-      if (name != "bodySHA256") continue;
-      std::string value;
-      Poco::URI::decode(std::string(rawValue), value, true);
-      return value;
-    } catch (const Poco::SyntaxException&) {
+      if (formDecode(rawName) != "bodySHA256") continue;
+      return formDecode(rawValue);
+    } catch (const FormError&) {
       // A malformed %-escape: the parameter cannot be bodySHA256 (or cannot be read), skip it.
     }
   }

@@ -1,8 +1,5 @@
 #include "twilio/webhook.hpp"
 
-#include <Poco/Net/HTMLForm.h>
-#include <Poco/Net/NameValueCollection.h>
-#include <Poco/URI.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -13,6 +10,7 @@
 
 #include "tenancy/secrets.hpp"
 #include "tenancy/tenants.hpp"
+#include "twilio/form.hpp"
 
 namespace tollgate::twilio {
 namespace {
@@ -24,26 +22,6 @@ constexpr int64_t kAbandonedClaimMs = 30000;
 constexpr auto kInFlightWait = std::chrono::milliseconds(2000);
 
 const std::string kEmpty;
-
-std::vector<std::pair<std::string, std::string>> parseForm(const std::string& body) {
-  std::vector<std::pair<std::string, std::string>> out;
-  size_t i = 0;
-  while (i <= body.size()) {
-    size_t amp = body.find('&', i);
-    if (amp == std::string::npos) amp = body.size();
-    const std::string_view pair(body.data() + i, amp - i);
-    if (!pair.empty()) {
-      const size_t eq = pair.find('=');
-      std::string name, value;
-      Poco::URI::decode(std::string(pair.substr(0, eq)), name, true);
-      if (eq != std::string_view::npos)
-        Poco::URI::decode(std::string(pair.substr(eq + 1)), value, true);
-      out.emplace_back(std::move(name), std::move(value));
-    }
-    i = amp + 1;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -92,8 +70,9 @@ Webhook WebhookGate::read(http::Request& r) const {
   }
   try {
     w.params = parseForm(r.body());
-  } catch (const Poco::Exception&) {
-    throw http::ApiError(400, "invalid_argument", "malformed form body");
+  } catch (const FormError& e) {
+    throw http::ApiError(400, "invalid_argument", std::string("malformed form body: ") + e.what(),
+                         "body");
   }
   w.idempotency_token = r.header("I-Twilio-Idempotency-Token");
   return w;

@@ -2,9 +2,9 @@
 // parameters Twilio posts, and their URL encoding.
 #pragma once
 
-#include <Poco/URI.h>
-
+#include <cctype>
 #include <string>
+#include <string_view>
 
 #include "twilio/signature.hpp"
 
@@ -12,14 +12,31 @@ namespace tollgate::testing {
 
 using Params = twilio::Params;
 
+// application/x-www-form-urlencoded as Twilio sends it: letters, digits and "-._~" as they are,
+// a space as '+', every other byte as %XX. Spaces must be '+' here: Twilio sends them that way
+// (FromCity=SAN+FRANCISCO), and a suite that sent %20 once hid a decoder that broke most
+// real signatures.
 inline std::string formEncode(const Params& params) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  auto encode = [](std::string& out, std::string_view text) {
+    for (const unsigned char c : text) {
+      if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+        out.push_back(static_cast<char>(c));
+      } else if (c == ' ') {
+        out.push_back('+');
+      } else {
+        out.push_back('%');
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
+      }
+    }
+  };
   std::string out;
   for (const auto& [k, v] : params) {
-    std::string ek, ev;
-    Poco::URI::encode(k, "!#$&'()*+,/:;=?@[]", ek);
-    Poco::URI::encode(v, "!#$&'()*+,/:;=?@[]", ev);
     if (!out.empty()) out += '&';
-    out += ek + "=" + ev;
+    encode(out, k);
+    out += '=';
+    encode(out, v);
   }
   return out;
 }
@@ -46,6 +63,7 @@ inline Params smsParams(const std::string& sid, const std::string& from, const s
           {"NumSegments", "1"},
           {"ReferralNumMedia", "0"},
           {"MessageSid", sid},
+          {"MessagingServiceSid", "MG00000000000000000000000000000001"},
           {"AccountSid", account},
           {"From", from},
           {"ApiVersion", "2010-04-01"}};
@@ -64,6 +82,7 @@ inline Params voiceParams(const std::string& call_sid, const std::string& from,
           {"CalledZip", "94107"},
           {"Caller", from},
           {"CallerCity", "OAKLAND"},
+          {"CallerName", "JOHN Q PUBLIC"},
           {"CallerCountry", "US"},
           {"CallerState", "CA"},
           {"CallerZip", "94612"},
