@@ -8,11 +8,14 @@ packages=(
   libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev
   postgresql-15 postgresql-client-15 sqlite3 systemd
+  nodejs
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Debian's nodejs comes without npm (its own package); other builds of nodejs bundle it.
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
 build=${BUILD_DIR:-build}
+# Independent peers for the e2e tests (Twilio's official helper library), pinned by the
+# committed lock file.
+(cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 
 # shellcheck source=tests/pg/pg.sh
 source tests/pg/pg.sh
