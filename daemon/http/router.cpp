@@ -4,11 +4,15 @@
 #include <Poco/Net/HTMLForm.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/String.h>
 #include <Poco/URI.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <optional>
 #include <sstream>
 
 #include "storage/store.hpp"
@@ -48,6 +52,12 @@ int statusFor(tg_status s) {
   }
 }
 
+// A request without Content-Length or chunked encoding has no body (RFC 9112 section 6.3),
+// whatever its method. Poco would read such a POST until the client closes the connection.
+bool hasBody(const Poco::Net::HTTPServerRequest& req) {
+  return req.getChunkedTransferEncoding() || req.hasContentLength();
+}
+
 const char* codeFor(tg_status s) {
   switch (s) {
     case TG_ERR_INVALID_ARGUMENT:
@@ -64,6 +74,62 @@ const char* codeFor(tg_status s) {
   }
 }
 
+// Where a request's body ends (RFC 9112 section 6.3), when that is unambiguous. Poco would
+// accept a Transfer-Encoding other than plain "chunked" and fall back to Content-Length, and
+// take the first of several Content-Length headers; a proxy in front may read either
+// differently, and the bytes it counts as body we would parse as a request (smuggling).
+std::optional<std::string> ambiguousFraming(const Poco::Net::HTTPServerRequest& req) {
+  size_t lengths = 0;
+  bool encoded = false;
+  for (const auto& [name, value] : req) {
+    if (Poco::icompare(name, "Content-Length") == 0) {
+      ++lengths;
+      if (value.empty() || value.size() > 18 ||
+          !std::all_of(value.begin(), value.end(),
+                       [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+        return "Content-Length must be a decimal number of bytes";
+      }
+    } else if (Poco::icompare(name, "Transfer-Encoding") == 0) {
+      if (encoded || Poco::icompare(value, "chunked") != 0) {
+        return "the only Transfer-Encoding accepted is one 'chunked'";
+      }
+      encoded = true;
+    }
+  }
+  if (lengths > 1) return "more than one Content-Length";
+  if (lengths == 1 && encoded) return "Content-Length and Transfer-Encoding together";
+  return std::nullopt;
+}
+
+// Reads and drops what the handler left of the body, up to kDrainMax bytes. False when more is
+// left or the body cannot be read to its end: then the connection must close, because those
+// bytes would otherwise be parsed as the next request.
+constexpr std::streamsize kDrainMax = 64 * 1024;
+bool drainBody(Poco::Net::HTTPServerRequest& req) {
+  if (!hasBody(req)) return true;
+  try {
+    std::istream& in = req.stream();
+    in.ignore(kDrainMax);
+    return !in.bad() && in.peek() == std::char_traits<char>::eof();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+void send(Poco::Net::HTTPServerResponse& resp, const Response& r, const std::string& request_id) {
+  resp.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status));
+  resp.set("X-Request-Id", request_id);
+  for (const auto& [k, v] : r.headers) resp.set(k, v);
+  if (r.status == 204) {
+    resp.setContentLength(0);
+    resp.send();
+    return;
+  }
+  resp.setContentType(r.content_type);
+  resp.setContentLength(static_cast<std::streamsize>(r.body.size()));
+  resp.send().write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
+}
+
 class Dispatch : public Poco::Net::HTTPRequestHandler {
  public:
   explicit Dispatch(Router& router) : router_(router) {}
@@ -74,18 +140,16 @@ class Dispatch : public Poco::Net::HTTPRequestHandler {
       static std::atomic<uint64_t> counter{0};
       request_id = fmt::format("rq{:x}", counter.fetch_add(1, std::memory_order_relaxed));
     }
-    Response r = router_.dispatch(req, request_id);
-    resp.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status));
-    resp.set("X-Request-Id", request_id);
-    for (const auto& [k, v] : r.headers) resp.set(k, v);
-    if (r.status == 204) {
-      resp.setContentLength(0);
-      resp.send();
+    if (auto why = ambiguousFraming(req)) {
+      // Where this request ends is unclear, so nothing after it on this connection is trusted.
+      resp.setKeepAlive(false);
+      send(resp, Response::error(400, "bad_request", *why), request_id);
       return;
     }
-    resp.setContentType(r.content_type);
-    resp.setContentLength(static_cast<std::streamsize>(r.body.size()));
-    resp.send().write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
+    const Response r = router_.dispatch(req, request_id);
+    // A 413 stopped mid-body; any other early answer (401, 404, ...) left the body unread.
+    if (r.status == 413 || !drainBody(req)) resp.setKeepAlive(false);
+    send(resp, r, request_id);
   }
 
  private:
@@ -129,6 +193,7 @@ std::string Request::query(const std::string& name, const std::string& def) cons
 const std::string& Request::body() {
   if (body_read_) return body_;
   body_read_ = true;
+  if (!hasBody(raw_)) return body_;
   if (raw_.hasContentLength() && raw_.getContentLength64() > static_cast<Poco::Int64>(kMaxBody)) {
     throw ApiError(413, "payload_too_large", fmt::format("body exceeds {} bytes", kMaxBody));
   }
