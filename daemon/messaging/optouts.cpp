@@ -6,8 +6,9 @@
 namespace tollgate::messaging {
 namespace {
 
-constexpr std::array<std::string_view, 6> kStop = {"STOP",   "STOPALL", "UNSUBSCRIBE",
-                                                   "CANCEL", "END",     "QUIT"};
+// Twilio's default opt-out families; REVOKE and OPTOUT joined STOP on 14 May 2025.
+constexpr std::array<std::string_view, 8> kStop = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL",
+                                                   "END",  "QUIT",    "REVOKE",      "OPTOUT"};
 constexpr std::array<std::string_view, 3> kStart = {"START", "YES", "UNSTOP"};
 constexpr std::array<std::string_view, 2> kHelp = {"HELP", "INFO"};
 
@@ -40,16 +41,6 @@ tg_sms_keyword keywordFamily(std::string_view body) {
   if (in(kStart, w)) return TG_SMS_KEYWORD_START;
   if (in(kHelp, w)) return TG_SMS_KEYWORD_HELP;
   return TG_SMS_KEYWORD_NONE;
-}
-
-bool OptOuts::apply(std::string_view tenant_id, std::string_view phone, tg_sms_keyword family,
-                    std::string_view keyword, std::string_view message_sid, int64_t now_ms) {
-  if (family == TG_SMS_KEYWORD_STOP || family == TG_SMS_KEYWORD_START) {
-    const bool out = family == TG_SMS_KEYWORD_STOP;
-    store_.setOptOut(tenant_id, phone, out, keyword, message_sid, now_ms);
-    return out;
-  }
-  return store_.optedOut(tenant_id, phone);
 }
 
 }  // namespace tollgate::messaging

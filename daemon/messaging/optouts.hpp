@@ -21,10 +21,6 @@ class OptOuts {
  public:
   explicit OptOuts(storage::Store& store) : store_(store) {}
 
-  // Applies a STOP or START family keyword from `phone` to the registry (audited) and returns
-  // whether `phone` is opted out afterwards.
-  bool apply(std::string_view tenant_id, std::string_view phone, tg_sms_keyword family,
-             std::string_view keyword, std::string_view message_sid, int64_t now_ms);
   bool optedOut(std::string_view tenant_id, std::string_view phone) {
     return store_.optedOut(tenant_id, phone);
   }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <sstream>
 
 #include <tollgate/sdk/twiml.hpp>
@@ -30,7 +31,7 @@ struct SmsCall {
 struct SmsOutcome {
   tg_status status = TG_ERR_INTERNAL;
   tg_sms_action action = TG_SMS_IGNORE;
-  std::string reply, forward_url, error;
+  std::string reply{}, forward_url{}, error{};
 };
 
 tg_str s(const std::string& v) { return tg_str{v.data(), v.size()}; }
@@ -110,28 +111,18 @@ std::string settingOr(const KV& settings, std::string_view key, std::string fall
   return fallback;
 }
 
-http::Response inboundSms(Services& svc, http::Request& r) {
-  svc.requireReady();
-  auto gate = svc.webhooks->admit(
-      r, "To", "sms", [](const twilio::Webhook& h) { return h.get("MessageSid"); },
-      twilio::twimlResponse(tw::Response().render()));
-  if (auto* resp = std::get_if<http::Response>(&gate)) return std::move(*resp);
-  auto& a = std::get<twilio::Admitted>(gate);
-  const auto& route = *a.route;
-  const auto& hook = a.hook;
-  const int64_t now = tenancy::nowMs();
-
-  // 1. Persist before anything is answered. A retry after a crash finds it already there.
+// 1. Persist before anything is answered. A retry after a crash finds it already there.
+storage::Message recordInbound(Services& svc, const twilio::Admitted& a, int64_t now) {
   storage::Message m;
-  m.sid = hook.get("MessageSid");
-  m.tenant_id = route.tenant.id;
+  m.sid = a.hook.get("MessageSid");
+  m.tenant_id = a.route->tenant.id;
   m.direction = TG_DIRECTION_INBOUND;
-  m.from_number = hook.get("From");
-  m.to_number = route.number.e164;
-  m.body = hook.get("Body");
+  m.from_number = a.hook.get("From");
+  m.to_number = a.route->number.e164;
+  m.body = a.hook.get("Body");
   m.status = "received";
   m.status_rank = messageStatusRank(m.status);
-  m.num_segments = std::max(1, std::atoi(hook.get("NumSegments").c_str()));
+  m.num_segments = std::max(1, std::atoi(a.hook.get("NumSegments").c_str()));
   m.created_at_ms = m.updated_at_ms = now;
   try {
     svc.store->insertMessage(m);
@@ -139,91 +130,120 @@ http::Response inboundSms(Services& svc, http::Request& r) {
   } catch (const storage::StorageError& e) {
     if (e.status() != TG_ERR_CONFLICT) throw;
   }
+  return m;
+}
 
-  if (route.tenant.status != TG_TENANT_ACTIVE) {
-    svc.webhooks->counters().suspended.fetch_add(1, std::memory_order_relaxed);
-    return svc.webhooks->finish(a, twilio::twimlResponse(tw::Response().render()));
-  }
+// The registry's key for a sender: its E.164 number ("whatsapp:+1..." included), or nullopt
+// for a sender without one, who cannot opt out and so is never replied to.
+std::optional<std::string> registryKey(std::string_view from) {
+  if (from.rfind("whatsapp:", 0) == 0) from.remove_prefix(9);
+  return numbers::looksE164(from) ? std::optional<std::string>(from) : numbers::normalizeE164(from);
+}
 
-  // 2. The core's registry first: no plugin can undo a STOP. It is keyed by the sender's E.164
-  //    number ("whatsapp:+1..." included); a sender without one cannot opt out, and gets no
-  //    reply either, since the registry could not honour a STOP from it.
-  const tg_sms_keyword family = keywordFamily(m.body);
-  std::string_view raw_from = m.from_number;
-  if (raw_from.rfind("whatsapp:", 0) == 0) raw_from.remove_prefix(9);
-  const auto sender = numbers::looksE164(raw_from) ? std::optional<std::string>(raw_from)
-                                                   : numbers::normalizeE164(raw_from);
-  bool opted_out = true;
-  if (sender) {
-    opted_out =
-        svc.optouts->apply(route.tenant.id, *sender, family, normalizedKeyword(m.body), m.sid, now);
-  } else {
-    spdlog::warn("{}: sender '{}' of {} is not a phone number; no reply will be sent",
-                 r.requestId(), m.from_number, m.sid);
-  }
-
-  // 3. The number's SMS plugin, under its deadline.
-  std::string reply;
+// What the number's SMS plugin decided, or the number's fallback when it failed or overran.
+SmsOutcome askSmsPlugin(Services& svc, const http::Request& r, const twilio::Admitted& a,
+                        const storage::Message& m, tg_sms_keyword family, int64_t now) {
+  const auto& route = *a.route;
+  SmsOutcome fallback{.status = TG_OK,
+                      .action = TG_SMS_REPLY,
+                      .reply = settingOr(route.settings, "fallback_reply", "")};
   plugins::Plugin* plugin =
       route.number.sms_plugin.empty() ? nullptr : svc.host->find(route.number.sms_plugin);
-  if (plugin != nullptr && plugin->kind() == TG_KIND_SMS_KEYWORDS) {
-    auto call = std::make_shared<SmsCall>();
-    *call = SmsCall{route.tenant.id,
-                    route.tenant.name,
-                    r.requestId(),
-                    m.sid,
-                    m.from_number,
-                    m.to_number,
-                    m.body,
-                    hook.params,
-                    route.settings,
-                    family,
-                    now + plugin->deadline().count()};
-    auto out = plugins::callWithDeadline<SmsOutcome>(
-        *svc.executor, *plugin, [plugin, call] { return askPlugin(*plugin, *call); });
-    if (!out || out->status != TG_OK) {
-      svc.webhooks->counters().plugin_fallbacks.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("{}: sms plugin {} {} for {}; answering with the number's fallback",
-                   r.requestId(), plugin->id(),
-                   out ? "failed: " + out->error : "overran its deadline", m.sid);
-      reply = settingOr(route.settings, "fallback_reply", "");
-    } else {
-      switch (out->action) {
-        case TG_SMS_REPLY:
-          reply = out->reply;
-          break;
-        case TG_SMS_FORWARD:
-          reply = out->reply;
-          if (!out->forward_url.empty()) {
-            svc.forwarder->post({out->forward_url, forwardPayload(a, m), r.requestId()});
-          }
-          break;
-        case TG_SMS_OPT_OUT:
-        case TG_SMS_OPT_IN:
-          if (sender) {
-            opted_out = out->action == TG_SMS_OPT_OUT;
-            svc.optouts->set(route.tenant.id, *sender, opted_out, normalizedKeyword(m.body), m.sid,
-                             now);
-          }
-          reply = out->reply;
-          break;
-        default:
-          break;
-      }
+  if (plugin == nullptr || plugin->kind() != TG_KIND_SMS_KEYWORDS) {
+    if (!route.number.sms_plugin.empty()) {
+      spdlog::warn("{}: number {} names sms plugin '{}', which is not loaded", r.requestId(),
+                   route.number.e164, route.number.sms_plugin);
     }
-  } else if (plugin == nullptr && !route.number.sms_plugin.empty()) {
-    spdlog::warn("{}: number {} names sms plugin '{}', which is not loaded", r.requestId(),
-                 route.number.e164, route.number.sms_plugin);
+    return SmsOutcome{.status = TG_OK, .action = TG_SMS_IGNORE};
+  }
+  auto call = std::make_shared<SmsCall>();
+  *call = SmsCall{route.tenant.id,
+                  route.tenant.name,
+                  r.requestId(),
+                  m.sid,
+                  m.from_number,
+                  m.to_number,
+                  m.body,
+                  a.hook.params,
+                  route.settings,
+                  family,
+                  now + plugin->deadline().count()};
+  auto out = plugins::callWithDeadline<SmsOutcome>(
+      *svc.executor, *plugin, [plugin, call] { return askPlugin(*plugin, *call); });
+  if (!out || out->status != TG_OK) {
+    svc.webhooks->counters().plugin_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("{}: sms plugin {} {} for {}; answering with the number's fallback", r.requestId(),
+                 plugin->id(), out ? "failed: " + out->error : "overran its deadline", m.sid);
+    return fallback;
+  }
+  return *out;
+}
+
+// Inbound SMS, as named steps: record; apply the registry (whatever the tenant's state, so a
+// STOP always counts); ask the plugin; answer, with a reply only if the sender is not opted
+// out when the answer is written.
+http::Response inboundSms(Services& svc, http::Request& r) {
+  svc.requireReady();
+  auto gate = svc.webhooks->admit(
+      r, "To", "sms", [](const twilio::Webhook& h) { return h.get("MessageSid"); },
+      twilio::twimlResponse(tw::Response().render()));
+  if (auto* resp = std::get_if<http::Response>(&gate)) return std::move(*resp);
+  auto& a = std::get<twilio::Admitted>(gate);
+  const auto& tenant = a.route->tenant;
+  const int64_t now = tenancy::nowMs();
+  const auto noReply = [&] {
+    return svc.webhooks->finish(a, twilio::twimlResponse(tw::Response().render()));
+  };
+
+  const storage::Message m = recordInbound(svc, a, now);
+
+  // The core's registry, before the tenant's state or any plugin is considered.
+  const tg_sms_keyword family = keywordFamily(m.body);
+  const std::string keyword = normalizedKeyword(m.body);
+  const auto sender = registryKey(m.from_number);
+  if (!sender) {
+    spdlog::warn("{}: sender '{}' of {} is not a phone number; no reply will be sent",
+                 r.requestId(), m.from_number, m.sid);
+  } else if (family == TG_SMS_KEYWORD_STOP || family == TG_SMS_KEYWORD_START) {
+    svc.optouts->set(tenant.id, *sender, family == TG_SMS_KEYWORD_STOP, keyword, m.sid, now);
   }
 
-  // 4. Whatever was decided, nothing goes to a sender who opted out.
-  if (opted_out && !reply.empty()) {
+  if (tenant.status != TG_TENANT_ACTIVE) {
+    svc.webhooks->counters().suspended.fetch_add(1, std::memory_order_relaxed);
+    return noReply();
+  }
+
+  const SmsOutcome out = askSmsPlugin(svc, r, a, m, family, now);
+  switch (out.action) {
+    case TG_SMS_FORWARD:
+      if (!out.forward_url.empty()) {
+        svc.forwarder->post({out.forward_url, forwardPayload(a, m), r.requestId()});
+      }
+      break;
+    case TG_SMS_OPT_OUT:
+    case TG_SMS_OPT_IN:
+      if (!sender) break;
+      if (out.action == TG_SMS_OPT_IN && family == TG_SMS_KEYWORD_STOP) {
+        spdlog::warn("{}: sms plugin asked to opt {} in on a STOP message ({}); the STOP stands",
+                     r.requestId(), m.from_number, m.sid);
+        break;
+      }
+      svc.optouts->set(tenant.id, *sender, out.action == TG_SMS_OPT_OUT, keyword, m.sid, now);
+      break;
+    default:
+      break;
+  }
+  const bool may_reply = out.action == TG_SMS_REPLY || out.action == TG_SMS_FORWARD ||
+                         out.action == TG_SMS_OPT_OUT || out.action == TG_SMS_OPT_IN;
+  if (!may_reply || out.reply.empty()) return noReply();
+
+  // The registry as it stands now: a STOP recorded while the plugin ran wins.
+  if (!sender || svc.optouts->optedOut(tenant.id, *sender)) {
     svc.webhooks->counters().replies_suppressed.fetch_add(1, std::memory_order_relaxed);
-    reply.clear();
+    return noReply();
   }
   return svc.webhooks->finish(
-      a, twilio::twimlResponse(reply.empty() ? tw::Response().render()
-                                             : tw::Response().add(tw::message(reply)).render()));
+      a, twilio::twimlResponse(tw::Response().add(tw::message(out.reply)).render()));
 }
 
 http::Response messageStatus(Services& svc, http::Request& r) {

@@ -61,7 +61,6 @@ Webhook WebhookGate::read(http::Request& r) const {
   if (type.rfind("application/json", 0) == 0) {
     // JSON webhooks carry no form parameters; the signature covers the URL and bodySHA256.
     (void)r.body();
-    w.idempotency_token = r.header("I-Twilio-Idempotency-Token");
     return w;
   }
   if (type.rfind("application/x-www-form-urlencoded", 0) != 0) {
@@ -74,7 +73,6 @@ Webhook WebhookGate::read(http::Request& r) const {
     throw http::ApiError(400, "invalid_argument", std::string("malformed form body: ") + e.what(),
                          "body");
   }
-  w.idempotency_token = r.header("I-Twilio-Idempotency-Token");
   return w;
 }
 
@@ -112,7 +110,9 @@ std::variant<http::Response, Admitted> WebhookGate::admit(
   }
 
   Admitted a{std::move(hook), std::move(route), std::move(scope), {}};
-  a.key = a.hook.idempotency_token.empty() ? dedupe_key(a.hook) : a.hook.idempotency_token;
+  // Only signed fields: I-Twilio-Idempotency-Token is not covered by the signature, so a key
+  // built from it would let a captured request be replayed under a fresh header value.
+  a.key = dedupe_key(a.hook);
   if (a.key.empty()) {
     throw http::ApiError(400, "invalid_argument", "webhook lacks the parameters that identify it");
   }

@@ -35,7 +35,6 @@ struct WebhookCounters {
 struct Webhook {
   std::string url;  // as Twilio called it (signed)
   Params params;    // every form parameter, repeats kept
-  std::string idempotency_token;
 
   // The first value of a form parameter, or "" if absent.
   const std::string& get(std::string_view name) const;
@@ -58,8 +57,8 @@ class WebhookGate {
       : config_(config), routes_(routes), accounts_(accounts), store_(store) {}
 
   // `number_param` names the form parameter holding the gateway's number (To for inbound,
-  // From for outbound status callbacks). `dedupe_key` builds the key when Twilio sent no
-  // I-Twilio-Idempotency-Token. `unknown` is the documented answer for a number nobody owns.
+  // From for outbound status callbacks). `dedupe_key` builds the dedupe key from signed
+  // parameters only. `unknown` is the documented answer for a number nobody owns.
   std::variant<http::Response, Admitted> admit(
       http::Request& r, std::string_view number_param, std::string scope,
       const std::function<std::string(const Webhook&)>& dedupe_key, http::Response unknown);

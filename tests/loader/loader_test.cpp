@@ -138,7 +138,7 @@ TEST_F(LoaderTest, RejectsAnInitThatThrowsAcrossTheAbi) {
 TEST_F(LoaderTest, RejectsSettingsTheDescriptorDoesNotDeclare) {
   expectRejected(spec("test-sms", {{"replly", "x"}}), Rejection::kBadConfig,
                  "settings.replly: unknown key for plugin test-sms (known: reply, sleep_ms, "
-                 "init_sleep_ms, fail_init)");
+                 "init_sleep_ms, fail_init, action, gate_dir)");
 }
 
 TEST_F(LoaderTest, RejectsSettingsOfTheWrongType) {

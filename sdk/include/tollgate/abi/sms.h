@@ -15,8 +15,9 @@ extern "C" {
 
 /* Keyword families the core's opt-out registry recognises (single word, any case). */
 typedef int32_t tg_sms_keyword;
-#define TG_SMS_KEYWORD_NONE 1  /* not one of the families below */
-#define TG_SMS_KEYWORD_STOP 2  /* STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT: now opted out */
+#define TG_SMS_KEYWORD_NONE 1 /* not one of the families below */
+/* STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT: now opted out */
+#define TG_SMS_KEYWORD_STOP 2
 #define TG_SMS_KEYWORD_START 3 /* START, YES, UNSTOP: now opted in */
 #define TG_SMS_KEYWORD_HELP 4  /* HELP, INFO */
 
