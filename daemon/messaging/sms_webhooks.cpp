@@ -13,6 +13,7 @@
 #include "http/api.hpp"
 #include "messaging/forwarder.hpp"
 #include "messaging/status_rank.hpp"
+#include "numbers/address.hpp"
 
 namespace tollgate::messaging {
 namespace {
@@ -133,11 +134,12 @@ storage::Message recordInbound(Services& svc, const twilio::Admitted& a, int64_t
   return m;
 }
 
-// The registry's key for a sender: its E.164 number ("whatsapp:+1..." included), or nullopt
-// for a sender without one, who cannot opt out and so is never replied to.
+// The registry's key for a sender: its E.164 number (a WhatsApp sender's too, so a STOP there
+// holds on SMS as with Twilio), or nullopt for a sender without one, who cannot opt out and so
+// is never replied to.
 std::optional<std::string> registryKey(std::string_view from) {
-  if (from.rfind("whatsapp:", 0) == 0) from.remove_prefix(9);
-  return numbers::looksE164(from) ? std::optional<std::string>(from) : numbers::normalizeE164(from);
+  auto address = numbers::parseAddress(from);
+  return address ? std::optional<std::string>(std::move(address->e164)) : std::nullopt;
 }
 
 // What the number's SMS plugin decided, or the number's fallback when it failed or overran.

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "numbers/address.hpp"
 #include "tenancy/secrets.hpp"
 #include "tenancy/tenants.hpp"
 #include "twilio/form.hpp"
@@ -57,15 +58,12 @@ std::string WebhookGate::publicUrl(http::Request& r) const {
 Webhook WebhookGate::read(http::Request& r) const {
   Webhook w;
   w.url = publicUrl(r);
-  const std::string type = r.header("Content-Type");
-  if (type.rfind("application/json", 0) == 0) {
-    // JSON webhooks carry no form parameters; the signature covers the URL and bodySHA256.
-    (void)r.body();
-    return w;
-  }
-  if (type.rfind("application/x-www-form-urlencoded", 0) != 0) {
+  // Twilio posts SMS and voice webhooks form-encoded. A JSON body (signed through bodySHA256)
+  // carries no To to route by on these endpoints, so it is refused rather than half-handled.
+  if (r.header("Content-Type").rfind("application/x-www-form-urlencoded", 0) != 0) {
     throw http::ApiError(415, "unsupported_media_type",
-                         "Twilio webhooks are application/x-www-form-urlencoded", "Content-Type");
+                         "Twilio SMS and voice webhooks are application/x-www-form-urlencoded",
+                         "Content-Type");
   }
   try {
     w.params = parseForm(r.body());
@@ -82,7 +80,8 @@ std::variant<http::Response, Admitted> WebhookGate::admit(
   counters_.received.fetch_add(1, std::memory_order_relaxed);
   Webhook hook = read(r);
   const std::string& raw_number = hook.get(number_param);
-  auto route = numbers::looksE164(raw_number) ? routes_.lookup(raw_number) : nullptr;
+  const auto address = numbers::parseAddress(raw_number);
+  auto route = address ? routes_.lookup(address->e164) : nullptr;
   if (!route) {
     counters_.unknown_number.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn(
@@ -94,10 +93,8 @@ std::variant<http::Response, Admitted> WebhookGate::admit(
 
   const auto token = accounts_.authToken(route->number.account_sid);
   const std::string signature = r.header("X-Twilio-Signature");
-  const bool json = r.header("Content-Type").rfind("application/json", 0) == 0;
-  const bool valid = token.has_value() && !signature.empty() &&
-                     (json ? validateJsonSignature(*token, hook.url, r.body(), signature)
-                           : validateFormSignature(*token, hook.url, hook.params, signature));
+  const bool valid =
+      token.has_value() && validateFormSignature(*token, hook.url, hook.params, signature);
   if (!valid) {
     counters_.bad_signature.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("{} {}: rejected webhook for {} (tenant {}): {}", r.requestId(), r.raw().getURI(),

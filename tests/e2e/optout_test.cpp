@@ -22,8 +22,10 @@ class OptOutTest : public WebhookFixture {
   Params smsFrom(const std::string& from, const std::string& body) {
     return smsParams("SM" + std::to_string(++n_), from, kNumber, body);
   }
-  std::optional<std::string> sms(const std::string& from, const std::string& body) {
-    auto r = post("/twilio/sms", smsFrom(from, body));
+  std::optional<std::string> sms(const std::string& from, const std::string& body,
+                                 const std::string& to = "") {
+    auto r = post("/twilio/sms",
+                  smsParams("SM" + std::to_string(++n_), from, to.empty() ? kNumber : to, body));
     EXPECT_EQ(r.status, 200) << r.body;
     return reply(r);
   }
@@ -129,6 +131,15 @@ TEST_F(OptOutTest, RevokeAndOptoutAreStopWordsToo) {
   EXPECT_EQ(sms(kBob, "hello"), std::nullopt);
   EXPECT_EQ(sms(kAlice, "unstop"), "pong unstop");
   EXPECT_EQ(registry(kAlice), "0");
+}
+
+TEST_F(OptOutTest, WhatsappAddressesRouteAndOptOutTheNumberBehindThem) {
+  startWith("");
+  EXPECT_EQ(sms("whatsapp:" + kAlice, "hi", "whatsapp:" + kNumber), "pong hi");
+  EXPECT_EQ(sms("whatsapp:" + kAlice, "STOP", "whatsapp:" + kNumber), std::nullopt);
+  EXPECT_EQ(registry(kAlice), "1");
+  EXPECT_EQ(sms(kAlice, "hello"), std::nullopt) << "a WhatsApp STOP opts the number out on SMS";
+  EXPECT_EQ(sms("whatsapp:" + kBob, "hello", "whatsapp:" + kNumber), "pong hello");
 }
 
 }  // namespace

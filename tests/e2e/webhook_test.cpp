@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "e2e/webhook_support.hpp"
+#include "tenancy/secrets.hpp"
 
 namespace tollgate::testing {
 namespace {
@@ -107,6 +108,25 @@ TEST_F(WebhookTest, UnsignedBadlySignedAndReplayedRequests) {
   EXPECT_NE(metrics.find("tollgate_webhook_bad_signature_total 4"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("tollgate_webhook_replayed_total 2"), std::string::npos) << metrics;
   EXPECT_EQ(daemon_->err().find(kToken), std::string::npos) << "the token is never logged";
+}
+
+TEST_F(WebhookTest, JsonBodiesAreRefusedWith415EvenWhenSigned) {
+  addTestPlugin("test-sms", "", true);
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  const std::string key = issueKey(t);
+  attach(t, kNumber, "\"sms_plugin\":\"test-sms\"");
+  // Signed as Twilio signs JSON: the URL carries bodySHA256, the signature covers the URL.
+  const std::string body = "{\"To\":\"" + kNumber +
+                           "\",\"From\":\"+14155550111\",\"MessageSid\":\"SM1\",\"Body\":\"hi\"}";
+  const std::string path = "/twilio/sms?bodySHA256=" + tenancy::sha256Hex(body);
+  auto r = http(port_, "POST", path, body,
+                {{"Content-Type", "application/json"},
+                 {"X-Twilio-Signature", twilio::computeSignature(kToken, kBase + path, {})}});
+  EXPECT_EQ(r.status, 415) << r.body;
+  EXPECT_EQ(json(r.body)->getObject("error")->getValue<std::string>("field"), "Content-Type");
+  EXPECT_EQ(countMessages(port_, key), 0);
 }
 
 TEST_F(WebhookTest, UnknownNumbersAndSuspendedTenantsGetTheDocumentedAnswers) {
