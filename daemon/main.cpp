@@ -16,6 +16,7 @@
 #include "http/api.hpp"
 #include "http/auth.hpp"
 #include "messaging/forwarder.hpp"
+#include "net/client.hpp"
 #include "ops/logging.hpp"
 #include "services.hpp"
 #include "tenancy/secret_file.hpp"
@@ -178,6 +179,17 @@ class Tollgated : public Poco::Util::ServerApplication {
 
   // Everything /readyz waits for: plugins, storage migrated, admin key.
   int start(const config::Config& c, Services& svc, plugins::PluginHost& host) {
+    // Before any plugin is loaded or any outbound connection can be opened.
+    try {
+      net::initTlsClient(c.outbound_extra_ca_file);
+    } catch (const std::exception& e) {
+      spdlog::error("not starting: outbound HTTPS: {}", e.what());
+      return kExitStart;
+    }
+    if (!c.outbound_extra_ca_file.empty()) {
+      spdlog::info("outbound HTTPS trusts the system CA store and {}",
+                   c.outbound_extra_ca_file.string());
+    }
     for (const auto& spec : c.plugins) {
       if (host.load(spec) && spec.required) {
         spdlog::error("not starting: required plugin {} was rejected (see above)",

@@ -2,7 +2,7 @@
 # Installs everything Tollgate needs to build, run and test, from Debian 12 packages only.
 set -euo pipefail
 packages=(
-  cmake ninja-build g++ pkg-config binutils curl ca-certificates
+  cmake ninja-build g++ pkg-config binutils curl ca-certificates openssl
   libpoco-dev libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev
   libsystemd-dev libphonenumber-dev libssl-dev libpq-dev
   libhowardhinnant-date-dev tzdata

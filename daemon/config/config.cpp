@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "net/client.hpp"
 #include "plugins/settings.hpp"
 
 namespace tollgate::config {
@@ -63,6 +64,10 @@ const std::vector<KeyDoc>& coreKeys() {
        "We are sorry, this line cannot take your call right now. Please try again later.",
        "spoken when a number has no fallback of its own and its voice plugin fails"},
       {"log.level", "info", "trace, debug, info, warn, error"},
+      {"outbound.extra_ca_file", "",
+       "PEM file of CA certificates (a private CA) that every outbound HTTPS connection, e.g. a "
+       "forward to a tenant's URL, trusts besides the system store; empty: the system store "
+       "only"},
   };
   return keys;
 }
@@ -206,6 +211,24 @@ void loadPlugins(Config& c, std::vector<ConfigError>& errors) {
   }
 }
 
+// Loads it the way outbound HTTPS will, so a file that is not PEM is reported here too.
+void checkCaFile(const Reader& r, const fs::path& file) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) {
+    r.error("outbound.extra_ca_file", fmt::format("'{}' does not exist", file.string()));
+    return;
+  }
+  if (!fs::is_regular_file(file, ec)) {
+    r.error("outbound.extra_ca_file", fmt::format("'{}' is not a file", file.string()));
+    return;
+  }
+  try {
+    net::makeTlsClientContext(file);
+  } catch (const std::exception& e) {
+    r.error("outbound.extra_ca_file", e.what());
+  }
+}
+
 }  // namespace
 
 bool validAccountSid(std::string_view sid) {
@@ -283,6 +306,11 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
   if (!levels.count(c.log_level)) {
     r.error("log.level",
             fmt::format("'{}' is not one of trace, debug, info, warn, error", c.log_level));
+  }
+  const std::string ca_file = r.str("outbound.extra_ca_file", "");
+  if (!ca_file.empty()) {
+    c.outbound_extra_ca_file = resolve(base, ca_file);
+    checkCaFile(r, c.outbound_extra_ca_file);
   }
   loadPlugins(c, out.errors);
   return out;

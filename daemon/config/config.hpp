@@ -41,6 +41,9 @@ struct Config {
   std::string voice_fallback_say;  // spoken when a voice plugin fails or overruns
   std::string log_level = "info";
 
+  // Outbound HTTPS (forwards, Twilio, Stripe) trusts the system CA store and this PEM file.
+  std::filesystem::path outbound_extra_ca_file;  // empty: the system store only
+
   std::vector<plugins::PluginSpec> plugins;  // enabled plugins, from plugins.d
 };
 

@@ -1,15 +1,16 @@
 // tollgatectl: the admin's command line, a client of tollgated's admin API.
 //
-//   tollgatectl [--url URL] [--admin-key-file FILE] [--json] COMMAND ...
+//   tollgatectl [--url URL] [--ca-file FILE] [--admin-key-file FILE] [--json] COMMAND ...
 //     tenant create NAME | tenant list | tenant show ID | tenant suspend ID | tenant activate ID
 //     key issue TENANT_ID [--label TEXT] | key list TENANT_ID | key revoke TENANT_ID KEY_ID
 //
 // URL defaults to $TOLLGATE_URL or http://127.0.0.1:8080; the admin key file to
-// $TOLLGATE_ADMIN_KEY_FILE or /var/lib/tollgate/admin.key.
+// $TOLLGATE_ADMIN_KEY_FILE or /var/lib/tollgate/admin.key. An https:// URL is verified like
+// every outbound connection of the daemon (system CA store plus --ca-file, host name checked);
+// the admin key is sent only once that has succeeded.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
@@ -23,10 +24,16 @@
 #include <string>
 #include <vector>
 
+#include "net/client.hpp"
+
 namespace {
 
 const char* kUsage =
-    "usage: tollgatectl [--url URL] [--admin-key-file FILE] [--json] COMMAND ...\n"
+    "usage: tollgatectl [--url URL] [--ca-file FILE] [--admin-key-file FILE] [--json]\n"
+    "                   COMMAND ...\n"
+    "  --url URL                   http:// or https:// address of tollgated\n"
+    "  --ca-file FILE              PEM CA certificates trusted for https:// besides the system "
+    "store\n"
     "  tenant create NAME          create a tenant\n"
     "  tenant list                 list tenants\n"
     "  tenant show ID              show one tenant\n"
@@ -45,6 +52,7 @@ const char* kUsage =
 
 struct Options {
   std::string url;
+  std::string ca_file;  // empty: the system store only
   std::string key_file;
   bool json = false;
   std::vector<std::string> args;
@@ -74,8 +82,8 @@ std::string readKey(const std::string& file) {
 Reply call(const Options& o, const std::string& method, const std::string& path,
            const Poco::JSON::Object* body = nullptr) {
   const Poco::URI uri(o.url);
-  Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
-  session.setTimeout(Poco::Timespan(30, 0));
+  auto session = tollgate::net::makeSession(uri);
+  session->setTimeout(Poco::Timespan(30, 0));
   Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
   req.set("Authorization", "Bearer " + readKey(o.key_file));
   std::string payload;
@@ -86,9 +94,9 @@ Reply call(const Options& o, const std::string& method, const std::string& path,
     req.setContentType("application/json");
   }
   req.setContentLength(static_cast<std::streamsize>(payload.size()));
-  session.sendRequest(req) << payload;
+  session->sendRequest(req) << payload;
   Poco::Net::HTTPResponse resp;
-  std::istream& in = session.receiveResponse(resp);
+  std::istream& in = session->receiveResponse(resp);
   std::string text;
   Poco::StreamCopier::copyToString(in, text);
   Reply r{static_cast<int>(resp.getStatus()), nullptr};
@@ -267,8 +275,12 @@ int main(int argc, char** argv) {
   o.key_file = env("TOLLGATE_ADMIN_KEY_FILE", "/var/lib/tollgate/admin.key");
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if ((arg == "--url" || arg == "--admin-key-file") && i + 1 < argc) {
-      (arg == "--url" ? o.url : o.key_file) = argv[++i];
+    if (arg == "--url" && i + 1 < argc) {
+      o.url = argv[++i];
+    } else if (arg == "--ca-file" && i + 1 < argc) {
+      o.ca_file = argv[++i];
+    } else if (arg == "--admin-key-file" && i + 1 < argc) {
+      o.key_file = argv[++i];
     } else if (arg == "--json") {
       o.json = true;
     } else if (arg == "--help" || arg == "-h") {
@@ -279,12 +291,13 @@ int main(int argc, char** argv) {
     }
   }
   try {
+    if (Poco::URI(o.url).getScheme() == "https") tollgate::net::initTlsClient(o.ca_file);
     return run(o);
   } catch (const std::invalid_argument& e) {
     std::cerr << "tollgatectl: " << e.what() << "\n" << kUsage;
     return 2;
   } catch (const Poco::Exception& e) {
-    std::cerr << "tollgatectl: " << e.displayText() << "\n";
+    std::cerr << "tollgatectl: " << tollgate::net::describeError(e) << "\n";
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "tollgatectl: " << e.what() << "\n";

@@ -1,27 +1,24 @@
 #include "messaging/forwarder.hpp"
 
-#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Exception.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/URI.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <memory>
+#include <limits>
+#include <stdexcept>
 #include <thread>
+
+#include "net/client.hpp"
 
 namespace tollgate::messaging {
 namespace {
 
 int postOnce(const Forward& f) {
   const Poco::URI uri(f.url);
-  std::unique_ptr<Poco::Net::HTTPClientSession> session;
-  if (uri.getScheme() == "https") {
-    session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort());
-  } else {
-    session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
-  }
+  auto session = net::makeSession(uri);
   session->setTimeout(Poco::Timespan(10, 0));
   Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_POST, uri.getPathAndQuery(),
                              Poco::Net::HTTPMessage::HTTP_1_1);
@@ -45,6 +42,12 @@ void Forwarder::post(Forward f) {
         spdlog::warn("{}: forward to {} answered {} (attempt {})", f.request_id, f.url, status,
                      attempt);
         if (status < 500) return;  // the tenant's endpoint refuses it; retrying will not help
+      } catch (const std::invalid_argument& e) {  // not a URL we can post to
+        spdlog::error("{}: not forwarding: {}", f.request_id, e.what());
+        return;
+      } catch (const Poco::Exception& e) {  // what() is only the class name, e.g. "SSL Exception"
+        spdlog::warn("{}: forward to {} failed (attempt {}): {}", f.request_id, f.url, attempt,
+                     net::describeError(e));
       } catch (const std::exception& e) {
         spdlog::warn("{}: forward to {} failed (attempt {}): {}", f.request_id, f.url, attempt,
                      e.what());
