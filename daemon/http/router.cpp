@@ -116,6 +116,14 @@ bool drainBody(Poco::Net::HTTPServerRequest& req) {
   }
 }
 
+// A client's X-Request-Id starts every log line of its request, so only a short token of safe
+// characters is taken; anything else gets a generated id.
+bool safeRequestId(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
 void send(Poco::Net::HTTPServerResponse& resp, const Response& r, const std::string& request_id) {
   resp.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status));
   resp.set("X-Request-Id", request_id);
@@ -136,7 +144,7 @@ class Dispatch : public Poco::Net::HTTPRequestHandler {
   void handleRequest(Poco::Net::HTTPServerRequest& req,
                      Poco::Net::HTTPServerResponse& resp) override {
     std::string request_id = req.get("X-Request-Id", "");
-    if (request_id.empty() || request_id.size() > 64) {
+    if (!safeRequestId(request_id)) {
       static std::atomic<uint64_t> counter{0};
       request_id = fmt::format("rq{:x}", counter.fetch_add(1, std::memory_order_relaxed));
     }

@@ -14,6 +14,7 @@
 #include "messaging/forwarder.hpp"
 #include "messaging/status_rank.hpp"
 #include "numbers/address.hpp"
+#include "ops/untrusted.hpp"
 
 namespace tollgate::messaging {
 namespace {
@@ -204,8 +205,8 @@ http::Response inboundSms(Services& svc, http::Request& r) {
   const std::string keyword = normalizedKeyword(m.body);
   const auto sender = registryKey(m.from_number);
   if (!sender) {
-    spdlog::warn("{}: sender '{}' of {} is not a phone number; no reply will be sent",
-                 r.requestId(), m.from_number, m.sid);
+    spdlog::warn("{}: sender {} of {} is not a phone number; no reply will be sent", r.requestId(),
+                 ops::untrusted(m.from_number), ops::untrusted(m.sid));
   } else if (family == TG_SMS_KEYWORD_STOP || family == TG_SMS_KEYWORD_START) {
     svc.optouts->set(tenant.id, *sender, family == TG_SMS_KEYWORD_STOP, keyword, m.sid, now);
   }

@@ -11,12 +11,14 @@
 namespace tollgate::numbers {
 
 std::shared_ptr<const Route> Routes::lookup(std::string_view e164) {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = Clock::now();
   const std::string key(e164);
   {
     std::lock_guard lock(mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end() && it->second.expires > now) return it->second.route;
+    if (auto it = cache_.find(key); it != cache_.end() && it->second.expires > now) {
+      return it->second.route;
+    }
+    if (auto it = unknown_.find(key); it != unknown_.end() && it->second > now) return nullptr;
   }
   std::shared_ptr<const Route> route;
   if (auto number = store_.number("", e164)) {
@@ -29,13 +31,39 @@ std::shared_ptr<const Route> Routes::lookup(std::string_view e164) {
     }
   }
   std::lock_guard lock(mu_);
-  cache_[key] = Entry{route, now + ttl_};
+  if (route) {
+    unknown_.erase(key);
+    cache_[key] = Entry{route, now + ttl_};
+  } else {
+    cache_.erase(key);
+    rememberUnknown(key, now + ttl_);
+  }
   return route;
+}
+
+void Routes::rememberUnknown(const std::string& e164, Clock::time_point expires) {
+  if (unknown_.size() >= kMaxUnknown && !unknown_.contains(e164)) {
+    const auto now = Clock::now();
+    std::erase_if(unknown_, [now](const auto& e) { return e.second <= now; });
+    if (unknown_.size() >= kMaxUnknown) return;  // full of live entries: look it up next time
+  }
+  unknown_[e164] = expires;
+}
+
+size_t Routes::cachedRoutes() {
+  std::lock_guard lock(mu_);
+  return cache_.size();
+}
+
+size_t Routes::cachedUnknown() {
+  std::lock_guard lock(mu_);
+  return unknown_.size();
 }
 
 void Routes::invalidate(std::string_view e164) {
   std::lock_guard lock(mu_);
   cache_.erase(std::string(e164));
+  unknown_.erase(std::string(e164));
 }
 
 void Routes::invalidateTenant(std::string_view tenant_id) {

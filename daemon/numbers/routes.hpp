@@ -1,6 +1,11 @@
 // Called number -> number record -> tenant, with the number's plugin choice and settings.
 // Cached for route_cache_ms; changes made through this daemon invalidate at once, changes made
 // by another daemon sharing the database are seen when the entry expires.
+//
+// Routing runs before the signature check (the signing token depends on the number), so anyone
+// can make the gateway look up a number nobody owns. Such "unknown" answers are cached apart
+// from real routes and at most kMaxUnknown of them; past that, unknown numbers are looked up
+// each time and not remembered, so memory stays bounded whatever strangers send.
 #pragma once
 
 #include <chrono>
@@ -34,15 +39,25 @@ class Routes {
   void invalidate(std::string_view e164);
   void invalidateTenant(std::string_view tenant_id);
 
+  // How many numbers are cached: owned ones and unknown ones (at most kMaxUnknown).
+  size_t cachedRoutes();
+  size_t cachedUnknown();
+
+  static constexpr size_t kMaxUnknown = 4096;
+
  private:
+  using Clock = std::chrono::steady_clock;
   struct Entry {
-    std::shared_ptr<const Route> route;  // null: known not to be attached
-    std::chrono::steady_clock::time_point expires;
+    std::shared_ptr<const Route> route;
+    Clock::time_point expires;
   };
+  void rememberUnknown(const std::string& e164, Clock::time_point expires);
+
   storage::Store& store_;
   std::chrono::milliseconds ttl_;
   std::mutex mu_;
-  std::unordered_map<std::string, Entry> cache_;
+  std::unordered_map<std::string, Entry> cache_;                // owned numbers
+  std::unordered_map<std::string, Clock::time_point> unknown_;  // numbers nobody owns: expiry
 };
 
 // True for "+" and 2-15 digits, the shape Twilio sends numbers in. Routing only needs this:

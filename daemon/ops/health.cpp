@@ -81,6 +81,16 @@ void addOpsRoutes(Router& router, Services& svc) {
               svc.usage->messages_received.load());
       counter("tollgate_calls_completed_total", "Calls that reached completed.",
               svc.usage->calls_completed.load());
+      counter("tollgate_log_lines_suppressed_total",
+              "Warnings about unauthenticated webhooks dropped by the log rate limit.",
+              w.log_lines_suppressed.load());
+      out +=
+          "# HELP tollgate_route_cache_entries Numbers in the route cache, owned or unknown.\n"
+          "# TYPE tollgate_route_cache_entries gauge\n";
+      out += fmt::format("tollgate_route_cache_entries{{kind=\"owned\"}} {}\n",
+                         svc.routes->cachedRoutes());
+      out += fmt::format("tollgate_route_cache_entries{{kind=\"unknown\"}} {}\n",
+                         svc.routes->cachedUnknown());
     }
     return Response{200, "text/plain; version=0.0.4", out, {}};
   });

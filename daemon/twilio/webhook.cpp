@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "numbers/address.hpp"
+#include "ops/untrusted.hpp"
 #include "tenancy/secrets.hpp"
 #include "tenancy/tenants.hpp"
 #include "twilio/form.hpp"
@@ -84,10 +85,10 @@ std::variant<http::Response, Admitted> WebhookGate::admit(
   auto route = address ? routes_.lookup(address->e164) : nullptr;
   if (!route) {
     counters_.unknown_number.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn(
-        "{} {}: webhook for number '{}' that no tenant owns; answered with the "
-        "documented empty answer",
-        r.requestId(), r.raw().getURI(), raw_number);
+    warnUnauthenticated(fmt::format(
+        "{} {}: webhook for number {} that no tenant owns; answered with the documented empty "
+        "answer",
+        r.requestId(), ops::untrusted(r.raw().getURI()), ops::untrusted(raw_number)));
     return unknown;
   }
 
@@ -97,11 +98,12 @@ std::variant<http::Response, Admitted> WebhookGate::admit(
       token.has_value() && validateFormSignature(*token, hook.url, hook.params, signature);
   if (!valid) {
     counters_.bad_signature.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("{} {}: rejected webhook for {} (tenant {}): {}", r.requestId(), r.raw().getURI(),
-                 route->number.e164, route->tenant.id,
-                 !token ? "no auth token known for account " + route->number.account_sid
-                 : signature.empty() ? std::string("no X-Twilio-Signature")
-                                     : std::string("signature does not match"));
+    warnUnauthenticated(
+        fmt::format("{} {}: rejected webhook for {} (tenant {}): {}", r.requestId(),
+                    ops::untrusted(r.raw().getURI()), route->number.e164, route->tenant.id,
+                    !token ? "no auth token known for account " + route->number.account_sid
+                    : signature.empty() ? std::string("no X-Twilio-Signature")
+                                        : std::string("signature does not match")));
     throw http::ApiError(403, "invalid_signature",
                          "X-Twilio-Signature is missing or does not match", "X-Twilio-Signature");
   }
@@ -138,6 +140,19 @@ std::variant<http::Response, Admitted> WebhookGate::admit(
                            "the first delivery of this webhook is still being processed");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void WebhookGate::warnUnauthenticated(const std::string& line) {
+  uint64_t dropped = 0;
+  if (!unauthenticated_log_.allow(dropped)) {
+    counters_.log_lines_suppressed.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  if (dropped == 0) {
+    spdlog::warn("{}", line);
+  } else {
+    spdlog::warn("{} ({} similar lines suppressed before this one)", line, dropped);
   }
 }
 

@@ -16,6 +16,7 @@
 #include "config/config.hpp"
 #include "http/router.hpp"
 #include "numbers/routes.hpp"
+#include "ops/untrusted.hpp"
 #include "storage/store.hpp"
 #include "twilio/accounts.hpp"
 #include "twilio/signature.hpp"
@@ -29,7 +30,8 @@ struct WebhookCounters {
   std::atomic<uint64_t> suspended{0};
   std::atomic<uint64_t> replayed{0};
   std::atomic<uint64_t> plugin_fallbacks{0};
-  std::atomic<uint64_t> replies_suppressed{0};  // a reply withheld because the sender opted out
+  std::atomic<uint64_t> replies_suppressed{0};    // a reply withheld because the sender opted out
+  std::atomic<uint64_t> log_lines_suppressed{0};  // warnings dropped by the rate limit
 };
 
 struct Webhook {
@@ -71,12 +73,16 @@ class WebhookGate {
  private:
   Webhook read(http::Request& r) const;
   std::string publicUrl(http::Request& r) const;
+  // A warning any stranger can cause (unknown number, bad signature): rate limited, so a
+  // flood of forged webhooks cannot flood the log.
+  void warnUnauthenticated(const std::string& line);
 
   const config::Config& config_;
   numbers::Routes& routes_;
   Accounts& accounts_;
   storage::Store& store_;
   WebhookCounters counters_;
+  ops::LogLimiter unauthenticated_log_{/*per_second=*/1.0, /*burst=*/20.0};
 };
 
 http::Response twimlResponse(std::string twiml);

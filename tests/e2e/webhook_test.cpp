@@ -129,6 +129,41 @@ TEST_F(WebhookTest, JsonBodiesAreRefusedWith415EvenWhenSigned) {
   EXPECT_EQ(countMessages(port_, key), 0);
 }
 
+// Unsigned requests are the cheapest thing to send: each may cost a lookup, but neither a
+// cache entry without bound nor a log line each, and what they carry is logged escaped.
+TEST_F(WebhookTest, UnsignedFloodsAreBoundedInTheLogAndCannotForgeLines) {
+  start();
+  waitReady();
+  const int n = 200;
+  for (int i = 0; i < n; ++i) {
+    Params p = smsParams("SM" + std::to_string(i), "+14155550111",
+                         "+1999" + std::to_string(1000000 + i), "hi");
+    EXPECT_EQ(post("/twilio/sms", p, "").status, 200);
+  }
+  const std::string forged = "+1415\n2026-12-06T00:00:00.000 info FORGED admin key issued";
+  Params p = smsParams("SMx", "+14155550111", forged + std::string(100000, 'A'), "hi");
+  EXPECT_EQ(post("/twilio/sms", p, "", nullptr, {{"X-Request-Id", "rq\x1b[2Jx"}}).status, 200);
+
+  const std::string metrics = http(port_, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("tollgate_webhook_unknown_number_total " + std::to_string(n + 1)),
+            std::string::npos)
+      << metrics;
+  const std::string log = daemon_->err();
+  size_t lines = 0;
+  for (size_t at = log.find("that no tenant owns"); at != std::string::npos;
+       at = log.find("that no tenant owns", at + 1)) {
+    ++lines;
+  }
+  // A burst of 20, then one a second: far fewer than the requests sent.
+  EXPECT_GE(lines, 20u) << log;
+  EXPECT_LT(lines, 60u) << log;
+  EXPECT_EQ(metrics.find("tollgate_log_lines_suppressed_total 0\n"), std::string::npos) << metrics;
+  EXPECT_EQ(log.find("\nFORGED"), std::string::npos) << "a raw newline reached the log";
+  EXPECT_EQ(log.find("\n2026-12-06T00:00:00.000 info FORGED"), std::string::npos);
+  EXPECT_EQ(log.find(std::string(100, 'A')), std::string::npos) << "the value was not cut";
+  EXPECT_EQ(log.find("\x1b[2J"), std::string::npos) << "a raw escape sequence reached the log";
+}
+
 TEST_F(WebhookTest, UnknownNumbersAndSuspendedTenantsGetTheDocumentedAnswers) {
   addTestPlugin("test-sms", "", true);
   addTestPlugin("test-voice", "", true);
@@ -140,7 +175,7 @@ TEST_F(WebhookTest, UnknownNumbersAndSuspendedTenantsGetTheDocumentedAnswers) {
   auto call = post("/twilio/voice", voiceParams("CA1", "+14155550111", "+14155559999", "ringing"));
   EXPECT_EQ(call.status, 200);
   EXPECT_NE(call.body.find("<Reject"), std::string::npos) << call.body;
-  EXPECT_NE(daemon_->err().find("webhook for number '+14155559999' that no tenant owns"),
+  EXPECT_NE(daemon_->err().find("webhook for number \"+14155559999\" that no tenant owns"),
             std::string::npos);
 
   const std::string t = createTenant("Acme");

@@ -1,0 +1,83 @@
+// The route cache over the real SQLite storage plugin: numbers nobody owns, which anyone can
+// make the gateway look up before a signature is checked, are remembered only up to a bound.
+#include "numbers/routes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "plugins/plugin_host.hpp"
+#include "storage/store.hpp"
+
+namespace tollgate::numbers {
+namespace {
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+class RoutesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tollgate-routes-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    host_ = std::make_unique<plugins::PluginHost>(dir_.string());
+    plugins::PluginSpec spec;
+    spec.config_file = "routes-test.ini";
+    spec.file = fs::path(TOLLGATE_PLUGIN_BUILD_DIR) / "storage-sqlite.so";
+    spec.settings = {{"path", "routes.db"}, {"synchronous", "normal"}};
+    const auto failure = host_->load(spec);
+    ASSERT_FALSE(failure.has_value()) << failure->message;
+    store_ = std::make_unique<storage::Store>(*host_->firstOfKind(TG_KIND_STORAGE));
+    store_->migrate();
+    store_->createTenant(
+        {.id = "tn_a", .name = "A", .status = TG_TENANT_ACTIVE, .created_at_ms = 1});
+    attach("+14155550100");
+  }
+  void TearDown() override {
+    store_.reset();
+    host_.reset();
+    fs::remove_all(dir_);
+  }
+  void attach(const std::string& e164) {
+    storage::Number n;
+    n.e164 = e164;
+    n.tenant_id = "tn_a";
+    n.account_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    n.sms_plugin = "x";
+    store_->putNumber(n);
+  }
+  static std::string unknownNumber(int i) { return "+1999" + std::to_string(1000000 + i); }
+
+  fs::path dir_;
+  std::unique_ptr<plugins::PluginHost> host_;
+  std::unique_ptr<storage::Store> store_;
+};
+
+TEST_F(RoutesTest, UnknownNumbersAreRememberedOnlyUpToTheBound) {
+  Routes routes(*store_, milliseconds(60000));
+  const int n = static_cast<int>(Routes::kMaxUnknown) * 2 + 100;
+  for (int i = 0; i < n; ++i) EXPECT_EQ(routes.lookup(unknownNumber(i)), nullptr);
+  EXPECT_EQ(routes.cachedUnknown(), Routes::kMaxUnknown);
+  // Owned numbers are cached apart, whatever the unknown ones did.
+  auto route = routes.lookup("+14155550100");
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->tenant.id, "tn_a");
+  EXPECT_EQ(routes.cachedRoutes(), 1u);
+  // A number attached after it was looked up as unknown is found once invalidated.
+  attach(unknownNumber(0));
+  EXPECT_EQ(routes.lookup(unknownNumber(0)), nullptr) << "still cached as unknown";
+  routes.invalidate(unknownNumber(0));
+  EXPECT_NE(routes.lookup(unknownNumber(0)), nullptr);
+  EXPECT_EQ(routes.cachedUnknown(), Routes::kMaxUnknown - 1);
+}
+
+TEST_F(RoutesTest, ExpiredUnknownEntriesMakeRoomForNewOnes) {
+  Routes routes(*store_, milliseconds(0));  // every entry expires at once
+  for (int i = 0; i < static_cast<int>(Routes::kMaxUnknown) + 10; ++i) {
+    routes.lookup(unknownNumber(i));
+  }
+  EXPECT_LE(routes.cachedUnknown(), 11u) << "expired entries were swept when the cache filled";
+}
+
+}  // namespace
+}  // namespace tollgate::numbers
