@@ -71,6 +71,7 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || need+=(nginx-light)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v curl >/dev/null || need+=(curl)
+command -v openssl >/dev/null || need+=(openssl)
 [ -x "$PG_BIN/initdb" ] || need+=(postgresql-15)
 command -v psql >/dev/null || need+=(postgresql-client-15)
 if [ "$PROFILE" = 1 ] && ! command -v perf >/dev/null; then need+=(linux-perf); fi
@@ -355,6 +356,8 @@ start_gateway() {
   cp "$ROOT/conf/tollgate.ini" "$dir/"
   cp -r "$ROOT/conf/plugins.d" "$dir/"
   printf '%s\n' "$TOKEN" >"$dir/twilio-token"
+  # The subaccount token key, which shared storage (PostgreSQL) requires to be explicit.
+  (umask 077 && openssl rand -hex 32 >"$dir/token.key")
   printf '[plugin]\nfile = sms-keywords.so\nrequired = true\n' >"$dir/plugins.d/sms-keywords.ini"
   if [ "$storage" = storage-postgres ]; then
     local db="bench_${name//-/_}"
@@ -383,7 +386,7 @@ start_gateway() {
     -D daemon.state_dir="$dir/state" -D plugins.dir="$BUILD/lib/tollgate/plugins" \
     -D storage.plugin="$storage" -D twilio.account_sid="$ACCOUNT" \
     -D twilio.auth_token_file="$dir/twilio-token" -D twilio.public_base_url="$BASE" \
-    "${defs[@]}" 2>"$dir/tollgated.log" &
+    -D twilio.token_key_file="$dir/token.key" "${defs[@]}" 2>"$dir/tollgated.log" &
   GW_PID=$!
   PIDS+=($GW_PID)
   GW_DIR=$dir

@@ -29,6 +29,8 @@ using Poco::Util::OptionSet;
 namespace {
 constexpr int kExitConfig = 78;  // sysexits EX_CONFIG
 constexpr int kExitStart = 1;
+// The one storage plugin that is never shared between daemons (see loadTokenKey).
+constexpr const char* kEmbeddedStorage = "storage-sqlite";
 
 fs::path exeDir() {
   std::error_code ec;
@@ -231,6 +233,30 @@ class Tollgated : public Poco::Util::ServerApplication {
     return EXIT_OK;
   }
 
+  // The key that seals subaccount tokens in storage. Every daemon sharing the storage must use
+  // the same one, so it may be generated only for the embedded SQLite database, which one
+  // daemon owns; any other storage plugin counts as shared.
+  static std::string loadTokenKey(const config::Config& c, fs::path& used) {
+    const bool shared = c.storage_plugin != kEmbeddedStorage;
+    const fs::path generated = c.state_dir / "token.key";
+    auto key = tenancy::loadSecret(
+        {c.token_key_file, "token-key", shared ? fs::path() : generated, 64}, used);
+    if (key) return *key;
+    std::error_code ec;
+    throw std::runtime_error(fmt::format(
+        "no subaccount token key: storage plugin '{}' can be shared by several daemons, and "
+        "they must all seal tokens with the same key, so tollgated does not generate one. Set "
+        "twilio.token_key_file to a file holding 64 hex digits (create it once with 'openssl "
+        "rand -hex 32' and give every daemon the same file), or provide the systemd credential "
+        "token-key{}",
+        c.storage_plugin,
+        fs::exists(generated, ec)
+            ? fmt::format("; {} holds the key this daemon generated before: point "
+                          "twilio.token_key_file at it and copy it to the other daemons",
+                          generated.string())
+            : std::string()));
+  }
+
   // Webhook machinery: routes, account tokens, the gate, opt-outs, plugin workers.
   static void startTwilio(const config::Config& c, Services& svc) {
     fs::path used;
@@ -249,12 +275,12 @@ class Tollgated : public Poco::Util::ServerApplication {
           "no Twilio master account configured: only numbers of registered "
           "subaccounts can be served");
     }
-    const auto key =
-        tenancy::loadSecret({c.token_key_file, "token-key", c.state_dir / "token.key", 64}, used);
+    const std::string key = loadTokenKey(c, used);
+    spdlog::info("subaccount token key from {}", used.string());
     svc.routes = std::make_unique<numbers::Routes>(*svc.store, c.route_cache_ttl);
     svc.accounts = std::make_unique<twilio::Accounts>(
-        *svc.store, twilio::TokenVault::fromHex(key->substr(0, 64)), c.master_account_sid,
-        master_token);
+        *svc.store, twilio::TokenVault::fromHex(key.substr(0, 64)), c.master_account_sid,
+        master_token, c.token_cache_ttl);
     svc.webhooks = std::make_unique<twilio::WebhookGate>(c, *svc.routes, *svc.accounts, *svc.store);
     svc.optouts = std::make_unique<messaging::OptOuts>(*svc.store);
     svc.forwarder = std::make_unique<messaging::Forwarder>(2);

@@ -57,9 +57,13 @@ const std::vector<KeyDoc>& coreKeys() {
        "if present"},
       {"twilio.token_key_file", "",
        "file holding 64 hex digits: the key that encrypts subaccount tokens in storage; empty: "
-       "$CREDENTIALS_DIRECTORY/token-key, else <state_dir>/token.key (generated)"},
+       "$CREDENTIALS_DIRECTORY/token-key, else (storage-sqlite only) <state_dir>/token.key "
+       "(generated); required on storage that several daemons can share"},
       {"twilio.route_cache_ms", "5000",
        "how long a number's route is cached (changes made through this daemon apply at once)"},
+      {"twilio.token_cache_ms", "60000",
+       "how long a decrypted subaccount token is cached; a token rotated through another daemon "
+       "sharing the storage is honoured here at the latest after this (0: not cached)"},
       {"voice.fallback_say",
        "We are sorry, this line cannot take your call right now. Please try again later.",
        "spoken when a number has no fallback of its own and its voice plugin fails"},
@@ -298,6 +302,8 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
   if (!key_file2.empty()) c.token_key_file = resolve(base, key_file2);
   c.route_cache_ttl =
       std::chrono::milliseconds(r.integer("twilio.route_cache_ms", 5000, 0, 3600000));
+  c.token_cache_ttl =
+      std::chrono::milliseconds(r.integer("twilio.token_cache_ms", 60000, 0, 3600000));
   c.voice_fallback_say =
       r.str("voice.fallback_say",
             "We are sorry, this line cannot take your call right now. Please try again later.");

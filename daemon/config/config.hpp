@@ -38,7 +38,8 @@ struct Config {
   std::filesystem::path master_token_file;   // its auth token
   std::filesystem::path token_key_file;      // 32-byte key (64 hex) that encrypts stored tokens
   std::chrono::milliseconds route_cache_ttl{5000};
-  std::string voice_fallback_say;  // spoken when a voice plugin fails or overruns
+  std::chrono::milliseconds token_cache_ttl{60000};  // decrypted subaccount tokens
+  std::string voice_fallback_say;                    // spoken when a voice plugin fails or overruns
   std::string log_level = "info";
 
   // Outbound HTTPS (forwards, Twilio, Stripe) trusts the system CA store and this PEM file.

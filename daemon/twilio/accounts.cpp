@@ -84,25 +84,48 @@ std::string TokenVault::open(std::string_view account_sid, std::string_view seal
 }
 
 Accounts::Accounts(storage::Store& store, TokenVault vault, std::string master_sid,
-                   std::string master_token)
+                   std::string master_token, std::chrono::milliseconds cache_ttl)
     : store_(store),
       vault_(std::move(vault)),
       master_sid_(std::move(master_sid)),
-      master_token_(std::move(master_token)) {}
+      master_token_(std::move(master_token)),
+      cache_ttl_(cache_ttl) {}
 
-std::optional<std::string> Accounts::authToken(std::string_view account_sid) {
+std::optional<std::string> Accounts::cached(const std::string& sid,
+                                            std::chrono::milliseconds max_age) {
+  std::lock_guard lock(mu_);
+  const auto it = cache_.find(sid);
+  if (it == cache_.end()) return std::nullopt;
+  if (std::chrono::steady_clock::now() - it->second.loaded_at >= max_age) {
+    cache_.erase(it);
+    return std::nullopt;
+  }
+  return it->second.token;
+}
+
+void Accounts::remember(const std::string& sid, std::string token) {
+  if (cache_ttl_.count() <= 0) return;
+  std::lock_guard lock(mu_);
+  cache_[sid] = Cached{std::move(token), std::chrono::steady_clock::now()};
+}
+
+std::optional<std::string> Accounts::authToken(std::string_view account_sid, Freshness freshness) {
   if (!master_sid_.empty() && account_sid == master_sid_ && !master_token_.empty()) {
     return master_token_;
   }
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = cache_.find(std::string(account_sid)); it != cache_.end()) return it->second;
+  const std::string sid(account_sid);
+  if (freshness != Freshness::kReload) {
+    const auto max_age = freshness == Freshness::kCached ? cache_ttl_ : kRecheckInterval;
+    if (auto token = cached(sid, max_age)) return token;
   }
   auto row = store_.twilioAccount("", account_sid);
-  if (!row) return std::nullopt;
+  if (!row) {
+    std::lock_guard lock(mu_);
+    cache_.erase(sid);
+    return std::nullopt;
+  }
   std::string token = vault_.open(account_sid, row->auth_token_enc);
-  std::lock_guard lock(mu_);
-  cache_[std::string(account_sid)] = token;
+  remember(sid, token);
   return token;
 }
 
@@ -115,8 +138,7 @@ void Accounts::put(std::string_view tenant_id, std::string_view account_sid, std
                            true,
                            now_ms};
   store_.putTwilioAccount(a);
-  std::lock_guard lock(mu_);
-  cache_[std::string(account_sid)] = std::string(token);
+  remember(std::string(account_sid), std::string(token));
 }
 
 }  // namespace tollgate::twilio

@@ -2,6 +2,7 @@
 // tenant subaccount's (stored encrypted with AES-256-GCM; the key never touches storage).
 #pragma once
 
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,13 +28,24 @@ class TokenVault {
   std::string key_;
 };
 
+// kCached: a token decrypted less than the cache TTL ago will do. kReload: read it from
+// storage now (another daemon may have rotated it) and refresh the cache. kRecheck: as
+// kReload, unless it was read less than kRecheckInterval ago: what a failed signature asks
+// for, since anyone can send one and each must not cost a storage read.
+enum class Freshness { kCached, kReload, kRecheck };
+inline constexpr std::chrono::milliseconds kRecheckInterval{1000};
+
 class Accounts {
  public:
+  // `cache_ttl`: how long a decrypted subaccount token is used before it is read again (0: never
+  // cached). Bounds how long a token rotated through another daemon sharing the storage is
+  // ignored here.
   Accounts(storage::Store& store, TokenVault vault, std::string master_sid,
-           std::string master_token);
+           std::string master_token, std::chrono::milliseconds cache_ttl);
 
   // The auth token of `account_sid`, or nullopt if the gateway does not know that account.
-  std::optional<std::string> authToken(std::string_view account_sid);
+  std::optional<std::string> authToken(std::string_view account_sid,
+                                       Freshness freshness = Freshness::kCached);
   // Stores (or replaces) a tenant's subaccount and its token.
   void put(std::string_view tenant_id, std::string_view account_sid, std::string_view token,
            std::string_view friendly_name, int64_t now_ms);
@@ -44,8 +56,16 @@ class Accounts {
   TokenVault vault_;
   std::string master_sid_;
   std::string master_token_;
+  struct Cached {
+    std::string token;
+    std::chrono::steady_clock::time_point loaded_at;
+  };
+  std::optional<std::string> cached(const std::string& sid, std::chrono::milliseconds max_age);
+  void remember(const std::string& sid, std::string token);
+
+  const std::chrono::milliseconds cache_ttl_;
   std::mutex mu_;
-  std::unordered_map<std::string, std::string> cache_;  // sid -> decrypted token
+  std::unordered_map<std::string, Cached> cache_;  // sid -> decrypted token
 };
 
 }  // namespace tollgate::twilio

@@ -92,10 +92,17 @@ std::variant<http::Response, Admitted> WebhookGate::admit(
     return unknown;
   }
 
-  const auto token = accounts_.authToken(route->number.account_sid);
   const std::string signature = r.header("X-Twilio-Signature");
-  const bool valid =
-      token.has_value() && validateFormSignature(*token, hook.url, hook.params, signature);
+  auto signedWith = [&](const std::optional<std::string>& token) {
+    return token.has_value() && validateFormSignature(*token, hook.url, hook.params, signature);
+  };
+  auto token = accounts_.authToken(route->number.account_sid);
+  bool valid = signedWith(token);
+  if (!valid && token && !signature.empty()) {
+    // Another daemon sharing the storage may have rotated the token since it was cached.
+    auto fresh = accounts_.authToken(route->number.account_sid, Freshness::kRecheck);
+    if (fresh != token) valid = signedWith(token = std::move(fresh));
+  }
   if (!valid) {
     counters_.bad_signature.fetch_add(1, std::memory_order_relaxed);
     warnUnauthenticated(

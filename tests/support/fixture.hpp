@@ -49,6 +49,9 @@ class DaemonFixture : public ::testing::Test {
       std::ofstream(dir_ / "plugins.d" / "10-storage-postgres.ini")
           << "[plugin]\nfile = storage-postgres.so\nrequired = true\n[settings]\ndsn = " << dsn_
           << " options=-csearch_path=" << schema_ << "\n";
+      // Shared storage needs a token key that every daemon on the database uses.
+      token_key_file_ = dir_ / "token-key";
+      std::ofstream(token_key_file_) << kSharedTokenKey << "\n";
     } else {
       std::ofstream(dir_ / "plugins.d" / "10-storage-sqlite.ini")
           << "[plugin]\nfile = storage-sqlite.so\nrequired = true\n[settings]\npath = "
@@ -105,10 +108,14 @@ class DaemonFixture : public ::testing::Test {
         << settings;
   }
 
-  void start() {
-    daemon_ = std::make_unique<Child>(
-        std::vector<std::string>{kTollgated.string(), "--config", (dir_ / "tollgate.ini").string()},
-        dir_);
+  void start() { daemon_ = std::make_unique<Child>(daemonArgv(dir_ / "tollgate.ini"), dir_); }
+  // tollgated on `ini`, with the shared token key when there is one.
+  std::vector<std::string> daemonArgv(const fs::path& ini) const {
+    std::vector<std::string> argv{kTollgated.string(), "--config", ini.string()};
+    if (!token_key_file_.empty()) {
+      argv.insert(argv.end(), {"-D", "twilio.token_key_file=" + token_key_file_.string()});
+    }
+    return argv;
   }
 
   // Polls /readyz until 200; returns every status seen on the way.
@@ -154,7 +161,11 @@ class DaemonFixture : public ::testing::Test {
     return k;
   }
 
+  static constexpr const char* kSharedTokenKey =
+      "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
   fs::path dir_;
+  fs::path token_key_file_;  // passed as twilio.token_key_file when set (PostgreSQL)
   std::string storage_ = "storage-sqlite";
   std::string dsn_, schema_;
   uint16_t port_ = 0;

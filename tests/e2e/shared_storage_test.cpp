@@ -1,0 +1,123 @@
+// Several tollgated on one PostgreSQL database, as production runs them: a daemon refuses to
+// start without the token key they must share, and serves a subaccount's numbers with the
+// token stored through another daemon, rotations included. Always on PostgreSQL (CMake sets
+// TOLLGATE_E2E_STORAGE=postgres).
+#include <chrono>
+
+#include "e2e/webhook_support.hpp"
+#include "twilio/accounts.hpp"
+
+namespace tollgate::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+class SharedStorageTest : public WebhookFixture {
+ protected:
+  void SetUp() override {
+    WebhookFixture::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    ASSERT_TRUE(onPostgres()) << "run with TOLLGATE_E2E_STORAGE=postgres (ctest sets it)";
+  }
+
+  // Polls GET /readyz on `port` until 200, for at most `limit`; false if `d` exits first.
+  static bool readyWithin(Child& d, uint16_t port, milliseconds limit) {
+    const auto end = steady_clock::now() + limit;
+    while (steady_clock::now() < end) {
+      if (!d.running()) return false;
+      try {
+        if (http(port, "GET", "/readyz").status == 200) return true;
+      } catch (const Poco::Exception&) {
+      }
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    return false;
+  }
+
+  // A signed SMS webhook to the daemon on `port`.
+  HttpReply postTo(uint16_t port, const Params& p, const std::string& token) {
+    return http(
+        port, "POST", "/twilio/sms", formEncode(p),
+        {{"Content-Type", "application/x-www-form-urlencoded"},
+         {"X-Twilio-Signature", twilio::computeSignature(token, kBase + "/twilio/sms", p)}});
+  }
+
+  // A second daemon's configuration: same plugins.d (so the same database and schema), its
+  // own port and state directory, `twilio` appended to the [twilio] section.
+  fs::path writeSecondIni(uint16_t port, const std::string& twilio) {
+    const fs::path d = dir_ / "second";
+    fs::create_directories(d / "state");
+    std::ofstream(d / "tollgate.ini")
+        << "[server]\nlisten = 127.0.0.1:" << port
+        << "\nthreads = 4\n[daemon]\nstate_dir = " << (d / "state").string()
+        << "\n[plugins]\ndir = " << kPluginDir.string()
+        << "\nconfig_dir = " << (dir_ / "plugins.d").string()
+        << "\n[storage]\nplugin = " << storage_ << "\n[twilio]\naccount_sid = " << kAccount
+        << "\nauth_token_file = " << (dir_ / "twilio-token").string()
+        << "\npublic_base_url = " << kBase << "\n"
+        << twilio;
+    return d / "tollgate.ini";
+  }
+};
+
+// Each daemon generated its own <state_dir>/token.key, so tokens sealed by one did
+// not open on another (500 on every webhook of a subaccount's numbers).
+TEST_F(SharedStorageTest, RefusesToStartOnSharedStorageWithoutAnExplicitTokenKey) {
+  token_key_file_.clear();
+  start();
+  const int code = daemon_->wait(std::chrono::seconds(15));
+  EXPECT_GT(code, 0) << "tollgated should have exited with an error (-1: still running)";
+  const std::string log = daemon_->err();
+  EXPECT_NE(log.find("twilio.token_key_file"), std::string::npos) << log;
+  EXPECT_NE(log.find("token-key"), std::string::npos) << log;
+  EXPECT_NE(log.find("storage-postgres"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(dir_ / "state" / "token.key")) << "a key was generated anyway";
+}
+
+TEST_F(SharedStorageTest, TwoDaemonsSharingOneKeyServeASubaccountNumberAndSeeItsRotation) {
+  addTestPlugin("test-sms", "", true);
+  start();
+  ASSERT_TRUE(readyWithin(*daemon_, port_, std::chrono::seconds(30))) << daemon_->err();
+  const uint16_t port2 = freePort();
+  const fs::path ini2 = writeSecondIni(port2, "token_cache_ms = 600000\n");
+  Child second(daemonArgv(ini2), ini2.parent_path());
+  ASSERT_TRUE(readyWithin(second, port2, std::chrono::seconds(30))) << second.err();
+
+  // The subaccount and its number are registered through the first daemon only.
+  const std::string t = json(ctl({"tenant", "create", "Acme"}).out)->getValue<std::string>("id");
+  const std::string sub = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+  const std::string old_token = "fedcba9876543210fedcba9876543210";
+  const std::string new_token = "00000000111111112222222233333333";
+  std::ofstream(dir_ / "sub-token") << old_token << "\n";
+  const Ran acct = ctl({"account", "add", t, sub, "--token-file", (dir_ / "sub-token").string()});
+  ASSERT_EQ(acct.code, 0) << acct.err;
+  const Ran att =
+      ctl({"number", "attach", t, "+14155550177", "--account", sub, "--sms", "test-sms"});
+  ASSERT_EQ(att.code, 0) << att.err;
+
+  int n = 0;
+  auto sms = [&] {
+    return smsParams("SMshared" + std::to_string(++n), "+14155550111", "+14155550177", "hi");
+  };
+  for (const uint16_t port : {port_, port2}) {
+    const HttpReply r = postTo(port, sms(), old_token);
+    EXPECT_EQ(r.status, 200) << "port " << port << ": " << r.body;
+    EXPECT_EQ(reply(r), "pong hi");
+  }
+
+  // The token is rotated through the first daemon; the second one, whose cache would keep the
+  // old token for 10 minutes, reads it again when a signature fails (at most once a second),
+  // without a restart.
+  std::ofstream(dir_ / "sub-token") << new_token << "\n";
+  const Ran rot = ctl({"account", "add", t, sub, "--token-file", (dir_ / "sub-token").string()});
+  ASSERT_EQ(rot.code, 0) << rot.err;
+  EXPECT_EQ(postTo(port_, sms(), new_token).status, 200);
+  std::this_thread::sleep_for(twilio::kRecheckInterval);
+  const HttpReply after = postTo(port2, sms(), new_token);
+  EXPECT_EQ(after.status, 200) << after.body << "\n" << second.err();
+  EXPECT_EQ(postTo(port2, sms(), old_token).status, 403) << "the old token still opens the door";
+}
+
+}  // namespace
+}  // namespace tollgate::testing
