@@ -216,7 +216,11 @@ class Tollgated : public Poco::Util::ServerApplication {
     }
     try {
       svc.setState("migrating storage");
-      const int64_t version = svc.store->migrate();
+      // A migration may wait for another daemon's and build indexes on large tables: systemd's
+      // start timeout is stretched to cover it (and more, for what follows).
+      ops::notify(fmt::format("EXTEND_TIMEOUT_USEC={}",
+                              (c.migrate_timeout + std::chrono::seconds(30)).count() * 1000));
+      const int64_t version = svc.store->migrate(c.migrate_timeout);
       spdlog::info("storage {} at schema version {}", storage->id(), version);
       fs::path key_source;
       const std::string admin_key = tenancy::loadAdminKey(c, key_source);

@@ -46,6 +46,9 @@ const std::vector<KeyDoc>& coreKeys() {
        "directory of plugin .ini files; empty: plugins.d beside this file"},
       {"plugins.deadline_ms", "2000", "default per-call deadline for plugins"},
       {"storage.plugin", "storage-sqlite", "id of the storage plugin"},
+      {"storage.migrate_timeout_ms", "600000",
+       "how long the schema migrations at start may take, waiting for another daemon's "
+       "migration included, before the daemon gives up (1000-86400000)"},
       {"twilio.public_base_url", "",
        "scheme://host[:port] at which Twilio reaches this gateway (signatures cover it); empty: "
        "http:// + the request's Host header"},
@@ -272,6 +275,8 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
   c.plugin_config_dir = plugin_conf.empty() ? base / "plugins.d" : resolve(base, plugin_conf);
   c.plugin_deadline = std::chrono::milliseconds(r.integer("plugins.deadline_ms", 2000, 1, 60000));
   c.storage_plugin = r.str("storage.plugin", "storage-sqlite");
+  c.migrate_timeout =
+      std::chrono::milliseconds(r.integer("storage.migrate_timeout_ms", 600000, 1000, 86400000));
   c.public_base_url = r.str("twilio.public_base_url", "");
   while (!c.public_base_url.empty() && c.public_base_url.back() == '/')
     c.public_base_url.pop_back();

@@ -30,6 +30,8 @@ struct Config {
   std::filesystem::path plugin_config_dir;
   std::chrono::milliseconds plugin_deadline{2000};
   std::string storage_plugin;  // id of the storage plugin to use
+  // Schema migrations at start, waiting for another daemon's included.
+  std::chrono::milliseconds migrate_timeout{600000};
 
   // Twilio
   std::string public_base_url;               // scheme://host[:port] Twilio calls; empty: Host

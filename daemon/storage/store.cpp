@@ -124,9 +124,14 @@ Store::Store(plugins::Plugin& plugin) : plugin_(plugin), vt_(plugin.vtable<tg_st
 
 template <class Fn>
 void Store::invoke(std::string_view op, std::string_view tenant_id, Fn&& fn) {
+  invokeWithin(plugin_.deadline(), op, tenant_id, std::forward<Fn>(fn));
+}
+
+template <class Fn>
+void Store::invokeWithin(std::chrono::milliseconds deadline, std::string_view op,
+                         std::string_view tenant_id, Fn&& fn) {
   const auto start = std::chrono::steady_clock::now();
-  tg_call_ctx ctx{sizeof(tg_call_ctx), str(tenant_id), str(op),
-                  nowMs() + plugin_.deadline().count()};
+  tg_call_ctx ctx{sizeof(tg_call_ctx), str(tenant_id), str(op), nowMs() + deadline.count()};
   tg_error err{};
   const tg_status st = fn(&ctx, &err);
   plugin_.record(st, std::chrono::steady_clock::now() - start);
@@ -136,10 +141,10 @@ void Store::invoke(std::string_view op, std::string_view tenant_id, Fn&& fn) {
   }
 }
 
-int64_t Store::migrate() {
+int64_t Store::migrate(std::chrono::milliseconds timeout) {
   int64_t version = 0;
-  invoke("migrate", "",
-         [&](auto* c, auto* e) { return vt_->migrate(plugin_.instance(), c, &version, e); });
+  invokeWithin(timeout, "migrate", "",
+               [&](auto* c, auto* e) { return vt_->migrate(plugin_.instance(), c, &version, e); });
   return version;
 }
 

@@ -5,6 +5,7 @@
 
 #include <tollgate/abi/storage.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -155,7 +156,10 @@ class Store {
  public:
   explicit Store(plugins::Plugin& plugin);
 
-  int64_t migrate();
+  // Applies the schema migrations, waiting for another daemon's migration if one runs, for at
+  // most `timeout` in all (not the plugin's per-call deadline: an index build on a large table
+  // takes longer).
+  int64_t migrate(std::chrono::milliseconds timeout = std::chrono::minutes(10));
 
   void createTenant(const Tenant& t);
   std::optional<Tenant> tenant(std::string_view id);
@@ -213,8 +217,13 @@ class Store {
   plugins::Plugin& plugin() { return plugin_; }
 
  private:
+  // Calls the plugin under its per-call deadline (invoke) or another one (invokeWithin),
+  // recording the call and turning a failed status into a StorageError.
   template <class Fn>
   void invoke(std::string_view op, std::string_view tenant_id, Fn&& fn);
+  template <class Fn>
+  void invokeWithin(std::chrono::milliseconds deadline, std::string_view op,
+                    std::string_view tenant_id, Fn&& fn);
   // One row or nullopt on TG_ERR_NOT_FOUND.
   template <class Rows, class Fn>
   auto optionalOne(std::string_view op, std::string_view tenant_id, Fn&& fn)

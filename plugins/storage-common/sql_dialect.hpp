@@ -64,6 +64,9 @@ struct Dialect {
   // is the call's remaining time, never more than max_wait_ms, the configured limit (0: none).
   std::string wait_limit_prefix;
   bool wait_limit_before_begin = false;
+  // Bounds lock waits alone, completed with milliseconds ("SET LOCAL lock_timeout = "): what a
+  // migration waits for another daemon's migration lock with. Empty: no such setting.
+  std::string lock_wait_prefix;
   // Queue write transactions on an in-process mutex before they reach the database. SQLite has
   // one writer at a time; without this, waiting writers sleep in its busy handler (1-100 ms
   // back-off) instead of starting the moment the lock frees, which ruins tail latency.

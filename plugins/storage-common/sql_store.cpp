@@ -92,8 +92,13 @@ int64_t SqlStore::remainingMs(const sdk::CallContext& ctx) const {
   return ctx.deadline_unix_ms - host().nowUnixMs();
 }
 
-std::optional<int64_t> SqlStore::waitLimitMs(const sdk::CallContext& ctx) const {
+std::optional<int64_t> SqlStore::waitLimitMs(const sdk::CallContext& ctx, Tx tx) const {
   if (dialect_.wait_limit_prefix.empty()) return std::nullopt;
+  // A transaction-local limit for a migration: the rest of its deadline. (A connection setting
+  // would outlive the migration, so that kind keeps the configured cap.)
+  if (tx == Tx::kMigrate && !dialect_.wait_limit_before_begin && ctx.deadline_unix_ms > 0) {
+    return std::max<int64_t>(remainingMs(ctx), 1);
+  }
   if (ctx.deadline_unix_ms <= 0) {
     // A connection setting must be put back to the configured value; a transaction-local one
     // is simply left alone.
@@ -154,7 +159,7 @@ void SqlStore::run(const sdk::CallContext& ctx, std::string_view op, Tx tx,
     }
     // Taken before a connection, so a queued writer holds no pooled connection while it waits.
     std::unique_lock<std::timed_mutex> write_turn(write_mu_, std::defer_lock);
-    if (tx == Tx::kWrite && dialect_.serialize_writes &&
+    if (tx != Tx::kNone && dialect_.serialize_writes &&
         !write_turn.try_lock_for(std::chrono::milliseconds(remaining))) {
       throw sdk::Error(TG_ERR_DEADLINE,
                        std::string(op) + ": other writes held the database until the deadline");
@@ -187,8 +192,8 @@ void SqlStore::run(const sdk::CallContext& ctx, std::string_view op, Tx tx,
       }
     };
     try {
-      if (tx == Tx::kWrite) {
-        const std::optional<int64_t> limit = waitLimitMs(ctx);
+      if (tx != Tx::kNone) {
+        const std::optional<int64_t> limit = waitLimitMs(ctx, tx);
         const std::string bound =
             limit ? dialect_.wait_limit_prefix + std::to_string(*limit) : std::string();
         if (limit && dialect_.wait_limit_before_begin) s << bound, kw::now;
@@ -254,9 +259,17 @@ int64_t SqlStore::migrate(const sdk::CallContext& ctx) {
     bool applied = false;
     // One transaction per migration: the lock, the check and the change commit together, so
     // two daemons migrating at once apply each migration exactly once.
-    run(ctx, op, Tx::kWrite, [&](Session& s) {
+    run(ctx, op, Tx::kMigrate, [&](Session& s) {
       applied = false;
-      if (!dialect_.migration_lock.empty()) s << dialect_.migration_lock, kw::now;
+      if (!dialect_.migration_lock.empty()) {
+        // Another daemon migrating holds the lock for as long as its DDL runs: wait for it as a
+        // lock wait, for the rest of this call's deadline.
+        if (!dialect_.lock_wait_prefix.empty()) {
+          s << dialect_.lock_wait_prefix + std::to_string(std::max<int64_t>(remainingMs(ctx), 1)),
+              kw::now;
+        }
+        s << dialect_.migration_lock, kw::now;
+      }
       s << std::string(kSchemaMigrationsDdl), kw::now;
       Poco::Int64 current = 0;
       s << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", kw::into(current), kw::now;

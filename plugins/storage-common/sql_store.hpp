@@ -89,7 +89,9 @@ class SqlStore : public sdk::StoragePlugin {
   bool optoutGet(const sdk::CallContext& ctx, std::string_view phone) override;
 
  private:
-  enum class Tx { kNone, kWrite };
+  // kMigrate: a write transaction for a schema migration, whose statements may take as long as
+  // the call's (long) deadline allows, not only the configured max_wait_ms.
+  enum class Tx { kNone, kWrite, kMigrate };
 
   // Thrown by a transaction body to roll back and run it again (e.g. it lost a race that the
   // next attempt will see the outcome of).
@@ -109,7 +111,7 @@ class SqlStore : public sdk::StoragePlugin {
   [[noreturn]] void fail(std::string_view op, const DbError& e, int attempts) const;
   int64_t remainingMs(const sdk::CallContext& ctx) const;
   // How long the next write transaction may wait, per Dialect::wait_limit_prefix.
-  std::optional<int64_t> waitLimitMs(const sdk::CallContext& ctx) const;
+  std::optional<int64_t> waitLimitMs(const sdk::CallContext& ctx, Tx tx) const;
 
   // The statements that message and call records share, on the table `t`: getRecord and
   // listRecords in sql_records.hpp (templates over the record's Poco::Tuple), the others in

@@ -1,7 +1,8 @@
-// Several tollgated on one PostgreSQL database, as production runs them: a daemon refuses to
-// start without the token key they must share, and serves a subaccount's numbers with the
-// token stored through another daemon, rotations included. Always on PostgreSQL (CMake sets
-// TOLLGATE_E2E_STORAGE=postgres).
+// Several tollgated on one PostgreSQL database, as production runs them: a daemon waits for
+// another one's migration instead of giving up, refuses to start without the token key they
+// must share, and serves a subaccount's numbers with the token stored through another daemon,
+// rotations included. Always on PostgreSQL (CMake sets TOLLGATE_E2E_STORAGE=postgres), and
+// run serially: the migration lock is one for the whole database.
 #include <chrono>
 
 #include "e2e/webhook_support.hpp"
@@ -12,6 +13,9 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+
+// The key of the advisory lock storage-postgres takes around each migration.
+constexpr const char* kMigrationLockKey = "8389755023011706981";
 
 class SharedStorageTest : public WebhookFixture {
  protected:
@@ -60,6 +64,35 @@ class SharedStorageTest : public WebhookFixture {
     return d / "tollgate.ini";
   }
 };
+
+// Migrations ran under the 2 s plugin deadline, so a daemon that waited for another one's
+// migration lock that long refused to start.
+TEST_F(SharedStorageTest, ADaemonWaitsForAnotherDaemonsMigrationLockAndThenStarts) {
+  // Another session holds the migration lock for 6 s, as a daemon in a long upgrade would.
+  fs::create_directories(dir_ / "holder");
+  Child holder(
+      {"/usr/bin/psql", dsn_, "-v", "ON_ERROR_STOP=1", "-qAt", "-c",
+       std::string("SELECT pg_advisory_lock(") + kMigrationLockKey + "); SELECT pg_sleep(6);"},
+      dir_ / "holder");
+  const auto lock_end = steady_clock::now() + std::chrono::seconds(20);
+  bool held = false;
+  while (!held && steady_clock::now() < lock_end) {
+    held =
+        sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted").out != "0\n";
+    if (!held) std::this_thread::sleep_for(milliseconds(20));
+  }
+  ASSERT_TRUE(held) << "the lock holder did not get the lock: " << holder.err();
+  const auto locked_at = steady_clock::now();
+
+  start();
+  ASSERT_TRUE(readyWithin(*daemon_, port_, std::chrono::seconds(60)))
+      << "tollgated did not become ready:\n"
+      << daemon_->err();
+  EXPECT_GE(steady_clock::now() - locked_at, std::chrono::seconds(4))
+      << "ready before the lock was released: did it migrate at all?";
+  EXPECT_EQ(holder.wait(), 0) << holder.err();
+  EXPECT_NE(daemon_->err().find("applied schema migration 1"), std::string::npos) << daemon_->err();
+}
 
 // Each daemon generated its own <state_dir>/token.key, so tokens sealed by one did
 // not open on another (500 on every webhook of a subaccount's numbers).

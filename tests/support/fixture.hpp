@@ -121,7 +121,9 @@ class DaemonFixture : public ::testing::Test {
   // Polls /readyz until 200; returns every status seen on the way.
   std::vector<int> waitReady() {
     std::vector<int> seen;
-    for (int i = 0; i < 300; ++i) {
+    // Generous: two loaded cores, and a start may wait for another daemon's migration.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < give_up) {
       if (!daemon_->running()) {
         ADD_FAILURE() << "tollgated exited:\n" << daemon_->err();
         return seen;
