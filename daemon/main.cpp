@@ -206,12 +206,20 @@ class Tollgated : public Poco::Util::ServerApplication {
       return kExitStart;
     }
     svc.store = std::make_unique<storage::Store>(*storage);
-    if (!svc.store->hasAbi11()) {
+    if (const plugins::CallbackSlot* missing = svc.store->missingCallback()) {
+      const bool older_minor =
+          missing->since_minor > 0 &&
+          !plugins::holds(storage->vtable<tg_storage_vtable>()->struct_size, *missing);
       spdlog::error(
-          "not starting: storage plugin {} implements plugin ABI 1.0 only; tollgated "
-          "needs the 1.1 operations (numbers, messages, calls, opt-outs): rebuild it "
-          "against Tollgate SDK 1.1",
-          storage->file().string());
+          "not starting: storage plugin {}: vtable lacks required callback '{}' (ABI {}.{}){}",
+          storage->file().string(), missing->name, TG_ABI_MAJOR, missing->since_minor,
+          older_minor ? fmt::format("; it implements plugin ABI {}.{} only; tollgated needs the "
+                                    "{}.{} operations (numbers, messages, calls, opt-outs): "
+                                    "rebuild it against Tollgate SDK {}.{}",
+                                    TG_ABI_MAJOR, missing->since_minor - 1, TG_ABI_MAJOR,
+                                    storage::Store::kNeededMinor, TG_ABI_MAJOR,
+                                    storage::Store::kNeededMinor)
+                      : std::string());
       return kExitStart;
     }
     try {

@@ -15,6 +15,7 @@
 #include "messaging/status_rank.hpp"
 #include "numbers/address.hpp"
 #include "ops/untrusted.hpp"
+#include "plugins/boundary.hpp"
 
 namespace tollgate::messaging {
 namespace {
@@ -71,18 +72,20 @@ SmsOutcome askPlugin(const plugins::Plugin& plugin, const SmsCall& c) {
   out.status = plugin.vtable<tg_sms_vtable>()->on_inbound(
       plugin.instance(), &ctx, &msg,
       {&sink,
-       [](void* p, const tg_sms_decision* d) {
+       [](void* p, const tg_sms_decision* d) noexcept {
          auto* k = static_cast<Sink*>(p);
-         k->out->action = d->action;
-         k->out->reply.assign(d->reply_body.data ? d->reply_body.data : "", d->reply_body.size);
-         k->out->forward_url.assign(d->forward_url.data ? d->forward_url.data : "",
-                                    d->forward_url.size);
-         *k->decided = true;
+         // Runs inside the plugin's call: an exception must not unwind through its frames.
+         *k->decided = plugins::stopAtBoundary("sms decision sink", nullptr, [&] {
+           k->out->action = d->action;
+           k->out->reply.assign(d->reply_body.data ? d->reply_body.data : "", d->reply_body.size);
+           k->out->forward_url.assign(d->forward_url.data ? d->forward_url.data : "",
+                                      d->forward_url.size);
+         });
        }},
       &err);
   if (out.status == TG_OK && !decided) {
     out.status = TG_ERR_INTERNAL;
-    out.error = "plugin returned TG_OK without a decision";
+    out.error = "plugin returned TG_OK without a decision the host could take";
   } else if (out.status != TG_OK) {
     err.message[sizeof err.message - 1] = '\0';
     out.error = err.message;

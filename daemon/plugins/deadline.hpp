@@ -45,15 +45,30 @@ class DeadlineExecutor {
   std::vector<std::thread> threads_;
 };
 
-// Runs `fn` (which returns a value R holding a `tg_status status` member) against `plugin`'s
-// deadline. Returns nullopt on overrun; accounts the call either way.
+// Runs `fn` (which returns a default-constructible R holding a `tg_status status` member)
+// against `plugin`'s deadline. Returns nullopt on overrun; accounts the call either way. The
+// call counts as in flight until fn returns, even after the caller moved on; once the plugin
+// is shutting down fn is not run and the status is TG_ERR_UNAVAILABLE.
 template <class R, class Fn>
 std::optional<R> callWithDeadline(DeadlineExecutor& ex, Plugin& plugin, Fn fn) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   auto promise = std::make_shared<std::promise<R>>();
   std::future<R> result = promise->get_future();
-  ex.post([promise, fn = std::move(fn)]() mutable { promise->set_value(fn()); });
+  ex.post([promise, calls = plugin.callsInFlight(), fn = std::move(fn)]() mutable {
+    const CallInFlight call(calls);
+    if (!call) {
+      R refused{};
+      refused.status = TG_ERR_UNAVAILABLE;
+      promise->set_value(std::move(refused));
+      return;
+    }
+    try {
+      promise->set_value(fn());
+    } catch (...) {  // the host's own code threw: hand it to the caller, not to the worker
+      promise->set_exception(std::current_exception());
+    }
+  });
   if (result.wait_until(start + plugin.deadline()) != std::future_status::ready) {
     plugin.record(TG_ERR_DEADLINE, Clock::now() - start);
     return std::nullopt;

@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstring>
 
+#include "plugins/boundary.hpp"
 #include "plugins/settings.hpp"
+#include "plugins/vtables.hpp"
 
 namespace tollgate::plugins {
 namespace fs = std::filesystem;
@@ -17,33 +19,24 @@ namespace {
 // Size a descriptor must have for every field ABI 1.0 requires (init included).
 constexpr size_t kMinDescriptorSize = offsetof(tg_plugin_descriptor, init) + sizeof(void*);
 
-// Minimum vtable size per kind: every callback required in ABI 1.0.
-size_t minVtableSize(tg_plugin_kind kind) {
-  switch (kind) {
-    case TG_KIND_STORAGE:
-      return offsetof(tg_storage_vtable, idempotency_complete) + sizeof(void*);
-    case TG_KIND_VOICE:
-      return offsetof(tg_voice_vtable, on_call) + sizeof(void*);
-    case TG_KIND_SMS_KEYWORDS:
-      return offsetof(tg_sms_vtable, on_inbound) + sizeof(void*);
-    case TG_KIND_BILLING:
-      return offsetof(tg_billing_vtable, refund) + sizeof(void*);
-    case TG_KIND_PRICING:
-      return offsetof(tg_pricing_vtable, price) + sizeof(void*);
-    default:
-      return 0;
+// Every callback ABI 1.0 requires must be in the vtable and set. One a later minor requires
+// must be set if the vtable holds it; a vtable that ends before it belongs to a plugin of an
+// older minor, which the host may still load (whoever needs the callback checks for it).
+std::optional<std::string> vtableProblem(tg_plugin_kind kind, const void* vtable) {
+  uint32_t size = 0;
+  std::memcpy(&size, vtable, sizeof size);
+  for (const CallbackSlot& slot : requiredCallbacks(kind)) {
+    if (!holds(size, slot)) {
+      if (slot.since_minor > 0) continue;
+      return fmt::format("{} vtable is {} bytes, too short for required callback '{}' (ABI {}.0)",
+                         kindName(kind), size, slot.name, TG_ABI_MAJOR);
+    }
+    if (!isSet(vtable, slot)) {
+      return fmt::format("{} vtable lacks required callback '{}' (ABI {}.{})", kindName(kind),
+                         slot.name, TG_ABI_MAJOR, slot.since_minor);
+    }
   }
-}
-
-// Every required callback of a vtable that is long enough must also be non-null.
-bool requiredCallbacksPresent(const void* vtable, size_t min_size) {
-  const auto* bytes = static_cast<const unsigned char*>(vtable);
-  for (size_t off = sizeof(void*); off + sizeof(void*) <= min_size; off += sizeof(void*)) {
-    void* fn = nullptr;
-    std::memcpy(&fn, bytes + off, sizeof(void*));
-    if (fn == nullptr) return false;
-  }
-  return true;
+  return std::nullopt;
 }
 
 // Boost wraps dlerror()'s text in its own words; keep only dlerror's, which users can search.
@@ -61,38 +54,55 @@ std::string_view view(tg_str s) {
   return s.size == 0 ? std::string_view{} : std::string_view{s.data, s.size};
 }
 
+// The tg_host_api functions. Each stops its own exceptions (boundary.hpp) and counts them in
+// the plugin's host_exceptions.
+std::atomic<uint64_t>* hostExceptions(HostContext* c) {
+  return &c->plugin->stats().host_exceptions;
+}
+
 void hostLog(void* ctx, int32_t level, tg_str message) {
   auto* c = static_cast<HostContext*>(ctx);
-  const auto lvl = level >= TG_LOG_ERROR  ? spdlog::level::err
-                   : level == TG_LOG_WARN ? spdlog::level::warn
-                   : level == TG_LOG_INFO ? spdlog::level::info
-                                          : spdlog::level::debug;
-  spdlog::log(lvl, "[{}] {}", c->plugin->id(), view(message));
+  stopAtBoundary("host log", hostExceptions(c), [&] {
+    const auto lvl = level >= TG_LOG_ERROR  ? spdlog::level::err
+                     : level == TG_LOG_WARN ? spdlog::level::warn
+                     : level == TG_LOG_INFO ? spdlog::level::info
+                                            : spdlog::level::debug;
+    spdlog::log(lvl, "[{}] {}", c->plugin->id(), view(message));
+  });
 }
 
 tg_status hostConfigGet(void* ctx, tg_str key, tg_str* out) {
   auto* c = static_cast<HostContext*>(ctx);
-  auto it = c->settings.find(std::string(view(key)));
-  if (it == c->settings.end()) return TG_ERR_NOT_FOUND;
-  *out = tg_str{it->second.data(), it->second.size()};
-  return TG_OK;
+  return stopAtBoundary("host config_get", hostExceptions(c), TG_ERR_INTERNAL, [&] {
+    auto it = c->settings.find(std::string(view(key)));
+    if (it == c->settings.end()) return TG_ERR_NOT_FOUND;
+    *out = tg_str{it->second.data(), it->second.size()};
+    return TG_OK;
+  });
 }
 
-int64_t hostNow(void*) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+int64_t hostNow(void* ctx) {
+  return stopAtBoundary("host now_unix_ms", hostExceptions(static_cast<HostContext*>(ctx)),
+                        int64_t{0}, [] {
+                          return std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+                        });
 }
 
 void hostMetricAdd(void* ctx, tg_str name, int64_t delta) {
   auto* c = static_cast<HostContext*>(ctx);
-  std::lock_guard lock(c->metrics_mu);
-  c->metrics[std::string(view(name))] += delta;
+  stopAtBoundary("host metric_add", hostExceptions(c), [&] {
+    std::lock_guard lock(c->metrics_mu);
+    c->metrics[std::string(view(name))] += delta;
+  });
 }
 
 tg_str hostStateDir(void* ctx) {
   auto* c = static_cast<HostContext*>(ctx);
-  return tg_str{c->state_dir.data(), c->state_dir.size()};
+  return stopAtBoundary("host state_dir", hostExceptions(c), tg_str{nullptr, 0}, [&] {
+    return tg_str{c->state_dir.data(), c->state_dir.size()};
+  });
 }
 
 }  // namespace
@@ -182,17 +192,15 @@ std::optional<PluginHost::Checked> PluginHost::open(const fs::path& file, LoadFa
                   fmt::format("descriptor is {} bytes, ABI {}.0 needs at least {} with init set",
                               d->struct_size, TG_ABI_MAJOR, kMinDescriptorSize));
   }
-  const size_t min_vt = minVtableSize(d->kind);
-  if (min_vt == 0)
+  if (requiredCallbacks(d->kind).empty())
     return reject(Rejection::kUnknownKind, fmt::format("unknown plugin kind {}", d->kind));
-  uint32_t vt_size = 0;
-  if (d->vtable != nullptr) std::memcpy(&vt_size, d->vtable, sizeof(vt_size));
-  if (d->vtable == nullptr || vt_size < min_vt || !requiredCallbacksPresent(d->vtable, min_vt)) {
-    return reject(Rejection::kStructTooShort,
-                  fmt::format("{} vtable is {} bytes or has null callbacks; ABI {}.0 requires {} "
-                              "bytes with every callback set",
-                              kindName(d->kind), vt_size, TG_ABI_MAJOR, min_vt));
+  if (d->vtable == nullptr) {
+    return reject(Rejection::kStructTooShort, fmt::format("no {} vtable", kindName(d->kind)));
   }
+  if (auto problem = vtableProblem(d->kind, d->vtable)) {
+    return reject(Rejection::kStructTooShort, *problem);
+  }
+  if (auto problem = configKeysProblem(d)) return reject(Rejection::kStructTooShort, *problem);
   const std::string_view id = view(d->id);
   if (!validPluginId(id)) {
     return reject(Rejection::kInvalidId, fmt::format("invalid id '{}' (want [a-z0-9-]+)", id));
@@ -296,16 +304,53 @@ std::vector<Plugin*> PluginHost::all() {
   return out;
 }
 
-void PluginHost::shutdownAll() {
+void PluginHost::shutdownAll(std::chrono::milliseconds grace) {
   std::lock_guard lock(mu_);
+  for (auto& p : plugins_) p->calls_->close();
+  const auto until = std::chrono::steady_clock::now() + grace;
   for (auto it = plugins_.rbegin(); it != plugins_.rend(); ++it) {
     Plugin& p = **it;
-    if (p.instance_ != nullptr && p.descriptor_->struct_size >= sizeof(tg_plugin_descriptor) &&
+    if (p.shut_down_) continue;
+    p.shut_down_ = true;
+    if (const size_t busy = p.calls_->waitIdle(until); busy > 0) {
+      spdlog::warn(
+          "plugin {}: {} call(s) still in flight {} ms after shutdown began; not "
+          "shutting it down",
+          p.id(), busy, grace.count());
+      // The late call returns into the plugin's code: keep it mapped until the process exits.
+      static auto* pinned = new std::vector<std::shared_ptr<void>>;
+      pinned->push_back(p.library_);
+      continue;
+    }
+    // By offset: a plugin of an older minor has a shorter descriptor that still holds shutdown.
+    if (TG_HAS_FIELD(tg_plugin_descriptor, p.descriptor_->struct_size, shutdown) &&
         p.descriptor_->shutdown != nullptr) {
       p.descriptor_->shutdown(p.instance_);
     }
-    p.instance_ = nullptr;
   }
+}
+
+bool CallsInFlight::enter() {
+  std::lock_guard lock(mu_);
+  if (closed_) return false;
+  ++count_;
+  return true;
+}
+
+void CallsInFlight::leave() {
+  std::lock_guard lock(mu_);
+  if (--count_ == 0) idle_.notify_all();
+}
+
+void CallsInFlight::close() {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+}
+
+size_t CallsInFlight::waitIdle(std::chrono::steady_clock::time_point until) {
+  std::unique_lock lock(mu_);
+  idle_.wait_until(lock, until, [&] { return count_ == 0; });
+  return count_;
 }
 
 }  // namespace tollgate::plugins

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -29,13 +30,49 @@ struct PluginSpec {
 // Counters kept for every plugin from the moment it is loaded.
 struct PluginStats {
   std::atomic<uint64_t> calls{0};
-  std::atomic<uint64_t> errors{0};      // calls that returned a status other than TG_OK
-  std::atomic<uint64_t> overruns{0};    // calls that passed their deadline
-  std::atomic<uint64_t> exceptions{0};  // reserved: the SDK stops exceptions; raw ABI plugins
-                                        // that throw are a bug the host cannot recover from
+  std::atomic<uint64_t> errors{0};           // calls that returned a status other than TG_OK
+  std::atomic<uint64_t> overruns{0};         // calls that passed their deadline
+  std::atomic<uint64_t> exceptions{0};       // reserved: the SDK stops exceptions; raw ABI plugins
+                                             // that throw are a bug the host cannot recover from
+  std::atomic<uint64_t> host_exceptions{0};  // exceptions of the host's own functions and sinks,
+                                             // stopped before they reached the plugin
 };
 
 class Plugin;
+
+// The calls in flight into one plugin, so that shutdown() never runs under one (abi/plugin.h).
+// Shared with the workers that make the calls: a call that returns late touches only this.
+class CallsInFlight {
+ public:
+  bool enter();  // false once closed: the call must not be made
+  void leave();
+  void close();  // refuses every later enter()
+  // Waits until no call is in flight or `until` passes; returns how many are still in flight.
+  size_t waitIdle(std::chrono::steady_clock::time_point until);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable idle_;
+  size_t count_ = 0;
+  bool closed_ = false;
+};
+
+// One call into a plugin, in flight while this lives. Test it: false means the plugin is
+// shutting down and must not be called.
+class CallInFlight {
+ public:
+  explicit CallInFlight(std::shared_ptr<CallsInFlight> calls)
+      : calls_(calls->enter() ? std::move(calls) : nullptr) {}
+  ~CallInFlight() {
+    if (calls_) calls_->leave();
+  }
+  CallInFlight(const CallInFlight&) = delete;
+  CallInFlight& operator=(const CallInFlight&) = delete;
+  explicit operator bool() const { return calls_ != nullptr; }
+
+ private:
+  std::shared_ptr<CallsInFlight> calls_;
+};
 
 // The host-side context handed to one plugin (tg_host_api.host_ctx).
 struct HostContext {
@@ -62,6 +99,8 @@ class Plugin {
   PluginStats& stats() { return stats_; }
   const PluginStats& stats() const { return stats_; }
   std::map<std::string, int64_t> metrics();
+  // Every call into the plugin holds a CallInFlight made from this.
+  const std::shared_ptr<CallsInFlight>& callsInFlight() const { return calls_; }
 
   // Accounts for one call that took `elapsed` and returned `status`.
   void record(tg_status status, std::chrono::steady_clock::duration elapsed);
@@ -71,7 +110,9 @@ class Plugin {
   std::string id_, version_;
   std::filesystem::path file_;
   const tg_plugin_descriptor* descriptor_ = nullptr;
-  void* instance_ = nullptr;
+  void* instance_ = nullptr;  // may be null: a plugin without state
+  bool shut_down_ = false;
+  std::shared_ptr<CallsInFlight> calls_ = std::make_shared<CallsInFlight>();
   std::chrono::milliseconds deadline_{2000};
   PluginStats stats_;
   tg_host_api api_{};
@@ -127,8 +168,11 @@ class PluginHost {
   Plugin* firstOfKind(tg_plugin_kind kind);
   std::vector<Plugin*> all();
 
-  // Calls shutdown() of every started plugin, newest first. The code stays mapped.
-  void shutdownAll();
+  // Refuses new calls to every plugin, waits up to `grace` (in all) for the calls in flight to
+  // return, then calls shutdown() of every started plugin, newest first. A plugin still busy
+  // then is not shut down (one log line names it) and its code stays mapped for good.
+  static constexpr std::chrono::milliseconds kShutdownGrace{5000};
+  void shutdownAll(std::chrono::milliseconds grace = kShutdownGrace);
 
  private:
   struct Checked;

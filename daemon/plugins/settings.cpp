@@ -4,10 +4,28 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace tollgate::plugins {
 namespace {
 std::string toString(tg_str s) { return s.size == 0 ? std::string{} : std::string(s.data, s.size); }
+
+// config_keys is laid out with the plugin's struct size (plugin.h): a plugin of another minor has
+// elements of another size than this host's tg_config_key.
+uint32_t configKeyStride(const tg_plugin_descriptor* d) {
+  uint32_t stride = 0;
+  std::memcpy(&stride, d->config_keys, sizeof stride);
+  return stride;
+}
+
+// Element `i`, with the fields this host knows (zero for any the plugin's struct lacks).
+tg_config_key configKeyAt(const tg_plugin_descriptor* d, size_t i) {
+  const uint32_t stride = configKeyStride(d);
+  tg_config_key k{};
+  std::memcpy(&k, reinterpret_cast<const unsigned char*>(d->config_keys) + i * stride,
+              std::min<size_t>(stride, sizeof k));
+  return k;
+}
 
 bool validBool(const std::string& v) {
   bool b = false;
@@ -25,13 +43,32 @@ bool validPluginId(std::string_view id) {
   });
 }
 
+std::optional<std::string> configKeysProblem(const tg_plugin_descriptor* d) {
+  if (d->config_keys == nullptr || d->config_key_count == 0) return std::nullopt;
+  const uint32_t stride = configKeyStride(d);
+  if (!TG_HAS_FIELD(tg_config_key, stride, help)) {
+    return fmt::format("config key 0 is {} bytes, ABI {}.0 needs at least {}", stride, TG_ABI_MAJOR,
+                       offsetof(tg_config_key, help) + sizeof(tg_str));
+  }
+  for (size_t i = 1; i < d->config_key_count; ++i) {
+    const uint32_t size = configKeyAt(d, i).struct_size;
+    if (size != stride) {
+      return fmt::format(
+          "config key {} is {} bytes but key 0 is {}; every element of config_keys "
+          "must have the same struct_size",
+          i, size, stride);
+    }
+  }
+  return std::nullopt;
+}
+
 Inspection inspectionOf(const tg_plugin_descriptor* d) {
   Inspection in;
   in.id = toString(d->id);
   in.version = toString(d->version);
   in.kind = d->kind;
   for (size_t i = 0; d->config_keys != nullptr && i < d->config_key_count; ++i) {
-    in.config_keys.push_back(d->config_keys[i]);
+    in.config_keys.push_back(configKeyAt(d, i));
   }
   return in;
 }

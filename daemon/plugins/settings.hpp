@@ -5,6 +5,7 @@
 #include <tollgate/abi/plugin.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,8 @@ struct AppliedSettings {
 };
 
 bool validPluginId(std::string_view id);
+// Why the descriptor's config_keys array cannot be read, or nullopt when it can.
+std::optional<std::string> configKeysProblem(const tg_plugin_descriptor* d);
 Inspection inspectionOf(const tg_plugin_descriptor* d);
 AppliedSettings applySettings(const Inspection& plugin,
                               const std::map<std::string, std::string>& given);

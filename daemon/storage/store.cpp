@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
+#include "plugins/boundary.hpp"
 #include "plugins/plugin_host.hpp"
 
 namespace tollgate::storage {
@@ -23,33 +25,57 @@ int64_t nowMs() {
       .count();
 }
 
-// Sink adapters: each copies the borrowed row into an owned C++ value.
+// Why the last row sink on this thread could not take a row, or empty. Sinks run inside the
+// plugin's call, on the calling thread (abi/storage.h), so nothing may escape them: a sink
+// records its failure here and Store::invokeWithin raises it once the plugin has returned.
+thread_local std::string sink_failure;
+thread_local bool sink_threw = false;  // the failure was an exception of the host's own code
+
+// Sink adapters: each copies the borrowed row into an owned C++ value. A row shorter than this
+// host's struct is refused rather than over-read (a field a later minor appends must be read
+// with TG_HAS_FIELD here first).
 template <class Row, class Out, class Convert>
 struct Collector {
   std::vector<Out> rows;
-  static void fn(void* ctx, const Row* row) {
-    static_cast<Collector*>(ctx)->rows.push_back(Convert{}(*row));
+  static void fn(void* ctx, const Row* row) noexcept {
+    if (!sink_failure.empty()) return;
+    if (row == nullptr || row->struct_size < sizeof(Row)) {
+      sink_failure = fmt::format("plugin delivered a {} of {} bytes; this host needs {}",
+                                 Convert::kRow, row == nullptr ? 0 : row->struct_size, sizeof(Row));
+      return;
+    }
+    const bool taken = plugins::stopAtBoundary("storage row sink", nullptr, [&] {
+      static_cast<Collector*>(ctx)->rows.push_back(Convert{}(*row));
+    });
+    if (!taken) {
+      sink_failure = "the host could not take a row (see the log)";
+      sink_threw = true;
+    }
   }
 };
 
 struct ToTenant {
+  static constexpr const char* kRow = "tg_tenant_row";
   Tenant operator()(const tg_tenant_row& r) const {
     return Tenant{copy(r.id), copy(r.name), r.status, r.created_at_ms};
   }
 };
 struct ToApiKey {
+  static constexpr const char* kRow = "tg_api_key_row";
   ApiKey operator()(const tg_api_key_row& r) const {
     return ApiKey{copy(r.id),    copy(r.tenant_id), copy(r.secret_sha256),
                   copy(r.label), r.created_at_ms,   r.revoked_at_ms};
   }
 };
 struct ToWallet {
+  static constexpr const char* kRow = "tg_wallet_row";
   Wallet operator()(const tg_wallet_row& r) const {
     return Wallet{copy(r.tenant_id), std::string(r.currency, strnlen(r.currency, 4)),
                   r.balance_micros, r.credit_limit_micros, r.created_at_ms};
   }
 };
 struct ToEntry {
+  static constexpr const char* kRow = "tg_ledger_entry_row";
   LedgerEntry operator()(const tg_ledger_entry_row& r) const {
     return LedgerEntry{r.seq,
                        copy(r.tenant_id),
@@ -64,6 +90,7 @@ struct ToEntry {
   }
 };
 struct ToIdem {
+  static constexpr const char* kRow = "tg_idempotency_row";
   IdempotencyRecord operator()(const tg_idempotency_row& r) const {
     return IdempotencyRecord{copy(r.tenant_id),    copy(r.scope),     copy(r.key),
                              copy(r.request_hash), r.response_status, copy(r.response_body),
@@ -74,6 +101,7 @@ struct ToIdem {
 std::string code(const char (&c)[4]) { return std::string(c, strnlen(c, 4)); }
 
 struct ToNumber {
+  static constexpr const char* kRow = "tg_number_row";
   Number operator()(const tg_number_row& r) const {
     return Number{copy(r.e164),          copy(r.tenant_id),    copy(r.account_sid),
                   copy(r.twilio_sid),    copy(r.voice_plugin), copy(r.sms_plugin),
@@ -81,12 +109,14 @@ struct ToNumber {
   }
 };
 struct ToAccount {
+  static constexpr const char* kRow = "tg_twilio_account_row";
   TwilioAccount operator()(const tg_twilio_account_row& r) const {
     return TwilioAccount{copy(r.account_sid),   copy(r.tenant_id),    copy(r.auth_token_enc),
                          copy(r.friendly_name), r.is_subaccount != 0, r.created_at_ms};
   }
 };
 struct ToMessage {
+  static constexpr const char* kRow = "tg_message_row";
   Message operator()(const tg_message_row& r) const {
     return Message{copy(r.sid),       copy(r.tenant_id), r.direction,    copy(r.from_number),
                    copy(r.to_number), copy(r.body),      copy(r.status), r.status_rank,
@@ -95,6 +125,7 @@ struct ToMessage {
   }
 };
 struct ToCall {
+  static constexpr const char* kRow = "tg_call_row";
   Call operator()(const tg_call_row& r) const {
     return Call{copy(r.sid),           copy(r.tenant_id), r.direction,    copy(r.from_number),
                 copy(r.to_number),     copy(r.status),    r.status_rank,  r.duration_s,
@@ -133,8 +164,15 @@ void Store::invokeWithin(std::chrono::milliseconds deadline, std::string_view op
   const auto start = std::chrono::steady_clock::now();
   tg_call_ctx ctx{sizeof(tg_call_ctx), str(tenant_id), str(op), nowMs() + deadline.count()};
   tg_error err{};
+  sink_failure.clear();
+  sink_threw = false;
   const tg_status st = fn(&ctx, &err);
   plugin_.record(st, std::chrono::steady_clock::now() - start);
+  if (!sink_failure.empty()) {
+    if (sink_threw) plugin_.stats().host_exceptions.fetch_add(1, std::memory_order_relaxed);
+    const std::string why = std::exchange(sink_failure, {});
+    throw StorageError(TG_ERR_INTERNAL, fmt::format("storage {}: {}", op, why));
+  }
   if (st != TG_OK) {
     err.message[sizeof(err.message) - 1] = '\0';
     throw StorageError(st, fmt::format("storage {}: {}", op, err.message));
@@ -297,9 +335,8 @@ void Store::completeIdempotency(std::string_view tenant_id, std::string_view sco
 
 // ---- ABI 1.1 ----
 
-bool Store::hasAbi11() const {
-  uint32_t size = vt_->struct_size;
-  return TG_HAS_FIELD(tg_storage_vtable, size, optout_get) && vt_->optout_get != nullptr;
+const plugins::CallbackSlot* Store::missingCallback() const {
+  return plugins::firstMissing(TG_KIND_STORAGE, vt_, kNeededMinor);
 }
 
 template <class Rows, class Fn>

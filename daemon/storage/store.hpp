@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "plugins/vtables.hpp"
+
 namespace tollgate::plugins {
 class Plugin;
 }
@@ -211,8 +213,11 @@ class Store {
                  std::string_view keyword, std::string_view message_sid, int64_t now_ms);
   bool optedOut(std::string_view tenant_id, std::string_view phone);
 
-  // True when the plugin implements every ABI 1.1 operation tollgated needs.
-  bool hasAbi11() const;
+  // The ABI minor whose operations tollgated needs from its storage plugin.
+  static constexpr uint16_t kNeededMinor = 1;
+  // The first required callback up to ABI 1.kNeededMinor the plugin lacks (its vtable ends
+  // before it, or it is null), or nullptr when it has them all.
+  const plugins::CallbackSlot* missingCallback() const;
 
   plugins::Plugin& plugin() { return plugin_; }
 

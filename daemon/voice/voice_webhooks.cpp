@@ -7,6 +7,7 @@
 #include <tollgate/sdk/twiml.hpp>
 #include "http/api.hpp"
 #include "messaging/status_rank.hpp"
+#include "plugins/boundary.hpp"
 
 namespace tollgate::voice {
 namespace {
@@ -52,8 +53,15 @@ VoiceOutcome askPlugin(const plugins::Plugin& plugin, const VoiceCall& c) {
   out.status = plugin.vtable<tg_voice_vtable>()->on_call(
       plugin.instance(), &ctx, &req,
       {&out.twiml,
-       [](void* p, tg_str twiml) {
-         static_cast<std::string*>(p)->assign(twiml.data ? twiml.data : "", twiml.size);
+       [](void* p, tg_str twiml) noexcept {
+         // Runs inside the plugin's call: an exception must not unwind through its frames. On
+         // failure the TwiML stays empty, which the caller reports.
+         auto* out = static_cast<std::string*>(p);
+         if (!plugins::stopAtBoundary("voice twiml sink", nullptr, [&] {
+               out->assign(twiml.data ? twiml.data : "", twiml.size);
+             })) {
+           out->clear();
+         }
        }},
       &err);
   if (out.status == TG_OK && out.twiml.empty()) {

@@ -5,11 +5,17 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+
+#include <unistd.h>
 
 #include "plugins/deadline.hpp"
 #include "plugins/plugin_host.hpp"
+#include "plugins/vtables.hpp"
+#include "storage/store.hpp"
 
 namespace tollgate::plugins {
 namespace {
@@ -97,17 +103,54 @@ TEST_F(LoaderTest, RejectsASharedObjectWithoutTheEntrySymbol) {
 
 TEST_F(LoaderTest, RejectsADifferentAbiMajor) {
   expectRejected(spec("test-raw-abi-major"), Rejection::kAbiMajorMismatch,
-                 "built for plugin ABI 2.1, this tollgated speaks ABI 1.1; rebuild the plugin");
+                 "built for plugin ABI 2." + std::to_string(TG_ABI_MINOR) +
+                     ", this tollgated speaks ABI 1." + std::to_string(TG_ABI_MINOR) +
+                     "; rebuild the plugin");
 }
 
 TEST_F(LoaderTest, RejectsANewerAbiMinor) {
   expectRejected(spec("test-raw-abi-minor"), Rejection::kAbiMinorNewer,
-                 "built for plugin ABI 1.2, newer than this tollgated's 1.1; upgrade tollgated");
+                 "built for plugin ABI 1." + std::to_string(TG_ABI_MINOR + 1) +
+                     ", newer than this tollgated's 1." + std::to_string(TG_ABI_MINOR) +
+                     "; upgrade tollgated");
 }
 
 TEST_F(LoaderTest, RejectsAVtableTooShortForTheRequiredCallbacks) {
   expectRejected(spec("test-raw-short-vtable"), Rejection::kStructTooShort,
-                 "storage vtable is 8 bytes or has null callbacks");
+                 "storage vtable is 8 bytes, too short for required callback 'migrate' (ABI 1.0)");
+}
+
+TEST_F(LoaderTest, NamesARequiredAbi10CallbackThatIsNull) {
+  expectRejected(spec("test-raw-storage-null-ledger-list"), Rejection::kStructTooShort,
+                 "storage vtable lacks required callback 'ledger_list' (ABI 1.0)");
+}
+
+TEST_F(LoaderTest, NamesARequiredAbi11CallbackThatIsNull) {
+  expectRejected(spec("test-raw-storage-null-message-insert"), Rejection::kStructTooShort,
+                 "storage vtable lacks required callback 'message_insert' (ABI 1.1)");
+}
+
+TEST_F(LoaderTest, LoadsAStoragePluginBuiltForAnOlderMinorButTheStoreSeesWhatItLacks) {
+  ASSERT_FALSE(host_.load(spec("test-raw-storage-v10")).has_value()) << log_.str();
+  storage::Store store(*host_.find("raw-storage-v10"));
+  ASSERT_NE(store.missingCallback(), nullptr);
+  EXPECT_STREQ(store.missingCallback()->name, "number_put");
+  EXPECT_EQ(store.missingCallback()->since_minor, 1);
+}
+
+TEST_F(LoaderTest, ReadsConfigKeysWithTheStrideOfThePluginThatDeclaredThem) {
+  LoadFailure failure;
+  auto in = host_.inspect(kDir / "test-raw-config-stride.so", &failure);
+  ASSERT_TRUE(in.has_value()) << failure.message;
+  ASSERT_EQ(in->config_keys.size(), 2u);
+  EXPECT_EQ(std::string(in->config_keys[1].name.data, in->config_keys[1].name.size), "retries");
+  EXPECT_EQ(in->config_keys[1].type, TG_CONFIG_INT);
+  EXPECT_EQ(in->config_keys[1].required, 1);
+  expectRejected(spec("test-raw-config-stride"), Rejection::kBadConfig,
+                 "settings.retries: required (count)");
+  log_.str("");
+  EXPECT_FALSE(host_.load(spec("test-raw-config-stride", {{"retries", "5"}})).has_value())
+      << log_.str();
 }
 
 TEST_F(LoaderTest, RejectsADuplicateId) {
@@ -188,6 +231,134 @@ TEST_F(LoaderTest, CountsCallsAndErrorsAndStopsExceptionsAtTheBoundary) {
   EXPECT_EQ(p.stats().errors.load(), 1u);
   EXPECT_EQ(p.stats().overruns.load(), 0u);
   EXPECT_EQ(p.metrics()["answers"], 1);
+}
+
+// The plugin asks for a setting and bumps a counter with names no host can copy: the host's
+// exception must stop in the host function, not unwind through the plugin's C frames.
+TEST_F(LoaderTest, HostFunctionsStopExceptionsAtTheBoundary) {
+  ASSERT_FALSE(host_.load(spec("test-raw-host-throws")).has_value()) << log_.str();
+  Plugin& p = *host_.find("raw-host-throws");
+  SmsResult r;
+  EXPECT_NO_THROW(r = callSms(p, "hi"));
+  EXPECT_EQ(r.status, TG_OK);
+  EXPECT_EQ(r.reply, "config_get status 7");  // TG_ERR_INTERNAL
+  EXPECT_EQ(p.stats().host_exceptions.load(), 2u);
+  EXPECT_NE(log_.str().find("host config_get: exception stopped at the plugin boundary"),
+            std::string::npos)
+      << log_.str();
+}
+
+// A row the host cannot copy and a row shorter than ABI 1.0's: each makes the call an error
+// that names the operation, and neither exception nor over-read crosses into the plugin.
+TEST_F(LoaderTest, StorageSinksStopExceptionsAndRefuseShortRows) {
+  ASSERT_FALSE(host_.load(spec("test-raw-storage-rows")).has_value()) << log_.str();
+  storage::Store store(*host_.find("raw-storage-rows"));
+  try {
+    store.tenant("tn_1");
+    ADD_FAILURE() << "tenant() returned";
+  } catch (const storage::StorageError& e) {
+    EXPECT_EQ(e.status(), TG_ERR_INTERNAL);
+    EXPECT_NE(std::string(e.what()).find("storage tenant_get: the host could not take a row"),
+              std::string::npos)
+        << e.what();
+    EXPECT_EQ(store.plugin().stats().host_exceptions.load(), 1u);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not a StorageError: " << e.what();
+  }
+  try {
+    store.tenants("", 10);
+    ADD_FAILURE() << "tenants() returned";
+  } catch (const storage::StorageError& e) {
+    EXPECT_EQ(e.status(), TG_ERR_INTERNAL);
+    EXPECT_NE(std::string(e.what()).find("storage tenant_list: plugin delivered a tg_tenant_row "
+                                         "of 24 bytes; this host needs 56"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(LoaderTest, ShutdownRunsForAPluginWrittenInPlainC) {
+  ASSERT_FALSE(host_.load(spec("test-raw-good")).has_value()) << log_.str();
+  host_.shutdownAll();
+  EXPECT_NE(log_.str().find("[raw-test] raw plugin shut down"), std::string::npos) << log_.str();
+}
+
+// test-sms holds a "wait..." message inside the plugin until the test creates gate/release
+// (tests/plugins/test_sms.cpp); these wait for it to be inside, without sleeping.
+class GatedCall {
+ public:
+  GatedCall() : dir_(fs::temp_directory_path() / ("tollgate-gate-" + std::to_string(::getpid()))) {
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  ~GatedCall() {
+    release();
+    fs::remove_all(dir_);
+  }
+  std::string dir() const { return dir_.string(); }
+  bool waitEntered() const {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!fs::exists(dir_ / "entered") && std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return fs::exists(dir_ / "entered");
+  }
+  void release() const { std::ofstream(dir_ / "release") << "1"; }
+
+ private:
+  fs::path dir_;
+};
+
+// A call that overran its deadline is still inside the plugin: shutdown waits for it to return.
+TEST_F(LoaderTest, ShutdownWaitsForACallStillInFlight) {
+  GatedCall gate;
+  PluginSpec s = spec("test-sms", {{"gate_dir", gate.dir()}});
+  s.deadline = std::chrono::milliseconds(50);
+  ASSERT_FALSE(host_.load(s).has_value());
+  Plugin& p = *host_.find("test-sms");
+  DeadlineExecutor ex(2);
+  EXPECT_FALSE(callWithDeadline<SmsResult>(ex, p, [&] { return callSms(p, "wait late"); }));
+  ASSERT_TRUE(gate.waitEntered());
+  // Released while shutdownAll is (most likely) already waiting; in any order, shutdown must
+  // come after the answer.
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    gate.release();
+  });
+  host_.shutdownAll();
+  releaser.join();
+  const std::string log = log_.str();
+  const auto answered = log.find("[test-sms] answered wait late");
+  const auto shut_down = log.find("[test-sms] test-sms shut down");
+  ASSERT_NE(answered, std::string::npos) << log;
+  ASSERT_NE(shut_down, std::string::npos) << log;
+  EXPECT_LT(answered, shut_down) << log;
+}
+
+// Still busy after the grace: not shut down, one line names it, and no new call gets in.
+TEST_F(LoaderTest, ShutdownLeavesAPluginStillBusyAfterTheGraceAlone) {
+  GatedCall gate;
+  PluginSpec s = spec("test-sms", {{"gate_dir", gate.dir()}});
+  s.deadline = std::chrono::milliseconds(50);
+  ASSERT_FALSE(host_.load(s).has_value());
+  Plugin& p = *host_.find("test-sms");
+  DeadlineExecutor ex(2);
+  EXPECT_FALSE(callWithDeadline<SmsResult>(ex, p, [&] { return callSms(p, "wait late"); }));
+  ASSERT_TRUE(gate.waitEntered());
+  host_.shutdownAll(std::chrono::milliseconds(100));
+  EXPECT_NE(log_.str().find("warning plugin test-sms: 1 call(s) still in flight 100 ms after "
+                            "shutdown began; not shutting it down"),
+            std::string::npos)
+      << log_.str();
+  auto refused = callWithDeadline<SmsResult>(ex, p, [&] { return callSms(p, "refused"); });
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, TG_ERR_UNAVAILABLE);
+  // Let the late call leave the plugin before the fixture unloads it.
+  gate.release();
+  EXPECT_EQ(
+      p.callsInFlight()->waitIdle(std::chrono::steady_clock::now() + std::chrono::seconds(30)), 0u);
+  EXPECT_EQ(log_.str().find("test-sms shut down"), std::string::npos) << log_.str();
+  EXPECT_EQ(log_.str().find("answered refused"), std::string::npos) << log_.str();
 }
 
 TEST_F(LoaderTest, AnOverrunningCallReturnsAtItsDeadline) {

@@ -30,6 +30,9 @@ class TestSms : public tollgate::sdk::SmsPlugin {
         std::chrono::milliseconds(std::stoll(host.configOr("init_sleep_ms", "0"))));
   }
 
+  // Logged so that tests can tell when shutdown ran, and whether a call was still in flight.
+  ~TestSms() override { host().info("test-sms shut down"); }
+
   static tollgate::sdk::ConfigKeys configKeys() noexcept {
     using tollgate::sdk::configKey;
     using tollgate::sdk::lit;
@@ -52,6 +55,7 @@ class TestSms : public tollgate::sdk::SmsPlugin {
     if (body == "throw") throw std::runtime_error("asked to throw");
     if (!gate_dir_.empty() && body.rfind("wait", 0) == 0) holdUntilReleased();
     host().metricAdd("answers");
+    host().info("answered " + body);
     return Decision{action_, reply_ + " " + body, {}};
   }
 
