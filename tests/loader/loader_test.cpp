@@ -277,6 +277,20 @@ TEST_F(LoaderTest, StorageSinksStopExceptionsAndRefuseShortRows) {
   }
 }
 
+// A plugin built against the ABI 1.0 headers as released (tests/abi/golden): every later host
+// loads it, passes it its settings, calls it and shuts it down.
+TEST_F(LoaderTest, KeepsLoadingTheGoldenPluginBuiltAgainstAbi10) {
+  ASSERT_FALSE(host_.load(spec("golden-sms-1-0", {{"prefix", "hi"}})).has_value()) << log_.str();
+  Plugin& p = *host_.find("golden-sms-1-0");
+  const SmsResult r = callSms(p, "there");
+  EXPECT_EQ(r.status, TG_OK) << r.error;
+  EXPECT_EQ(r.reply, "hi there");
+  EXPECT_EQ(p.metrics()["golden_answers"], 1);
+  host_.shutdownAll();
+  EXPECT_NE(log_.str().find("[golden-sms-1-0] golden plugin 1.0 shut down"), std::string::npos)
+      << log_.str();
+}
+
 TEST_F(LoaderTest, ShutdownRunsForAPluginWrittenInPlainC) {
   ASSERT_FALSE(host_.load(spec("test-raw-good")).has_value()) << log_.str();
   host_.shutdownAll();
