@@ -62,4 +62,11 @@ struct Services {
   std::string state_ = "starting";
 };
 
+// A webhook handler behind readiness and the webhook bracket (twilio/webhook.hpp).
+inline http::Response serveWebhook(Services& svc, http::Request& r, const twilio::WebhookSpec& spec,
+                                   const twilio::WebhookHandler& handler) {
+  svc.requireReady();
+  return svc.webhooks->serve(r, spec, handler);
+}
+
 }  // namespace tollgate

@@ -188,18 +188,16 @@ SmsOutcome askSmsPlugin(Services& svc, const http::Request& r, const twilio::Adm
 // Inbound SMS, as named steps: record; apply the registry (whatever the tenant's state, so a
 // STOP always counts); ask the plugin; answer, with a reply only if the sender is not opted
 // out when the answer is written.
-http::Response inboundSms(Services& svc, http::Request& r) {
-  svc.requireReady();
-  auto gate = svc.webhooks->admit(
-      r, "To", "sms", [](const twilio::Webhook& h) { return h.get("MessageSid"); },
-      twilio::twimlResponse(tw::Response().render()));
-  if (auto* resp = std::get_if<http::Response>(&gate)) return std::move(*resp);
-  auto& a = std::get<twilio::Admitted>(gate);
+const twilio::WebhookSpec kInboundSms{
+    .number_param = "To",
+    .scope = "sms",
+    .dedupe_key = [](const twilio::Webhook& h) { return h.get("MessageSid"); },
+    .unknown = twilio::twimlResponse(tw::Response().render())};
+
+http::Response inboundSms(Services& svc, http::Request& r, twilio::Admitted& a) {
   const auto& tenant = a.route->tenant;
   const int64_t now = tenancy::nowMs();
-  const auto noReply = [&] {
-    return svc.webhooks->finish(a, twilio::twimlResponse(tw::Response().render()));
-  };
+  const auto noReply = [] { return twilio::twimlResponse(tw::Response().render()); };
 
   const storage::Message m = recordInbound(svc, a, now);
 
@@ -248,20 +246,19 @@ http::Response inboundSms(Services& svc, http::Request& r) {
     svc.webhooks->counters().replies_suppressed.fetch_add(1, std::memory_order_relaxed);
     return noReply();
   }
-  return svc.webhooks->finish(
-      a, twilio::twimlResponse(tw::Response().add(tw::message(out.reply)).render()));
+  return twilio::twimlResponse(tw::Response().add(tw::message(out.reply)).render());
 }
 
-http::Response messageStatus(Services& svc, http::Request& r) {
-  svc.requireReady();
-  auto gate = svc.webhooks->admit(
-      r, "From", "sms-status",
-      [](const twilio::Webhook& h) {
-        return h.get("MessageSid") + ":" + h.get("MessageStatus") + ":" + h.get("ErrorCode");
-      },
-      http::Response::noContent());
-  if (auto* resp = std::get_if<http::Response>(&gate)) return std::move(*resp);
-  auto& a = std::get<twilio::Admitted>(gate);
+const twilio::WebhookSpec kMessageStatus{
+    .number_param = "From",
+    .scope = "sms-status",
+    .dedupe_key =
+        [](const twilio::Webhook& h) {
+          return h.get("MessageSid") + ":" + h.get("MessageStatus") + ":" + h.get("ErrorCode");
+        },
+    .unknown = http::Response::noContent()};
+
+http::Response messageStatus(Services& svc, http::Request& r, twilio::Admitted& a) {
   const std::string& sid = a.hook.get("MessageSid");
   const std::string& status = a.hook.get("MessageStatus");
   const int rank = messageStatusRank(status);
@@ -274,15 +271,20 @@ http::Response messageStatus(Services& svc, http::Request& r) {
                                               tenancy::nowMs());
       },
       [&] { svc.usage->messageStatusChanged(tenant, sid, status, error_code); });
-  return svc.webhooks->finish(a, http::Response::noContent());
+  return http::Response::noContent();
 }
 
 }  // namespace
 
 void addSmsWebhookRoutes(http::Router& router, Services& svc) {
-  router.add("POST", "/twilio/sms", [&svc](http::Request& r) { return inboundSms(svc, r); });
-  router.add("POST", "/twilio/sms/status",
-             [&svc](http::Request& r) { return messageStatus(svc, r); });
+  router.add("POST", "/twilio/sms", [&svc](http::Request& r) {
+    return serveWebhook(svc, r, kInboundSms,
+                        [&](twilio::Admitted& a) { return inboundSms(svc, r, a); });
+  });
+  router.add("POST", "/twilio/sms/status", [&svc](http::Request& r) {
+    return serveWebhook(svc, r, kMessageStatus,
+                        [&](twilio::Admitted& a) { return messageStatus(svc, r, a); });
+  });
 }
 
 }  // namespace tollgate::messaging

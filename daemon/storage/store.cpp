@@ -333,6 +333,26 @@ void Store::completeIdempotency(std::string_view tenant_id, std::string_view sco
   });
 }
 
+std::optional<bool> Store::reclaimIdempotency(std::string_view tenant_id, std::string_view scope,
+                                              std::string_view key, int64_t expected_ms,
+                                              int64_t new_ms) {
+  if (!TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, idempotency_reclaim) ||
+      vt_->idempotency_reclaim == nullptr) {
+    return std::nullopt;
+  }
+  int32_t reclaimed = 0;
+  try {
+    invoke("idempotency_reclaim", tenant_id, [&](auto* c, auto* e) {
+      return vt_->idempotency_reclaim(plugin_.instance(), c, str(scope), str(key), expected_ms,
+                                      new_ms, &reclaimed, e);
+    });
+  } catch (const StorageError& e) {
+    if (e.status() == TG_ERR_UNSUPPORTED) return std::nullopt;
+    throw;
+  }
+  return reclaimed != 0;
+}
+
 // ---- ABI 1.1 ----
 
 const plugins::CallbackSlot* Store::missingCallback() const {

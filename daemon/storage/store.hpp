@@ -185,6 +185,11 @@ class Store {
   std::optional<IdempotencyRecord> claimIdempotency(const IdempotencyRecord& r);
   void completeIdempotency(std::string_view tenant_id, std::string_view scope, std::string_view key,
                            int32_t response_status, std::string_view response_body);
+  // ABI 1.2: the compare-and-swap on a claim in progress (abi/storage.h): whether this call
+  // changed its time from `expected_ms` to `new_ms`, or nullopt when the plugin lacks the
+  // operation (a plugin of an older minor, or one that answers TG_ERR_UNSUPPORTED).
+  std::optional<bool> reclaimIdempotency(std::string_view tenant_id, std::string_view scope,
+                                         std::string_view key, int64_t expected_ms, int64_t new_ms);
 
   // ABI 1.1. Empty tenant_id on numberByE164/twilioAccount: look up across tenants.
   void putNumber(const Number& n);

@@ -75,12 +75,24 @@ Webhook WebhookGate::read(http::Request& r) const {
   return w;
 }
 
-std::variant<http::Response, Admitted> WebhookGate::admit(
-    http::Request& r, std::string_view number_param, std::string scope,
-    const std::function<std::string(const Webhook&)>& dedupe_key, http::Response unknown) {
+http::Response WebhookGate::serve(http::Request& r, const WebhookSpec& spec,
+                                  const WebhookHandler& handler) {
+  auto gate = admit(r, spec);
+  if (auto* answered = std::get_if<http::Response>(&gate)) return std::move(*answered);
+  auto& a = std::get<Admitted>(gate);
+  try {
+    return finish(a, handler(a));
+  } catch (...) {
+    release(a, r.requestId());
+    throw;
+  }
+}
+
+std::variant<http::Response, Admitted> WebhookGate::admit(http::Request& r,
+                                                          const WebhookSpec& spec) {
   counters_.received.fetch_add(1, std::memory_order_relaxed);
   Webhook hook = read(r);
-  const std::string& raw_number = hook.get(number_param);
+  const std::string& raw_number = hook.get(spec.number_param);
   const auto address = numbers::parseAddress(raw_number);
   auto route = address ? routes_.lookup(address->e164) : nullptr;
   if (!route) {
@@ -89,7 +101,7 @@ std::variant<http::Response, Admitted> WebhookGate::admit(
         "{} {}: webhook for number {} that no tenant owns; answered with the documented empty "
         "answer",
         r.requestId(), ops::untrusted(r.raw().getURI()), ops::untrusted(raw_number)));
-    return unknown;
+    return spec.unknown;
   }
 
   const std::string signature = r.header("X-Twilio-Signature");
@@ -115,15 +127,15 @@ std::variant<http::Response, Admitted> WebhookGate::admit(
                          "X-Twilio-Signature is missing or does not match", "X-Twilio-Signature");
   }
 
-  Admitted a{std::move(hook), std::move(route), std::move(scope), {}};
+  Admitted a{std::move(hook), std::move(route), spec.scope, {}, 0};
   // Only signed fields: I-Twilio-Idempotency-Token is not covered by the signature, so a key
   // built from it would let a captured request be replayed under a fresh header value.
-  a.key = dedupe_key(a.hook);
+  a.key = spec.dedupe_key(a.hook);
   if (a.key.empty()) {
     throw http::ApiError(400, "invalid_argument", "webhook lacks the parameters that identify it");
   }
-  const int64_t now = tenancy::nowMs();
-  storage::IdempotencyRecord claim{a.route->tenant.id, a.scope, a.key, "", 0, "", now};
+  a.claimed_at_ms = tenancy::nowMs();
+  storage::IdempotencyRecord claim{a.route->tenant.id, a.scope, a.key, "", 0, "", a.claimed_at_ms};
   const auto deadline = std::chrono::steady_clock::now() + kInFlightWait;
   for (;;) {
     auto existing = store_.claimIdempotency(claim);
@@ -131,22 +143,47 @@ std::variant<http::Response, Admitted> WebhookGate::admit(
     if (existing->response_status != 0) {
       counters_.replayed.fetch_add(1, std::memory_order_relaxed);
       spdlog::info("{} {}: retry of {} {} answered from the stored response", r.requestId(),
-                   r.raw().getURI(), a.scope, a.key);
+                   ops::untrusted(r.raw().getURI()), a.scope, ops::untrusted(a.key));
       // The stored answer, as it was: status and body (TwiML, or nothing for a 204).
       http::Response replay = twimlResponse(std::move(existing->response_body));
       replay.status = existing->response_status;
       return replay;
     }
-    if (now - existing->created_at_ms > kAbandonedClaimMs) {
-      spdlog::warn("{}: {} {} was claimed {} ms ago and never finished; processing it again",
-                   r.requestId(), a.scope, a.key, now - existing->created_at_ms);
-      return a;
+    // Released by a handler that failed (time 0), or never finished (its daemon died).
+    const int64_t now = tenancy::nowMs();
+    const int64_t age = now - existing->created_at_ms;
+    if (existing->created_at_ms == 0 || age > kAbandonedClaimMs) {
+      const auto took = store_.reclaimIdempotency(a.route->tenant.id, a.scope, a.key,
+                                                  existing->created_at_ms, now);
+      if (took.value_or(true)) {  // nullopt: a storage plugin without the compare-and-swap
+        spdlog::warn("{}: {} {} {}; processing it again", r.requestId(), a.scope,
+                     ops::untrusted(a.key),
+                     existing->created_at_ms == 0
+                         ? std::string("was released by a request that failed")
+                         : fmt::format("was claimed {} ms ago and never finished", age));
+        a.claimed_at_ms = took.has_value() ? now : existing->created_at_ms;
+        return a;
+      }
+      continue;  // another retry took it over first: it is in progress again
     }
     if (std::chrono::steady_clock::now() > deadline) {
       throw http::ApiError(503, "in_progress",
                            "the first delivery of this webhook is still being processed");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void WebhookGate::release(const Admitted& a, std::string_view request_id) noexcept {
+  try {
+    store_.reclaimIdempotency(a.route->tenant.id, a.scope, a.key, a.claimed_at_ms, 0);
+  } catch (const std::exception& e) {
+    try {
+      spdlog::warn("{}: could not release the claim of {} {} after a failure: {}", request_id,
+                   a.scope, ops::untrusted(a.key), e.what());
+    } catch (...) {  // the claim is abandoned after kAbandonedClaimMs anyway
+    }
+  } catch (...) {
   }
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,14 +44,29 @@ struct Webhook {
   bool has(std::string_view name) const;
 };
 
-// A webhook that passed routing, signature and dedupe: the handler acts on it, then calls
-// WebhookGate::finish() with its answer.
+// A webhook that passed routing, signature and dedupe: the handler acts on it and returns its
+// answer, which WebhookGate::serve stores.
 struct Admitted {
   Webhook hook;
   std::shared_ptr<const numbers::Route> route;
   std::string scope;
   std::string key;
+  int64_t claimed_at_ms = 0;  // the time of this request's claim, as stored
 };
+
+// What one kind of webhook is: where its number is, how a repeat is recognised, what a number
+// nobody owns gets.
+struct WebhookSpec {
+  // The form parameter holding the gateway's number: To for inbound, From for outbound status
+  // callbacks.
+  std::string_view number_param;
+  std::string scope;  // the dedupe namespace, e.g. "sms"
+  // Builds the dedupe key from signed parameters only.
+  std::function<std::string(const Webhook&)> dedupe_key;
+  http::Response unknown;  // the documented answer for a number nobody owns
+};
+
+using WebhookHandler = std::function<http::Response(Admitted&)>;
 
 class WebhookGate {
  public:
@@ -58,19 +74,19 @@ class WebhookGate {
               storage::Store& store)
       : config_(config), routes_(routes), accounts_(accounts), store_(store) {}
 
-  // `number_param` names the form parameter holding the gateway's number (To for inbound,
-  // From for outbound status callbacks). `dedupe_key` builds the dedupe key from signed
-  // parameters only. `unknown` is the documented answer for a number nobody owns.
-  std::variant<http::Response, Admitted> admit(
-      http::Request& r, std::string_view number_param, std::string scope,
-      const std::function<std::string(const Webhook&)>& dedupe_key, http::Response unknown);
-
-  // Stores the answer so that a retry of this webhook gets the same one back.
-  http::Response finish(const Admitted& a, http::Response response);
+  // The bracket around every webhook handler: admits the request (routing, signature, dedupe;
+  // a refused or repeated one gets its answer here), runs `handler`, and stores its answer so
+  // that a retry gets the same one back. If the handler (or storing) throws, the claim is
+  // released at once, so that Twilio's retry is processed instead of waiting for it.
+  http::Response serve(http::Request& r, const WebhookSpec& spec, const WebhookHandler& handler);
 
   WebhookCounters& counters() { return counters_; }
 
  private:
+  std::variant<http::Response, Admitted> admit(http::Request& r, const WebhookSpec& spec);
+  http::Response finish(const Admitted& a, http::Response response);
+  // Marks a's claim abandoned (best effort, never throws).
+  void release(const Admitted& a, std::string_view request_id) noexcept;
   Webhook read(http::Request& r) const;
   std::string publicUrl(http::Request& r) const;
   // A warning any stranger can cause (unknown number, bad signature): rate limited, so a

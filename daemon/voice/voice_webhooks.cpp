@@ -101,11 +101,10 @@ http::Response answer(Services& svc, http::Request& r, twilio::Admitted& a, tg_v
   const auto& route = *a.route;
   if (route.tenant.status != TG_TENANT_ACTIVE) {
     svc.webhooks->counters().suspended.fetch_add(1, std::memory_order_relaxed);
-    return svc.webhooks->finish(
-        a, twilio::twimlResponse(tw::Response()
+    return twilio::twimlResponse(tw::Response()
                                      .add(tw::say("The number you have called is not in service."))
                                      .add(tw::hangup())
-                                     .render()));
+                                     .render());
   }
   plugins::Plugin* plugin =
       route.number.voice_plugin.empty() ? nullptr : svc.host->find(route.number.voice_plugin);
@@ -113,7 +112,7 @@ http::Response answer(Services& svc, http::Request& r, twilio::Admitted& a, tg_v
     spdlog::warn("{}: number {} has no loaded voice plugin ('{}'); answering with its fallback",
                  r.requestId(), route.number.e164, route.number.voice_plugin);
     svc.webhooks->counters().plugin_fallbacks.fetch_add(1, std::memory_order_relaxed);
-    return svc.webhooks->finish(a, twilio::twimlResponse(fallbackTwiml(svc, route)));
+    return twilio::twimlResponse(fallbackTwiml(svc, route));
   }
   const int64_t now = tenancy::nowMs();
   const std::string& url = a.hook.url;
@@ -137,19 +136,19 @@ http::Response answer(Services& svc, http::Request& r, twilio::Admitted& a, tg_v
     svc.webhooks->counters().plugin_fallbacks.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("{}: voice plugin {} {} for {}; answering with the fallback", r.requestId(),
                  plugin->id(), out ? "failed: " + out->error : "overran its deadline", call->sid);
-    return svc.webhooks->finish(a, twilio::twimlResponse(fallbackTwiml(svc, route)));
+    return twilio::twimlResponse(fallbackTwiml(svc, route));
   }
-  return svc.webhooks->finish(a, twilio::twimlResponse(std::move(out->twiml)));
+  return twilio::twimlResponse(std::move(out->twiml));
 }
 
-http::Response inboundCall(Services& svc, http::Request& r) {
-  svc.requireReady();
-  auto gate = svc.webhooks->admit(
-      r, "To", "voice",
-      [](const twilio::Webhook& h) { return h.get("CallSid") + ":" + h.get("CallStatus"); },
-      twilio::twimlResponse(tw::Response().add(tw::Element("Reject")).render()));
-  if (auto* resp = std::get_if<http::Response>(&gate)) return std::move(*resp);
-  auto& a = std::get<twilio::Admitted>(gate);
+const twilio::WebhookSpec kInboundCall{
+    .number_param = "To",
+    .scope = "voice",
+    .dedupe_key =
+        [](const twilio::Webhook& h) { return h.get("CallSid") + ":" + h.get("CallStatus"); },
+    .unknown = twilio::twimlResponse(tw::Response().add(tw::Element("Reject")).render())};
+
+http::Response inboundCall(Services& svc, http::Request& r, twilio::Admitted& a) {
   const int64_t now = tenancy::nowMs();
   storage::Call c;
   c.sid = a.hook.get("CallSid");
@@ -168,18 +167,21 @@ http::Response inboundCall(Services& svc, http::Request& r) {
   return answer(svc, r, a, TG_VOICE_INBOUND, "");
 }
 
-http::Response followUp(Services& svc, http::Request& r) {
-  svc.requireReady();
-  const std::string step = r.query("step");
-  auto gate = svc.webhooks->admit(
-      r, "To", "voice-next",
-      [&step](const twilio::Webhook& h) {
-        return fmt::format("{}:{}:{}:{}:{}", h.get("CallSid"), step, h.get("Digits"),
-                           h.get("SpeechResult"), h.get("RecordingSid"));
-      },
-      twilio::twimlResponse(tw::Response().add(tw::hangup()).render()));
-  if (auto* resp = std::get_if<http::Response>(&gate)) return std::move(*resp);
-  auto& a = std::get<twilio::Admitted>(gate);
+// The step comes from the URL's query (signed), so the spec is made per request.
+twilio::WebhookSpec followUpSpec(const std::string& step) {
+  return twilio::WebhookSpec{
+      .number_param = "To",
+      .scope = "voice-next",
+      .dedupe_key =
+          [step](const twilio::Webhook& h) {
+            return fmt::format("{}:{}:{}:{}:{}", h.get("CallSid"), step, h.get("Digits"),
+                               h.get("SpeechResult"), h.get("RecordingSid"));
+          },
+      .unknown = twilio::twimlResponse(tw::Response().add(tw::hangup()).render())};
+}
+
+http::Response followUp(Services& svc, http::Request& r, twilio::Admitted& a,
+                        const std::string& step) {
   const tg_voice_event event = followUpEvent(a.hook, step);
   if (event == TG_VOICE_RECORDING) {
     try {
@@ -193,14 +195,14 @@ http::Response followUp(Services& svc, http::Request& r) {
   return answer(svc, r, a, event, step);
 }
 
-http::Response callStatus(Services& svc, http::Request& r) {
-  svc.requireReady();
-  auto gate = svc.webhooks->admit(
-      r, "To", "call-status",
-      [](const twilio::Webhook& h) { return h.get("CallSid") + ":" + h.get("CallStatus"); },
-      http::Response::noContent());
-  if (auto* resp = std::get_if<http::Response>(&gate)) return std::move(*resp);
-  auto& a = std::get<twilio::Admitted>(gate);
+const twilio::WebhookSpec kCallStatus{
+    .number_param = "To",
+    .scope = "call-status",
+    .dedupe_key =
+        [](const twilio::Webhook& h) { return h.get("CallSid") + ":" + h.get("CallStatus"); },
+    .unknown = http::Response::noContent()};
+
+http::Response callStatus(Services& svc, http::Request& r, twilio::Admitted& a) {
   const std::string& sid = a.hook.get("CallSid");
   const std::string& status = a.hook.get("CallStatus");
   const int rank = messaging::callStatusRank(status);
@@ -213,16 +215,25 @@ http::Response callStatus(Services& svc, http::Request& r) {
         return svc.store->updateCallStatus(tenant, sid, status, rank, duration, tenancy::nowMs());
       },
       [&] { svc.usage->callStatusChanged(tenant, sid, status, std::max(duration, 0)); });
-  return svc.webhooks->finish(a, http::Response::noContent());
+  return http::Response::noContent();
 }
 
 }  // namespace
 
 void addVoiceWebhookRoutes(http::Router& router, Services& svc) {
-  router.add("POST", "/twilio/voice", [&svc](http::Request& r) { return inboundCall(svc, r); });
-  router.add("POST", "/twilio/voice/next", [&svc](http::Request& r) { return followUp(svc, r); });
-  router.add("POST", "/twilio/voice/status",
-             [&svc](http::Request& r) { return callStatus(svc, r); });
+  router.add("POST", "/twilio/voice", [&svc](http::Request& r) {
+    return serveWebhook(svc, r, kInboundCall,
+                        [&](twilio::Admitted& a) { return inboundCall(svc, r, a); });
+  });
+  router.add("POST", "/twilio/voice/next", [&svc](http::Request& r) {
+    const std::string step = r.query("step");
+    return serveWebhook(svc, r, followUpSpec(step),
+                        [&](twilio::Admitted& a) { return followUp(svc, r, a, step); });
+  });
+  router.add("POST", "/twilio/voice/status", [&svc](http::Request& r) {
+    return serveWebhook(svc, r, kCallStatus,
+                        [&](twilio::Admitted& a) { return callStatus(svc, r, a); });
+  });
 }
 
 }  // namespace tollgate::voice

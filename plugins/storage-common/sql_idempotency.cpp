@@ -81,4 +81,27 @@ void SqlStore::idempotencyComplete(const sdk::CallContext& ctx, std::string_view
   }
 }
 
+bool SqlStore::idempotencyReclaim(const sdk::CallContext& ctx, std::string_view scope,
+                                  std::string_view key, int64_t expected_created_at_ms,
+                                  int64_t new_created_at_ms) {
+  static constexpr std::string_view op = "idempotency_reclaim";
+  const std::string tenant = checkedText(op, "tenant_id", ctx.tenant_id, kMaxIdBytes, false);
+  const std::string sc = checkedText(op, "scope", scope, kMaxIdBytes, true);
+  const std::string k = checkedText(op, "key", key, kMaxIdBytes, true);
+  bool reclaimed = false;
+  run(ctx, op, Tx::kWrite, [&](Session& s) {
+    // One statement is the compare-and-swap: of concurrent reclaimers with the same expected
+    // time, the first UPDATE to commit changes created_at_ms, and the others' WHERE no longer
+    // matches (PostgreSQL re-checks it after waiting on the row lock; SQLite has one writer).
+    std::vector<std::string> keys;
+    s << dialect_.sql(
+        "UPDATE idempotency_keys SET created_at_ms = ? WHERE tenant_id = ? AND scope = ? "
+        "AND key = ? AND response_status = 0 AND created_at_ms = ? RETURNING key"),
+        i64(new_created_at_ms), text(tenant), text(sc), text(k), i64(expected_created_at_ms),
+        kw::into(keys), kw::now;
+    reclaimed = !keys.empty();
+  });
+  return reclaimed;
+}
+
 }  // namespace tollgate::storage_sql

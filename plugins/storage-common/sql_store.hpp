@@ -57,6 +57,8 @@ class SqlStore : public sdk::StoragePlugin {
   void idempotencyComplete(const sdk::CallContext& ctx, std::string_view scope,
                            std::string_view key, int32_t response_status,
                            std::string_view response_body) override;
+  bool idempotencyReclaim(const sdk::CallContext& ctx, std::string_view scope, std::string_view key,
+                          int64_t expected_created_at_ms, int64_t new_created_at_ms) override;
 
   // ABI 1.1: numbers and Twilio accounts (sql_numbers.cpp).
   void numberPut(const sdk::CallContext& ctx, const tg_number_row& row) override;

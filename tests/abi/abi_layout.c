@@ -494,6 +494,10 @@ PIN_VALUE(TG_APPLY_INSUFFICIENT_FUNDS, 3);
 
 /* ======== ABI 1.2 and later: append pins here, never edit the ones above ======== */
 
+/* --- ABI 1.2 --- */
+PIN(tg_storage_vtable, idempotency_reclaim, 264, 8);
+PIN_END(tg_storage_vtable, idempotency_reclaim, 272); /* as released in 1.2 */
+
 #endif /* LP64 */
 
 /* Something to link, so that the test target is an executable ctest can run. */

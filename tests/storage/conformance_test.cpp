@@ -437,6 +437,54 @@ TEST_P(StorageTest, ConcurrentClaimsOfOneKeyHaveExactlyOneWinner) {
   }
 }
 
+// ABI 1.2: release (own claim time -> 0) and takeover (the time seen -> now) of a claim in
+// progress, as a compare-and-swap.
+TEST_P(StorageTest, IdempotencyReclaimIsACompareAndSwapOnAClaimInProgress) {
+  createTenant("tn_a");
+  const std::string scope = "api:messages";
+  ASSERT_FALSE(store().claimIdempotency(record("tn_a", "k1")).has_value());  // at kT0
+  EXPECT_EQ(store().reclaimIdempotency("tn_a", scope, "k1", kT0 + 1, 0), false) << "wrong time";
+  EXPECT_EQ(store().reclaimIdempotency("tn_b", scope, "k1", kT0, 0), false) << "other tenant";
+  EXPECT_EQ(store().reclaimIdempotency("tn_a", scope, "k1", kT0, 0), true) << "release";
+  EXPECT_EQ(store().claimIdempotency(record("tn_a", "k1"))->created_at_ms, 0);
+  EXPECT_EQ(store().reclaimIdempotency("tn_a", scope, "k1", 0, kT0 + 5), true) << "takeover";
+  EXPECT_EQ(store().reclaimIdempotency("tn_a", scope, "k1", 0, kT0 + 6), false) << "taken";
+  EXPECT_EQ(store().claimIdempotency(record("tn_a", "k1"))->created_at_ms, kT0 + 5);
+  // A completed record is never reclaimed, nor one that does not exist.
+  store().completeIdempotency("tn_a", scope, "k1", 200, "done");
+  EXPECT_EQ(store().reclaimIdempotency("tn_a", scope, "k1", kT0 + 5, 0), false);
+  EXPECT_EQ(store().claimIdempotency(record("tn_a", "k1"))->response_status, 200);
+  EXPECT_EQ(store().reclaimIdempotency("tn_a", scope, "nope", kT0, 0), false);
+  EXPECT_EQ(statusOf([&] { store().reclaimIdempotency("tn_a", scope, "", kT0, 0); }),
+            TG_ERR_INVALID_ARGUMENT);
+}
+
+TEST_P(StorageTest, ConcurrentTakeoversOfAnAbandonedClaimHaveExactlyOneWinner) {
+  constexpr int kThreads = 16;
+  createTenant("tn_a");
+  for (int round = 0; round < 5; ++round) {
+    const std::string key = "abandoned-" + std::to_string(round);
+    ASSERT_FALSE(store().claimIdempotency(record("tn_a", key)).has_value());
+    std::latch start(kThreads);
+    std::atomic<int> winners{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&, i] {
+        start.arrive_and_wait();
+        try {
+          if (store().reclaimIdempotency("tn_a", "api:messages", key, kT0, kT0 + 100 + i) == true) {
+            winners.fetch_add(1);
+          }
+        } catch (const storage::StorageError& e) {
+          ADD_FAILURE() << e.what();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(winners.load(), 1) << key;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StorageMigrationTest, ::testing::Values("sqlite", "postgres"),
                          backendName);
 INSTANTIATE_TEST_SUITE_P(Backends, StorageTest, ::testing::Values("sqlite", "postgres"),

@@ -13,7 +13,8 @@
  * reader's own sizeof, since a newer host may have appended fields.
  *
  * The vtable is append-only. ABI 1.1 added numbers, Twilio accounts, messages, calls and
- * opt-outs; templates and the outbox come in later minor versions. The schema for all of them
+ * opt-outs; ABI 1.2 added idempotency_reclaim; templates and the outbox come in later minor
+ * versions. The schema for all of them
  * is created by migrate() so that upgrades never need a data migration across plugins.
  */
 #ifndef TOLLGATE_ABI_STORAGE_H
@@ -385,6 +386,24 @@ typedef struct tg_storage_vtable {
                           tg_str keyword, tg_str message_sid, int64_t now_ms, tg_error* err);
   tg_status (*optout_get)(void* instance, const tg_call_ctx* ctx, tg_str phone,
                           int32_t* out_opted_out, tg_error* err);
+
+  /* --- ABI 1.2: optional; a host checks TG_HAS_FIELD and a non-NULL pointer first --- */
+
+  /* Compare-and-swap on an idempotency claim in progress, scoped to ctx->tenant_id: if the
+   * record (tenant, scope, key) exists, has no response yet (response_status 0) and has
+   * created_at_ms == expected_created_at_ms, sets its created_at_ms to new_created_at_ms and
+   * reports *out_reclaimed = 1; otherwise changes nothing and reports *out_reclaimed = 0 (also
+   * TG_OK: a missing, completed or since reclaimed record is an answer, not an error). Exactly
+   * one of concurrent reclaims with the same expected value wins. The host uses it two ways:
+   *   release: a handler that failed after its claim sets (its own claim time -> 0), which
+   *     marks the claim abandoned, so that the next retry takes it over at once;
+   *   takeover: a retry that finds an abandoned claim (time 0, or older than the host's
+   *     timeout) sets (the time it saw -> now), so that of two retries only one proceeds.
+   * scope, key: borrowed, non-empty. expected_created_at_ms, new_created_at_ms: ms since the
+   * Unix epoch, or 0 (abandoned). out_reclaimed: caller-owned, written on TG_OK. */
+  tg_status (*idempotency_reclaim)(void* instance, const tg_call_ctx* ctx, tg_str scope, tg_str key,
+                                   int64_t expected_created_at_ms, int64_t new_created_at_ms,
+                                   int32_t* out_reclaimed, tg_error* err);
 } tg_storage_vtable;
 
 #ifdef __cplusplus

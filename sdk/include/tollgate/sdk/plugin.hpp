@@ -223,6 +223,16 @@ class StoragePlugin : public PluginBase {
                          int64_t now_ms) = 0;
   virtual bool optoutGet(const CallContext& ctx, std::string_view phone) = 0;
 
+  // ABI 1.2, optional. The compare-and-swap on a claim in progress (abi/storage.h); returns
+  // whether this call changed it. The default says TG_ERR_UNSUPPORTED, which the host treats
+  // as a plugin without the operation.
+  virtual bool idempotencyReclaim(const CallContext& ctx, std::string_view scope,
+                                  std::string_view key, int64_t expected_created_at_ms,
+                                  int64_t new_created_at_ms) {
+    (void)ctx, (void)scope, (void)key, (void)expected_created_at_ms, (void)new_created_at_ms;
+    throw Error(TG_ERR_UNSUPPORTED, "idempotency_reclaim is not implemented by this plugin");
+  }
+
   static const void* vtable() noexcept {
     using S = StoragePlugin;
     static const tg_storage_vtable vt = {
@@ -374,6 +384,16 @@ class StoragePlugin : public PluginBase {
         [](void* i, const tg_call_ctx* c, tg_str phone, int32_t* out, tg_error* e) {
           return guard(e, [&] {
             *out = detail::self<S>(i)->optoutGet(CallContext::from(c), view(phone)) ? 1 : 0;
+          });
+        },
+        // ABI 1.2
+        [](void* i, const tg_call_ctx* c, tg_str scope, tg_str key, int64_t expected, int64_t next,
+           int32_t* out, tg_error* e) {
+          return guard(e, [&] {
+            *out = detail::self<S>(i)->idempotencyReclaim(CallContext::from(c), view(scope),
+                                                          view(key), expected, next)
+                       ? 1
+                       : 0;
           });
         },
     };
