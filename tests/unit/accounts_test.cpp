@@ -9,48 +9,21 @@
 #include <filesystem>
 #include <thread>
 
-#include "plugins/plugin_host.hpp"
-#include "storage/store.hpp"
+#include "support/sqlite_store.hpp"
 
 namespace tollgate::twilio {
 namespace {
-namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
 constexpr const char* kKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const std::string kSub = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
-class AccountsTest : public ::testing::Test {
+class AccountsTest : public tollgate::testing::SqliteStoreTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/tollgate-accounts-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    host_ = std::make_unique<plugins::PluginHost>(dir_.string());
-    plugins::PluginSpec spec;
-    spec.config_file = "accounts-test.ini";
-    spec.file = fs::path(TOLLGATE_PLUGIN_BUILD_DIR) / "storage-sqlite.so";
-    spec.settings = {{"path", "accounts.db"}, {"synchronous", "normal"}};
-    const auto failure = host_->load(spec);
-    ASSERT_FALSE(failure.has_value()) << failure->message;
-    store_ = std::make_unique<storage::Store>(*host_->firstOfKind(TG_KIND_STORAGE));
-    store_->migrate();
-    store_->createTenant(
-        {.id = "tn_a", .name = "A", .status = TG_TENANT_ACTIVE, .created_at_ms = 1});
-  }
-  void TearDown() override {
-    store_.reset();
-    host_.reset();
-    fs::remove_all(dir_);
-  }
   // One daemon's view of the accounts (each daemon has its own cache).
   Accounts daemon(milliseconds ttl) {
     return Accounts(*store_, TokenVault::fromHex(kKey), "", "", ttl);
   }
-
-  fs::path dir_;
-  std::unique_ptr<plugins::PluginHost> host_;
-  std::unique_ptr<storage::Store> store_;
 };
 
 TEST_F(AccountsTest, ATokenIsCachedForItsTtlAndNotAtAllWithoutOne) {

@@ -6,37 +6,18 @@
 
 #include <filesystem>
 
-#include "plugins/plugin_host.hpp"
-#include "storage/store.hpp"
+#include "support/sqlite_store.hpp"
 
 namespace tollgate::numbers {
 namespace {
-namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
-class RoutesTest : public ::testing::Test {
+class RoutesTest : public tollgate::testing::SqliteStoreTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/tollgate-routes-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    host_ = std::make_unique<plugins::PluginHost>(dir_.string());
-    plugins::PluginSpec spec;
-    spec.config_file = "routes-test.ini";
-    spec.file = fs::path(TOLLGATE_PLUGIN_BUILD_DIR) / "storage-sqlite.so";
-    spec.settings = {{"path", "routes.db"}, {"synchronous", "normal"}};
-    const auto failure = host_->load(spec);
-    ASSERT_FALSE(failure.has_value()) << failure->message;
-    store_ = std::make_unique<storage::Store>(*host_->firstOfKind(TG_KIND_STORAGE));
-    store_->migrate();
-    store_->createTenant(
-        {.id = "tn_a", .name = "A", .status = TG_TENANT_ACTIVE, .created_at_ms = 1});
+    SqliteStoreTest::SetUp();
+    if (HasFatalFailure()) return;
     attach("+14155550100");
-  }
-  void TearDown() override {
-    store_.reset();
-    host_.reset();
-    fs::remove_all(dir_);
   }
   void attach(const std::string& e164) {
     storage::Number n;
@@ -47,10 +28,6 @@ class RoutesTest : public ::testing::Test {
     store_->putNumber(n);
   }
   static std::string unknownNumber(int i) { return "+1999" + std::to_string(1000000 + i); }
-
-  fs::path dir_;
-  std::unique_ptr<plugins::PluginHost> host_;
-  std::unique_ptr<storage::Store> store_;
 };
 
 TEST_F(RoutesTest, UnknownNumbersAreRememberedOnlyUpToTheBound) {
