@@ -7,6 +7,7 @@ packages=(
   libsystemd-dev libphonenumber-dev libssl-dev libpq-dev
   libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev
   postgresql-15 postgresql-client-15 sqlite3 systemd
   nodejs
 )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command 2 (and what CI runs): install what is needed, build, start a throwaway
-# PostgreSQL 15 cluster on loopback, and run every test through ctest.
+# PostgreSQL 15 cluster on loopback, run every test through ctest, then each libFuzzer target
+# (tests/fuzz/) for a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -17,3 +18,6 @@ trap pg_stop EXIT
 export TOLLGATE_TEST_PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres"
 
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
+
+# The libFuzzer targets (clang, ASan+UBSan), each for a few seconds from its committed corpus.
+tests/fuzz/run.sh

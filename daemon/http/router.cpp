@@ -216,12 +216,13 @@ const std::string& Request::body() {
   return body_;
 }
 
-Poco::JSON::Object::Ptr Request::jsonBody() {
-  const std::string& b = body();
-  if (b.empty()) throw ApiError(400, "invalid_argument", "request body must be a JSON object");
+Poco::JSON::Object::Ptr Request::jsonBody() { return parseJsonObject(body()); }
+
+Poco::JSON::Object::Ptr parseJsonObject(const std::string& text) {
+  if (text.empty()) throw ApiError(400, "invalid_argument", "request body must be a JSON object");
   try {
     Poco::JSON::Parser parser;
-    auto v = parser.parse(b);
+    auto v = parser.parse(text);
     auto obj = v.extract<Poco::JSON::Object::Ptr>();
     if (obj.isNull()) throw ApiError(400, "invalid_argument", "request body must be a JSON object");
     return obj;

@@ -96,6 +96,8 @@ class Router : public Poco::Net::HTTPRequestHandlerFactory {
 };
 
 // Small helpers for handlers.
+// `text` as a JSON object; throws ApiError 400 naming the problem if it is not one.
+Poco::JSON::Object::Ptr parseJsonObject(const std::string& text);
 std::string requireString(const Poco::JSON::Object& o, const std::string& field, size_t max_len);
 std::string optionalString(const Poco::JSON::Object& o, const std::string& field, size_t max_len);
 

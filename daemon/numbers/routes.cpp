@@ -95,6 +95,17 @@ std::optional<std::string> normalizeE164(std::string_view text) {
   if (!util.IsPossibleNumber(parsed)) return std::nullopt;
   std::string out;
   util.Format(parsed, PhoneNumberUtil::E164, &out);
+  // Some regions' possible lengths go past E.164's 15 digits; routing (looksE164) would never
+  // match such a number.
+  if (!looksE164(out)) return std::nullopt;
+  // libphonenumber drops a national prefix written after the country code ("+20 0118..." loses
+  // a 0), so such a result parses again to yet another number. No one is reachable on it, and
+  // storing it would store digits the caller never typed: refuse anything not a fixed point.
+  PhoneNumber again;
+  std::string check;
+  if (util.Parse(out, "ZZ", &again) != PhoneNumberUtil::NO_PARSING_ERROR) return std::nullopt;
+  util.Format(again, PhoneNumberUtil::E164, &check);
+  if (check != out) return std::nullopt;
   return out;
 }
 

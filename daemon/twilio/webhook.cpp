@@ -13,6 +13,7 @@
 #include "tenancy/secrets.hpp"
 #include "tenancy/tenants.hpp"
 #include "twilio/form.hpp"
+#include "twilio/public_url.hpp"
 
 namespace tollgate::twilio {
 namespace {
@@ -43,17 +44,17 @@ http::Response twimlResponse(std::string twiml) {
 }
 
 std::string WebhookGate::publicUrl(http::Request& r) const {
-  const std::string& uri = r.raw().getURI();
   const std::string peer = r.raw().clientAddress().host().toString();
-  const bool trusted = std::find(config_.trusted_proxies.begin(), config_.trusted_proxies.end(),
-                                 peer) != config_.trusted_proxies.end();
-  if (trusted) {
-    const std::string proto = r.header("X-Forwarded-Proto");
-    const std::string host = r.header("X-Forwarded-Host");
-    if (!proto.empty() && !host.empty()) return proto + "://" + host + uri;
-  }
-  if (!config_.public_base_url.empty()) return config_.public_base_url + uri;
-  return "http://" + r.raw().getHost() + uri;
+  // header() gives "" for a missing header, where Poco's getHost() would throw.
+  const std::string host = r.header("Host");
+  const std::string forwarded_proto = r.header("X-Forwarded-Proto");
+  const std::string forwarded_host = r.header("X-Forwarded-Host");
+  const UrlSource source{.target = r.raw().getURI(),
+                         .host = host,
+                         .peer = peer,
+                         .forwarded_proto = forwarded_proto,
+                         .forwarded_host = forwarded_host};
+  return twilio::publicUrl(source, config_.trusted_proxies, config_.public_base_url);
 }
 
 Webhook WebhookGate::read(http::Request& r) const {
