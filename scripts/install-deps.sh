@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config binutils curl ca-certificates openssl
   libpoco-dev libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev
-  libsystemd-dev libphonenumber-dev libssl-dev libpq-dev
+  libsystemd-dev libphonenumber-dev libssl-dev libpq-dev libsqlite3-dev
   libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev

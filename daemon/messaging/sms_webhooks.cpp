@@ -116,8 +116,8 @@ std::string settingOr(const KV& settings, std::string_view key, std::string fall
   return fallback;
 }
 
-// 1. Persist before anything is answered. A retry after a crash finds it already there.
-storage::Message recordInbound(Services& svc, const twilio::Admitted& a, int64_t now) {
+// The message as received, to be stored with the webhook's unit.
+storage::Message inboundRecord(const twilio::Admitted& a, int64_t now) {
   storage::Message m;
   m.sid = a.hook.get("MessageSid");
   m.tenant_id = a.route->tenant.id;
@@ -129,12 +129,6 @@ storage::Message recordInbound(Services& svc, const twilio::Admitted& a, int64_t
   m.status_rank = messageStatusRank(m.status);
   m.num_segments = std::max(1, std::atoi(a.hook.get("NumSegments").c_str()));
   m.created_at_ms = m.updated_at_ms = now;
-  try {
-    svc.store->insertMessage(m);
-    svc.usage->messageReceived(m);
-  } catch (const storage::StorageError& e) {
-    if (e.status() != TG_ERR_CONFLICT) throw;
-  }
   return m;
 }
 
@@ -187,7 +181,8 @@ SmsOutcome askSmsPlugin(Services& svc, const http::Request& r, const twilio::Adm
 
 // Inbound SMS, as named steps: record; apply the registry (whatever the tenant's state, so a
 // STOP always counts); ask the plugin; answer, with a reply only if the sender is not opted
-// out when the answer is written.
+// out when the answer is written. The record, the registry's changes and the answer are stored
+// together when the handler returns (twilio/webhook.hpp).
 const twilio::WebhookSpec kInboundSms{
     .number_param = "To",
     .scope = "sms",
@@ -199,17 +194,30 @@ http::Response inboundSms(Services& svc, http::Request& r, twilio::Admitted& a) 
   const int64_t now = tenancy::nowMs();
   const auto noReply = [] { return twilio::twimlResponse(tw::Response().render()); };
 
-  const storage::Message m = recordInbound(svc, a, now);
+  const storage::Message m = inboundRecord(a, now);
+  const auto recorded = a.unit.insertMessage(m);
+  a.afterCommit.push_back([&svc, m, recorded](const storage::UnitResult& written) {
+    if (written.result(recorded) == TG_UNIT_CHANGED) svc.usage->messageReceived(m);
+  });
 
   // The core's registry, before the tenant's state or any plugin is considered.
   const tg_sms_keyword family = keywordFamily(m.body);
   const std::string keyword = normalizedKeyword(m.body);
   const auto sender = registryKey(m.from_number);
+  std::optional<bool> own_state;  // the registry change this message makes, if any
+  const auto optOut = [&](bool opted_out) {
+    own_state = opted_out;
+    a.unit.setOptOut(storage::OptOutChange{.phone = *sender,
+                                           .opted_out = opted_out,
+                                           .keyword = keyword,
+                                           .message_sid = m.sid,
+                                           .now_ms = now});
+  };
   if (!sender) {
     spdlog::warn("{}: sender {} of {} is not a phone number; no reply will be sent", r.requestId(),
                  ops::untrusted(m.from_number), ops::untrusted(m.sid));
   } else if (family == TG_SMS_KEYWORD_STOP || family == TG_SMS_KEYWORD_START) {
-    svc.optouts->set(tenant.id, *sender, family == TG_SMS_KEYWORD_STOP, keyword, m.sid, now);
+    optOut(family == TG_SMS_KEYWORD_STOP);
   }
 
   if (tenant.status != TG_TENANT_ACTIVE) {
@@ -221,7 +229,10 @@ http::Response inboundSms(Services& svc, http::Request& r, twilio::Admitted& a) 
   switch (out.action) {
     case TG_SMS_FORWARD:
       if (!out.forward_url.empty()) {
-        svc.forwarder->post({out.forward_url, forwardPayload(a, m), r.requestId()});
+        // Once stored, and so once: a repeat is answered from storage without forwarding.
+        a.afterCommit.push_back(
+            [&svc, forward = Forward{out.forward_url, forwardPayload(a, m), r.requestId()}](
+                const storage::UnitResult&) { svc.forwarder->post(forward); });
       }
       break;
     case TG_SMS_OPT_OUT:
@@ -232,7 +243,7 @@ http::Response inboundSms(Services& svc, http::Request& r, twilio::Admitted& a) 
                      r.requestId(), m.from_number, m.sid);
         break;
       }
-      svc.optouts->set(tenant.id, *sender, out.action == TG_SMS_OPT_OUT, keyword, m.sid, now);
+      optOut(out.action == TG_SMS_OPT_OUT);
       break;
     default:
       break;
@@ -241,8 +252,9 @@ http::Response inboundSms(Services& svc, http::Request& r, twilio::Admitted& a) 
                          out.action == TG_SMS_OPT_OUT || out.action == TG_SMS_OPT_IN;
   if (!may_reply || out.reply.empty()) return noReply();
 
-  // The registry as it stands now: a STOP recorded while the plugin ran wins.
-  if (!sender || svc.optouts->optedOut(tenant.id, *sender)) {
+  // The registry as this answer leaves it: this message's own change, else the state stored
+  // now (so a STOP recorded while the plugin ran wins).
+  if (!sender || (own_state ? *own_state : svc.optouts->optedOut(tenant.id, *sender))) {
     svc.webhooks->counters().replies_suppressed.fetch_add(1, std::memory_order_relaxed);
     return noReply();
   }
@@ -263,14 +275,19 @@ http::Response messageStatus(Services& svc, http::Request& r, twilio::Admitted& 
   const std::string& status = a.hook.get("MessageStatus");
   const int rank = messageStatusRank(status);
   const int error_code = std::atoi(a.hook.get("ErrorCode").c_str());
-  const std::string& tenant = a.route->tenant.id;
-  applyStatus(
-      r.requestId(), "message", sid, status, rank,
-      [&] {
-        return svc.store->updateMessageStatus(tenant, sid, status, rank, error_code,
-                                              tenancy::nowMs());
-      },
-      [&] { svc.usage->messageStatusChanged(tenant, sid, status, error_code); });
+  if (!knownStatus(r.requestId(), "message", sid, status, rank)) return http::Response::noContent();
+  const auto updated =
+      a.unit.updateMessageStatus(storage::StatusChange{.sid = sid,
+                                                       .status = status,
+                                                       .status_rank = rank,
+                                                       .error_code = error_code,
+                                                       .now_ms = tenancy::nowMs()});
+  a.afterCommit.push_back(
+      [&svc, &r, &a, sid, status, error_code, updated](const storage::UnitResult& written) {
+        if (statusChanged(r.requestId(), "message", sid, written.result(updated))) {
+          svc.usage->messageStatusChanged(a.route->tenant.id, sid, status, error_code);
+        }
+      });
   return http::Response::noContent();
 }
 

@@ -34,22 +34,23 @@ inline int callStatusRank(std::string_view s) {
   return 0;
 }
 
-// Applies one status callback to a message or call (`what`). Twilio gets its 2xx whatever
-// happens, so an unknown status word or an unknown record is logged and ignored; `update`
-// stores the status if it moves forward and says so; `changed` then reports it.
-template <class Update, class Changed>
-void applyStatus(std::string_view request_id, std::string_view what, std::string_view sid,
-                 std::string_view status, int rank, Update update, Changed changed) {
-  if (rank == 0) {
-    spdlog::warn("{}: unknown {} status '{}' for {}; ignored", request_id, what, status, sid);
-    return;
-  }
-  try {
-    if (update()) changed();
-  } catch (const storage::StorageError& e) {
-    if (e.status() != TG_ERR_NOT_FOUND) throw;
+// A status callback for a message or call (`what`): Twilio gets its 2xx whatever happens, so an
+// unknown status word is logged and ignored (false), and so is an unknown record.
+inline bool knownStatus(std::string_view request_id, std::string_view what, std::string_view sid,
+                        std::string_view status, int rank) {
+  if (rank != 0) return true;
+  spdlog::warn("{}: unknown {} status '{}' for {}; ignored", request_id, what, status, sid);
+  return false;
+}
+
+// Whether the stored status moved forward, from the unit's result for the update
+// (TG_UNIT_CHANGED/UNCHANGED/MISSING); an update of an unknown record is logged.
+inline bool statusChanged(std::string_view request_id, std::string_view what, std::string_view sid,
+                          int32_t result) {
+  if (result == TG_UNIT_MISSING) {
     spdlog::warn("{}: status callback for unknown {} {}; ignored", request_id, what, sid);
   }
+  return result == TG_UNIT_CHANGED;
 }
 
 }  // namespace tollgate::messaging

@@ -1,5 +1,7 @@
 #include "storage/store.hpp"
 
+#include <deque>
+
 #include <fmt/format.h>
 #include <chrono>
 #include <cstring>
@@ -7,6 +9,7 @@
 
 #include "plugins/boundary.hpp"
 #include "plugins/plugin_host.hpp"
+#include "storage/unit.hpp"
 
 namespace tollgate::storage {
 namespace {
@@ -149,6 +152,29 @@ std::optional<T> first(std::vector<T>& rows) {
   return std::move(rows.front());
 }
 
+}  // namespace
+
+namespace {
+// ABI views of records; borrow m's strings.
+tg_message_row messageRow(const Message& m) {
+  tg_message_row row{sizeof(row),  str(m.sid),         str(m.tenant_id),
+                     m.direction,  str(m.from_number), str(m.to_number),
+                     str(m.body),  str(m.status),      m.status_rank,
+                     m.error_code, m.num_segments,     m.price_micros,
+                     {},           m.created_at_ms,    m.updated_at_ms};
+  setCode(row.currency, m.currency);
+  return row;
+}
+tg_call_row callRow(const Call& k) {
+  return tg_call_row{sizeof(tg_call_row), str(k.sid),           str(k.tenant_id), k.direction,
+                     str(k.from_number),  str(k.to_number),     str(k.status),    k.status_rank,
+                     k.duration_s,        str(k.recording_url), k.created_at_ms,  k.updated_at_ms};
+}
+tg_idempotency_row idempotencyRow(const IdempotencyRecord& r) {
+  return tg_idempotency_row{
+      sizeof(tg_idempotency_row), str(r.tenant_id),  str(r.scope),         str(r.key),
+      str(r.request_hash),        r.response_status, str(r.response_body), r.created_at_ms};
+}
 }  // namespace
 
 Store::Store(plugins::Plugin& plugin) : plugin_(plugin), vt_(plugin.vtable<tg_storage_vtable>()) {}
@@ -308,9 +334,7 @@ std::vector<LedgerEntry> Store::ledger(std::string_view tenant_id, std::string_v
 }
 
 std::optional<IdempotencyRecord> Store::claimIdempotency(const IdempotencyRecord& r) {
-  const tg_idempotency_row row{sizeof(row),          str(r.tenant_id),    str(r.scope),
-                               str(r.key),           str(r.request_hash), r.response_status,
-                               str(r.response_body), r.created_at_ms};
+  const tg_idempotency_row row = idempotencyRow(r);
   IdemRows rows;
   int32_t claimed = 0;
   invoke("idempotency_claim", r.tenant_id, [&](auto* c, auto* e) {
@@ -417,12 +441,7 @@ std::optional<TwilioAccount> Store::twilioAccount(std::string_view tenant_id,
 }
 
 void Store::insertMessage(const Message& m) {
-  tg_message_row row{sizeof(row),  str(m.sid),         str(m.tenant_id),
-                     m.direction,  str(m.from_number), str(m.to_number),
-                     str(m.body),  str(m.status),      m.status_rank,
-                     m.error_code, m.num_segments,     m.price_micros,
-                     {},           m.created_at_ms,    m.updated_at_ms};
-  setCode(row.currency, m.currency);
+  const tg_message_row row = messageRow(m);
   invoke("message_insert", m.tenant_id,
          [&](auto* c, auto* e) { return vt_->message_insert(plugin_.instance(), c, &row, e); });
 }
@@ -461,10 +480,7 @@ std::vector<Message> Store::messages(std::string_view tenant_id, const LogQuery&
 }
 
 void Store::insertCall(const Call& k) {
-  const tg_call_row row{sizeof(row),          str(k.sid),         str(k.tenant_id),
-                        k.direction,          str(k.from_number), str(k.to_number),
-                        str(k.status),        k.status_rank,      k.duration_s,
-                        str(k.recording_url), k.created_at_ms,    k.updated_at_ms};
+  const tg_call_row row = callRow(k);
   invoke("call_insert", k.tenant_id,
          [&](auto* c, auto* e) { return vt_->call_insert(plugin_.instance(), c, &row, e); });
 }
@@ -516,6 +532,206 @@ bool Store::optedOut(std::string_view tenant_id, std::string_view phone) {
     return vt_->optout_get(plugin_.instance(), c, str(phone), &out, e);
   });
   return out != 0;
+}
+
+// ---- ABI 1.3: units of work ----
+
+bool Store::appliesUnits() const {
+  return TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, unit_apply) &&
+         vt_->unit_apply != nullptr && !units_unsupported_.load(std::memory_order_relaxed);
+}
+
+UnitResult Store::apply(const Unit& unit) {
+  if (unit.empty()) return {};
+  if (!appliesUnits()) return applyEach(unit);
+
+  // The ABI's view of the unit: each op's args struct borrows the unit's strings. Deques keep
+  // the addresses of what they hold.
+  std::deque<std::variant<tg_idempotency_row, tg_idempotency_completion, tg_message_row,
+                          tg_call_row, tg_status_change, tg_recording_change, tg_optout_change>>
+      args;
+  UnitResult result;
+  result.results.assign(unit.ops().size(), TG_UNIT_UNCHANGED);
+  std::vector<tg_unit_op> ops;
+  ops.reserve(unit.ops().size());
+  for (size_t i = 0; i < unit.ops().size(); ++i) {
+    const Unit::Op& op = unit.ops()[i];
+    const void* p = std::visit(
+        [&](const auto& a) -> const void* {
+          using A = std::decay_t<decltype(a)>;
+          if constexpr (std::is_same_v<A, IdempotencyRecord>) {
+            return &std::get<tg_idempotency_row>(args.emplace_back(idempotencyRow(a)));
+          } else if constexpr (std::is_same_v<A, Completion>) {
+            return &std::get<tg_idempotency_completion>(args.emplace_back(
+                tg_idempotency_completion{.struct_size = sizeof(tg_idempotency_completion),
+                                          .scope = str(a.scope),
+                                          .key = str(a.key),
+                                          .response_status = a.response_status,
+                                          .response_body = str(a.response_body)}));
+          } else if constexpr (std::is_same_v<A, Message>) {
+            return &std::get<tg_message_row>(args.emplace_back(messageRow(a)));
+          } else if constexpr (std::is_same_v<A, Call>) {
+            return &std::get<tg_call_row>(args.emplace_back(callRow(a)));
+          } else if constexpr (std::is_same_v<A, StatusChange>) {
+            return &std::get<tg_status_change>(
+                args.emplace_back(tg_status_change{.struct_size = sizeof(tg_status_change),
+                                                   .sid = str(a.sid),
+                                                   .status = str(a.status),
+                                                   .status_rank = a.status_rank,
+                                                   .error_code = a.error_code,
+                                                   .duration_s = a.duration_s,
+                                                   .now_ms = a.now_ms}));
+          } else if constexpr (std::is_same_v<A, RecordingChange>) {
+            return &std::get<tg_recording_change>(
+                args.emplace_back(tg_recording_change{.struct_size = sizeof(tg_recording_change),
+                                                      .sid = str(a.sid),
+                                                      .recording_url = str(a.recording_url),
+                                                      .now_ms = a.now_ms}));
+          } else {
+            return &std::get<tg_optout_change>(
+                args.emplace_back(tg_optout_change{.struct_size = sizeof(tg_optout_change),
+                                                   .phone = str(a.phone),
+                                                   .opted_out = a.opted_out ? 1 : 0,
+                                                   .keyword = str(a.keyword),
+                                                   .message_sid = str(a.message_sid),
+                                                   .now_ms = a.now_ms}));
+          }
+        },
+        op.args);
+    ops.push_back(tg_unit_op{.struct_size = sizeof(tg_unit_op),
+                             .kind = op.kind,
+                             .args = p,
+                             .out_result = &result.results[i]});
+  }
+  const tg_unit abi{.struct_size = sizeof(tg_unit), .ops = ops.data(), .op_count = ops.size()};
+  tg_unit_outcome outcome = 0;
+  IdemRows existing;
+  try {
+    invoke("unit_apply", unit.tenantId(), [&](auto* c, auto* e) {
+      return vt_->unit_apply(plugin_.instance(), c, &abi, &outcome, {&existing, IdemRows::fn}, e);
+    });
+  } catch (const StorageError& e) {
+    if (e.status() != TG_ERR_UNSUPPORTED) throw;
+    units_unsupported_.store(true, std::memory_order_relaxed);
+    return applyEach(unit);
+  }
+  if (outcome == TG_UNIT_DUPLICATE) {
+    if (existing.rows.empty()) {
+      throw StorageError(TG_ERR_INTERNAL, "storage unit_apply: duplicate but no record returned");
+    }
+    result.duplicate = true;
+    result.existing = std::move(existing.rows.front());
+  } else if (outcome != TG_UNIT_APPLIED) {
+    throw StorageError(TG_ERR_INTERNAL,
+                       fmt::format("storage unit_apply: unknown outcome {}", outcome));
+  }
+  return result;
+}
+
+// For a plugin without unit_apply: each operation its own call, with the unit's semantics for
+// rows that exist or are missing.
+UnitResult Store::applyEach(const Unit& unit) {
+  UnitResult result;
+  result.results.assign(unit.ops().size(), TG_UNIT_UNCHANGED);
+  const std::string& tenant = unit.tenantId();
+  // The claim first, whatever its place: nothing else may be written for a duplicate.
+  const IdempotencyRecord* claim = nullptr;
+  for (const Unit::Op& op : unit.ops()) {
+    if (op.kind != TG_UNIT_CLAIM) continue;
+    claim = &std::get<IdempotencyRecord>(op.args);
+    if (auto existing = claimIdempotency(*claim)) {
+      result.duplicate = true;
+      result.existing = std::move(existing);
+      return result;
+    }
+  }
+  try {
+    applyEachAfterClaim(unit, result);
+  } catch (...) {
+    // What was written stays (it tolerates a repeat); the claim is released so that the retry
+    // does it again at once.
+    if (claim != nullptr) {
+      try {
+        reclaimIdempotency(tenant, claim->scope, claim->key, claim->created_at_ms, 0);
+      } catch (const std::exception&) {  // abandoned after its timeout anyway
+      }
+    }
+    throw;
+  }
+  return result;
+}
+
+void Store::applyEachAfterClaim(const Unit& unit, UnitResult& result) {
+  const std::string& tenant = unit.tenantId();
+  auto changedUnlessExists = [](auto&& write) {
+    try {
+      write();
+      return TG_UNIT_CHANGED;
+    } catch (const StorageError& e) {
+      if (e.status() != TG_ERR_CONFLICT) throw;
+      return TG_UNIT_UNCHANGED;
+    }
+  };
+  auto missingIfNotFound = [](auto&& write) -> int32_t {
+    try {
+      return write() ? TG_UNIT_CHANGED : TG_UNIT_UNCHANGED;
+    } catch (const StorageError& e) {
+      if (e.status() != TG_ERR_NOT_FOUND) throw;
+      return TG_UNIT_MISSING;
+    }
+  };
+  for (size_t i = 0; i < unit.ops().size(); ++i) {
+    const Unit::Op& op = unit.ops()[i];
+    int32_t& out = result.results[i];
+    switch (op.kind) {
+      case TG_UNIT_CLAIM:
+        out = TG_UNIT_CHANGED;
+        break;
+      case TG_UNIT_COMPLETE: {
+        const auto& c = std::get<Completion>(op.args);
+        completeIdempotency(tenant, c.scope, c.key, c.response_status, c.response_body);
+        out = TG_UNIT_CHANGED;
+        break;
+      }
+      case TG_UNIT_MESSAGE_INSERT:
+        out = changedUnlessExists([&] { insertMessage(std::get<Message>(op.args)); });
+        break;
+      case TG_UNIT_CALL_INSERT:
+        out = changedUnlessExists([&] { insertCall(std::get<Call>(op.args)); });
+        break;
+      case TG_UNIT_MESSAGE_STATUS: {
+        const auto& c = std::get<StatusChange>(op.args);
+        out = missingIfNotFound([&] {
+          return updateMessageStatus(tenant, c.sid, c.status, c.status_rank, c.error_code,
+                                     c.now_ms);
+        });
+        break;
+      }
+      case TG_UNIT_CALL_STATUS: {
+        const auto& c = std::get<StatusChange>(op.args);
+        out = missingIfNotFound([&] {
+          return updateCallStatus(tenant, c.sid, c.status, c.status_rank, c.duration_s, c.now_ms);
+        });
+        break;
+      }
+      case TG_UNIT_CALL_RECORDING: {
+        const auto& c = std::get<RecordingChange>(op.args);
+        out = missingIfNotFound([&] {
+          setCallRecording(tenant, c.sid, c.recording_url, c.now_ms);
+          return true;
+        });
+        break;
+      }
+      case TG_UNIT_OPTOUT_SET: {
+        const auto& c = std::get<OptOutChange>(op.args);
+        setOptOut(tenant, c.phone, c.opted_out, c.keyword, c.message_sid, c.now_ms);
+        out = TG_UNIT_CHANGED;
+        break;
+      }
+      default:
+        throw StorageError(TG_ERR_INTERNAL, fmt::format("unit: unknown operation {}", op.kind));
+    }
+  }
 }
 
 }  // namespace tollgate::storage

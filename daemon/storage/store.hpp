@@ -5,6 +5,7 @@
 
 #include <tollgate/abi/storage.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -154,6 +155,9 @@ class StorageError : public std::runtime_error {
   tg_status status_;
 };
 
+class Unit;
+struct UnitResult;
+
 class Store {
  public:
   explicit Store(plugins::Plugin& plugin);
@@ -190,6 +194,14 @@ class Store {
   // operation (a plugin of an older minor, or one that answers TG_ERR_UNSUPPORTED).
   std::optional<bool> reclaimIdempotency(std::string_view tenant_id, std::string_view scope,
                                          std::string_view key, int64_t expected_ms, int64_t new_ms);
+
+  // ABI 1.3: applies a unit of work atomically, in one commit (possibly shared with other
+  // callers' units). A plugin without unit_apply gets each operation as its own call, in
+  // order: still correct for the webhooks' writes (each tolerates a repeat), but not atomic and
+  // one commit per operation (docs/abi-policy.md).
+  UnitResult apply(const Unit& unit);
+  // Whether apply() reaches the plugin's unit_apply.
+  bool appliesUnits() const;
 
   // ABI 1.1. Empty tenant_id on numberByE164/twilioAccount: look up across tenants.
   void putNumber(const Number& n);
@@ -239,8 +251,12 @@ class Store {
   auto optionalOne(std::string_view op, std::string_view tenant_id, Fn&& fn)
       -> std::optional<typename decltype(Rows::rows)::value_type>;
 
+  UnitResult applyEach(const Unit& unit);
+  void applyEachAfterClaim(const Unit& unit, UnitResult& result);
+
   plugins::Plugin& plugin_;
   const tg_storage_vtable* vt_;
+  std::atomic<bool> units_unsupported_{false};  // the plugin answered TG_ERR_UNSUPPORTED
 };
 
 }  // namespace tollgate::storage

@@ -81,11 +81,36 @@ http::Response WebhookGate::serve(http::Request& r, const WebhookSpec& spec,
   auto gate = admit(r, spec);
   if (auto* answered = std::get_if<http::Response>(&gate)) return std::move(*answered);
   auto& a = std::get<Admitted>(gate);
-  try {
-    return finish(a, handler(a));
-  } catch (...) {
-    release(a, r.requestId());
-    throw;
+  for (;;) {
+    a.unit = storage::Unit(a.route->tenant.id);
+    a.afterCommit.clear();
+    if (!a.taken_over) {
+      a.claimed_at_ms = tenancy::nowMs();
+      a.unit.claim(storage::IdempotencyRecord{.tenant_id = a.route->tenant.id,
+                                              .scope = a.scope,
+                                              .key = a.key,
+                                              .created_at_ms = a.claimed_at_ms});
+    }
+    http::Response response;
+    storage::UnitResult written;
+    try {
+      response = handler(a);
+      a.unit.complete(storage::Completion{.scope = a.scope,
+                                          .key = a.key,
+                                          .response_status = response.status,
+                                          .response_body = response.body});
+      written = store_.apply(a.unit);
+    } catch (...) {
+      // Nothing of this attempt was written; but a claim taken over is held by this request
+      // until it answers: give it up, so that the next retry proceeds at once.
+      if (a.taken_over) release(a, r.requestId());
+      throw;
+    }
+    if (!written.duplicate) {
+      for (const auto& then : a.afterCommit) then(written);
+      return response;
+    }
+    if (auto first = awaitFirst(r, a, std::move(*written.existing))) return std::move(*first);
   }
 }
 
@@ -128,50 +153,63 @@ std::variant<http::Response, Admitted> WebhookGate::admit(http::Request& r,
                          "X-Twilio-Signature is missing or does not match", "X-Twilio-Signature");
   }
 
-  Admitted a{std::move(hook), std::move(route), spec.scope, {}, 0};
+  Admitted a{.hook = std::move(hook), .route = std::move(route), .scope = spec.scope};
   // Only signed fields: I-Twilio-Idempotency-Token is not covered by the signature, so a key
   // built from it would let a captured request be replayed under a fresh header value.
   a.key = spec.dedupe_key(a.hook);
   if (a.key.empty()) {
     throw http::ApiError(400, "invalid_argument", "webhook lacks the parameters that identify it");
   }
-  a.claimed_at_ms = tenancy::nowMs();
-  storage::IdempotencyRecord claim{a.route->tenant.id, a.scope, a.key, "", 0, "", a.claimed_at_ms};
+  return a;
+}
+
+std::optional<http::Response> WebhookGate::awaitFirst(http::Request& r, Admitted& a,
+                                                      storage::IdempotencyRecord existing) {
   const auto deadline = std::chrono::steady_clock::now() + kInFlightWait;
   for (;;) {
-    auto existing = store_.claimIdempotency(claim);
-    if (!existing) return a;  // first time: the handler acts
-    if (existing->response_status != 0) {
+    if (existing.response_status != 0) {
       counters_.replayed.fetch_add(1, std::memory_order_relaxed);
       spdlog::info("{} {}: retry of {} {} answered from the stored response", r.requestId(),
                    ops::untrusted(r.raw().getURI()), a.scope, ops::untrusted(a.key));
       // The stored answer, as it was: status and body (TwiML, or nothing for a 204).
-      http::Response replay = twimlResponse(std::move(existing->response_body));
-      replay.status = existing->response_status;
+      http::Response replay = twimlResponse(std::move(existing.response_body));
+      replay.status = existing.response_status;
       return replay;
     }
-    // Released by a handler that failed (time 0), or never finished (its daemon died).
+    // A claim without an answer: a storage plugin without units of work is still writing it
+    // (each write its own commit), or its request failed (time 0) or its daemon died.
     const int64_t now = tenancy::nowMs();
-    const int64_t age = now - existing->created_at_ms;
-    if (existing->created_at_ms == 0 || age > kAbandonedClaimMs) {
+    const int64_t age = now - existing.created_at_ms;
+    if (existing.created_at_ms == 0 || age > kAbandonedClaimMs) {
       const auto took = store_.reclaimIdempotency(a.route->tenant.id, a.scope, a.key,
-                                                  existing->created_at_ms, now);
+                                                  existing.created_at_ms, now);
       if (took.value_or(true)) {  // nullopt: a storage plugin without the compare-and-swap
         spdlog::warn("{}: {} {} {}; processing it again", r.requestId(), a.scope,
                      ops::untrusted(a.key),
-                     existing->created_at_ms == 0
+                     existing.created_at_ms == 0
                          ? std::string("was released by a request that failed")
                          : fmt::format("was claimed {} ms ago and never finished", age));
-        a.claimed_at_ms = took.has_value() ? now : existing->created_at_ms;
-        return a;
+        a.claimed_at_ms = took.has_value() ? now : existing.created_at_ms;
+        a.taken_over = true;
+        return std::nullopt;
       }
-      continue;  // another retry took it over first: it is in progress again
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
+    } else if (std::chrono::steady_clock::now() > deadline) {
       throw http::ApiError(503, "in_progress",
                            "the first delivery of this webhook is still being processed");
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    storage::IdempotencyRecord claim{.tenant_id = a.route->tenant.id,
+                                     .scope = a.scope,
+                                     .key = a.key,
+                                     .created_at_ms = tenancy::nowMs()};
+    auto again = store_.claimIdempotency(claim);
+    if (!again) {  // gone meanwhile, and now claimed by this request
+      a.claimed_at_ms = claim.created_at_ms;
+      a.taken_over = true;
+      return std::nullopt;
+    }
+    existing = std::move(*again);
   }
 }
 
@@ -199,11 +237,6 @@ void WebhookGate::warnUnauthenticated(const std::string& line) {
   } else {
     spdlog::warn("{} ({} similar lines suppressed before this one)", line, dropped);
   }
-}
-
-http::Response WebhookGate::finish(const Admitted& a, http::Response response) {
-  store_.completeIdempotency(a.route->tenant.id, a.scope, a.key, response.status, response.body);
-  return response;
 }
 
 }  // namespace tollgate::twilio

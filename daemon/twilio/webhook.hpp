@@ -3,7 +3,8 @@
 //   2. routing: the number the webhook is about -> its tenant (unknown: a documented answer);
 //   3. the signature, with the auth token of the account that owns that number (403 if bad:
 //      nothing persisted, counted, logged without secrets);
-//   4. dedupe: a retried webhook (same key) gets the stored answer back and has no effect again.
+//   4. dedupe: a retried webhook (same key) gets the stored answer back and has no effect again;
+//   5. one unit of work: the claim, what the handler writes and the answer, in one commit.
 #pragma once
 
 #include <atomic>
@@ -13,12 +14,14 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "config/config.hpp"
 #include "http/router.hpp"
 #include "numbers/routes.hpp"
 #include "ops/untrusted.hpp"
 #include "storage/store.hpp"
+#include "storage/unit.hpp"
 #include "twilio/accounts.hpp"
 #include "twilio/signature.hpp"
 
@@ -44,16 +47,22 @@ struct Webhook {
   bool has(std::string_view name) const;
 };
 
-// A webhook that passed routing, signature and dedupe: the handler acts on it and returns its
-// answer, which WebhookGate::serve stores.
+// A webhook that passed routing and its signature. The handler adds what it writes to `unit`
+// and returns its answer; WebhookGate::serve then applies the unit, with the dedupe claim first
+// and the answer last, in one durable commit, before the answer is sent (docs/adr/0006).
+// Nothing a handler does before that commit may have an effect outside the process: what must
+// happen only once it is stored (a forward, a usage event) goes in afterCommit.
 struct Admitted {
   Webhook hook;
   std::shared_ptr<const numbers::Route> route;
   std::string scope;
   std::string key;
   int64_t claimed_at_ms = 0;  // the time of this request's claim, as stored
+  bool taken_over = false;    // the claim was an abandoned one, taken over: no claim in `unit`
+  storage::Unit unit{""};
+  // Run in order after the unit committed (not for a repeat, which is answered from storage).
+  std::vector<std::function<void(const storage::UnitResult&)>> afterCommit;
 };
-
 // What one kind of webhook is: where its number is, how a repeat is recognised, what a number
 // nobody owns gets.
 struct WebhookSpec {
@@ -74,17 +83,22 @@ class WebhookGate {
               storage::Store& store)
       : config_(config), routes_(routes), accounts_(accounts), store_(store) {}
 
-  // The bracket around every webhook handler: admits the request (routing, signature, dedupe;
-  // a refused or repeated one gets its answer here), runs `handler`, and stores its answer so
-  // that a retry gets the same one back. If the handler (or storing) throws, the claim is
-  // released at once, so that Twilio's retry is processed instead of waiting for it.
+  // The bracket around every webhook handler: admits the request (routing and signature; a
+  // refused one gets its answer here), runs `handler`, and applies its unit with the claim and
+  // the answer in one commit. A repeat (the claim finds its key) gets the answer stored for the
+  // first delivery instead, and nothing it did is kept. If the handler throws, nothing was
+  // written, so Twilio's retry is processed afresh.
   http::Response serve(http::Request& r, const WebhookSpec& spec, const WebhookHandler& handler);
 
   WebhookCounters& counters() { return counters_; }
 
  private:
   std::variant<http::Response, Admitted> admit(http::Request& r, const WebhookSpec& spec);
-  http::Response finish(const Admitted& a, http::Response response);
+  // For a repeat whose first delivery holds the key: the answer stored for it, once there is
+  // one; or nullopt when that delivery was abandoned and this one took its claim over (`a` then
+  // runs again, without a claim).
+  std::optional<http::Response> awaitFirst(http::Request& r, Admitted& a,
+                                           storage::IdempotencyRecord existing);
   // Marks a's claim abandoned (best effort, never throws).
   void release(const Admitted& a, std::string_view request_id) noexcept;
   Webhook read(http::Request& r) const;

@@ -159,11 +159,7 @@ http::Response inboundCall(Services& svc, http::Request& r, twilio::Admitted& a)
   c.status = a.hook.get("CallStatus").empty() ? "ringing" : a.hook.get("CallStatus");
   c.status_rank = messaging::callStatusRank(c.status);
   c.created_at_ms = c.updated_at_ms = now;
-  try {
-    svc.store->insertCall(c);
-  } catch (const storage::StorageError& e) {
-    if (e.status() != TG_ERR_CONFLICT) throw;
-  }
+  a.unit.insertCall(std::move(c));  // stored with the answer (a repeat leaves it as it is)
   return answer(svc, r, a, TG_VOICE_INBOUND, "");
 }
 
@@ -184,13 +180,15 @@ http::Response followUp(Services& svc, http::Request& r, twilio::Admitted& a,
                         const std::string& step) {
   const tg_voice_event event = followUpEvent(a.hook, step);
   if (event == TG_VOICE_RECORDING) {
-    try {
-      svc.store->setCallRecording(a.route->tenant.id, a.hook.get("CallSid"),
-                                  a.hook.get("RecordingUrl"), tenancy::nowMs());
-    } catch (const storage::StorageError& e) {
-      if (e.status() != TG_ERR_NOT_FOUND) throw;
-      spdlog::warn("{}: recording for unknown call {}", r.requestId(), a.hook.get("CallSid"));
-    }
+    const auto recorded = a.unit.setCallRecording(
+        storage::RecordingChange{.sid = a.hook.get("CallSid"),
+                                 .recording_url = a.hook.get("RecordingUrl"),
+                                 .now_ms = tenancy::nowMs()});
+    a.afterCommit.push_back([&r, &a, recorded](const storage::UnitResult& written) {
+      if (written.result(recorded) == TG_UNIT_MISSING) {
+        spdlog::warn("{}: recording for unknown call {}", r.requestId(), a.hook.get("CallSid"));
+      }
+    });
   }
   return answer(svc, r, a, event, step);
 }
@@ -209,12 +207,20 @@ http::Response callStatus(Services& svc, http::Request& r, twilio::Admitted& a) 
   const int duration =
       a.hook.has("CallDuration") ? std::atoi(a.hook.get("CallDuration").c_str()) : -1;
   const std::string& tenant = a.route->tenant.id;
-  messaging::applyStatus(
-      r.requestId(), "call", sid, status, rank,
-      [&] {
-        return svc.store->updateCallStatus(tenant, sid, status, rank, duration, tenancy::nowMs());
-      },
-      [&] { svc.usage->callStatusChanged(tenant, sid, status, std::max(duration, 0)); });
+  if (!messaging::knownStatus(r.requestId(), "call", sid, status, rank)) {
+    return http::Response::noContent();
+  }
+  const auto updated = a.unit.updateCallStatus(storage::StatusChange{.sid = sid,
+                                                                     .status = status,
+                                                                     .status_rank = rank,
+                                                                     .duration_s = duration,
+                                                                     .now_ms = tenancy::nowMs()});
+  a.afterCommit.push_back(
+      [&svc, &r, &a, sid, status, duration, updated](const storage::UnitResult& written) {
+        if (messaging::statusChanged(r.requestId(), "call", sid, written.result(updated))) {
+          svc.usage->callStatusChanged(a.route->tenant.id, sid, status, std::max(duration, 0));
+        }
+      });
   return http::Response::noContent();
 }
 

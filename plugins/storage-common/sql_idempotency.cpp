@@ -3,6 +3,7 @@
 
 #include "sql_bind.hpp"
 #include "sql_store.hpp"
+#include "sql_units.hpp"
 #include "sql_validate.hpp"
 
 namespace tollgate::storage_sql {
@@ -32,18 +33,12 @@ bool SqlStore::idempotencyClaim(const sdk::CallContext& ctx, const tg_idempotenc
     // Exactly one concurrent claimer inserts; the others' INSERT does nothing (on PostgreSQL
     // after waiting for the winner to commit), and they read the winner's row.
     std::vector<std::string> inserted;
-    s << dialect_.sql(
-        "INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, "
-        "response_status, response_body, created_at_ms) VALUES (?, ?, ?, ?, 0, '', ?) "
-        "ON CONFLICT DO NOTHING RETURNING key"),
-        text(tenant), text(scope), text(key), text(hash), i64(row.created_at_ms),
-        kw::into(inserted), kw::now;
+    s << dialect_.sql(kClaimSql), text(tenant), text(scope), text(key), text(hash),
+        i64(row.created_at_ms), kw::into(inserted), kw::now;
     claimed = !inserted.empty();
     if (claimed) return;
-    s << dialect_.sql(
-        "SELECT tenant_id, scope, key, request_hash, response_status, response_body, "
-        "created_at_ms FROM idempotency_keys WHERE tenant_id = ? AND scope = ? AND key = ?"),
-        text(tenant), text(scope), text(key), kw::into(stored), kw::now;
+    s << dialect_.sql(kIdempotencySelectSql), text(tenant), text(scope), text(key),
+        kw::into(stored), kw::now;
     if (stored.empty()) throw Retry{"the record that blocked the claim disappeared"};
   });
   if (claimed) return true;
@@ -69,10 +64,8 @@ void SqlStore::idempotencyComplete(const sdk::CallContext& ctx, std::string_view
   bool found = false;
   run(ctx, op, Tx::kWrite, [&](Session& s) {
     std::vector<std::string> keys;
-    s << dialect_.sql(
-        "UPDATE idempotency_keys SET response_status = ?, response_body = ? "
-        "WHERE tenant_id = ? AND scope = ? AND key = ? RETURNING key"),
-        i32(response_status), text(body), text(tenant), text(sc), text(k), kw::into(keys), kw::now;
+    s << dialect_.sql(kCompleteSql), i32(response_status), text(body), text(tenant), text(sc),
+        text(k), kw::into(keys), kw::now;
     found = !keys.empty();
   });
   if (!found) {

@@ -42,9 +42,9 @@ void emit(const std::vector<MessageTuple>& rows, tg_message_sink sink) {
 
 }  // namespace
 
-void SqlStore::messageInsert(const sdk::CallContext& ctx, const tg_message_row& row) {
-  static constexpr std::string_view op = "message_insert";
-  const RecordHead h = checkedRecordHead(op, ctx, row);
+RecordInsert checkedMessageInsert(std::string_view op, const sdk::CallContext& ctx,
+                                  const tg_message_row& row) {
+  RecordHead h = checkedRecordHead(op, ctx, row);
   const std::string body = checkedText(op, "body", sdk::view(row.body), kMaxMessageBytes, false);
   const std::string status = checkedText(op, "status", sdk::view(row.status), kMaxIdBytes, true);
   if (row.status_rank < 0) invalid(op, "status_rank", "must be >= 0");
@@ -56,25 +56,37 @@ void SqlStore::messageInsert(const sdk::CallContext& ctx, const tg_message_row& 
   if (currency.empty() && row.price_micros != 0) {
     invalid(op, "currency", "required when price_micros is set");
   }
-  insertRecord(ctx, op, kMessages, h,
-               "body, status, status_rank, error_code, num_segments, price_micros, currency, "
-               "created_at_ms, updated_at_ms",
-               "?, ?, ?, NULLIF(?, CAST(0 AS INTEGER)), ?, "
-               "CASE WHEN ? = '' THEN NULL ELSE CAST(? AS BIGINT) END, NULLIF(?, ''), ?, ?",
-               {body, status, row.status_rank, row.error_code, row.num_segments, currency,
-                row.price_micros, currency, row.created_at_ms, row.updated_at_ms});
+  return recordInsert(kMessages, std::move(h),
+                      "body, status, status_rank, error_code, num_segments, price_micros, "
+                      "currency, created_at_ms, updated_at_ms",
+                      "?, ?, ?, NULLIF(?, CAST(0 AS INTEGER)), ?, "
+                      "CASE WHEN ? = '' THEN NULL ELSE CAST(? AS BIGINT) END, NULLIF(?, ''), ?, ?",
+                      {body, status, row.status_rank, row.error_code, row.num_segments, currency,
+                       row.price_micros, currency, row.created_at_ms, row.updated_at_ms});
+}
+
+RecordUpdate checkedMessageStatus(std::string_view op, const sdk::CallContext& ctx,
+                                  std::string_view sid, std::string_view status,
+                                  int32_t status_rank, int32_t error_code, int64_t now_ms) {
+  const StatusUpdate u = checkedStatusUpdate(op, ctx, sid, status, status_rank);
+  if (error_code < 0) invalid(op, "error_code", "must be >= 0 (0: none)");
+  // An error code of 0 ("none reported") keeps the one stored before.
+  return statusUpdate(
+      kMessages, u, now_ms,
+      {{"error_code = COALESCE(NULLIF(?, CAST(0 AS INTEGER)), error_code)", error_code}});
+}
+
+void SqlStore::messageInsert(const sdk::CallContext& ctx, const tg_message_row& row) {
+  static constexpr std::string_view op = "message_insert";
+  insertRecord(ctx, op, checkedMessageInsert(op, ctx, row));
 }
 
 bool SqlStore::messageUpdateStatus(const sdk::CallContext& ctx, std::string_view sid,
                                    std::string_view status, int32_t status_rank, int32_t error_code,
                                    int64_t now_ms) {
   static constexpr std::string_view op = "message_update_status";
-  const StatusUpdate u = checkedStatusUpdate(op, ctx, sid, status, status_rank);
-  if (error_code < 0) invalid(op, "error_code", "must be >= 0 (0: none)");
-  // An error code of 0 ("none reported") keeps the one stored before.
-  return updateRecordStatus(
-      ctx, op, kMessages, u, now_ms,
-      {{"error_code = COALESCE(NULLIF(?, CAST(0 AS INTEGER)), error_code)", error_code}});
+  return updateRecord(ctx, op,
+                      checkedMessageStatus(op, ctx, sid, status, status_rank, error_code, now_ms));
 }
 
 void SqlStore::messageGet(const sdk::CallContext& ctx, std::string_view sid, tg_message_sink sink) {

@@ -4,16 +4,13 @@
 
 #include "sql_bind.hpp"
 #include "sql_store.hpp"
+#include "sql_units.hpp"
 #include "sql_validate.hpp"
 
 namespace tollgate::storage_sql {
 namespace {
 
 using Poco::Data::Session;
-
-// opt_out_events.action: what the event asked for.
-constexpr int32_t kActionOptIn = 0;   // START, UNSTOP, ...: the sender may be texted again
-constexpr int32_t kActionOptOut = 1;  // STOP, UNSUBSCRIBE, ...: the sender must not be texted
 
 }  // namespace
 
@@ -29,15 +26,9 @@ void SqlStore::optoutSet(const sdk::CallContext& ctx, std::string_view phone, bo
     requireTenant(s, dialect_, op, tenant);
     // The state and its audit event commit together. Every request is recorded, a repeated
     // STOP included: the trail is what was asked and when, the state only the last answer.
-    s << dialect_.sql(
-        "INSERT INTO opt_outs (tenant_id, phone, opted_out, updated_at_ms) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (tenant_id, phone) DO UPDATE SET opted_out = excluded.opted_out, "
-        "updated_at_ms = excluded.updated_at_ms"),
-        text(tenant), text(number), i32(state), i64(now_ms), kw::now;
-    s << dialect_.sql(
-        "INSERT INTO opt_out_events (tenant_id, phone, action, keyword, message_sid, "
-        "created_at_ms) VALUES (?, ?, ?, ?, ?, ?)"),
-        text(tenant), text(number), i32(opted_out ? kActionOptOut : kActionOptIn), text(kw_text),
+    s << dialect_.sql(kOptOutStateSql), text(tenant), text(number), i32(state), i64(now_ms),
+        kw::now;
+    s << dialect_.sql(kOptOutEventSql), text(tenant), text(number), i32(state), text(kw_text),
         text(sid), i64(now_ms), kw::now;
   });
 }

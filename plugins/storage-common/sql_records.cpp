@@ -81,53 +81,72 @@ StatusUpdate checkedStatusUpdate(std::string_view op, const sdk::CallContext& ct
   return u;
 }
 
-void SqlStore::insertRecord(const sdk::CallContext& ctx, std::string_view op, const RecordTable& t,
-                            const RecordHead& h, std::string_view cols, std::string_view values,
-                            const std::vector<Param>& params) {
-  const std::string sql =
+RecordInsert recordInsert(const RecordTable& t, RecordHead h, std::string_view cols,
+                          std::string_view values, std::vector<Param> params) {
+  RecordInsert r;
+  r.table = &t;
+  r.sql =
       cat({"INSERT INTO ", t.name, " (sid, tenant_id, direction, from_number, to_number, ", cols,
            ") VALUES (?, ?, ?, ?, ?, ", values, ") ON CONFLICT DO NOTHING RETURNING sid"});
-  std::vector<Param> all{h.sid, h.tenant, std::string(h.direction), h.from, h.to};
-  all.insert(all.end(), params.begin(), params.end());
+  r.params = {h.sid, h.tenant, std::string(h.direction), h.from, h.to};
+  r.params.insert(r.params.end(), std::make_move_iterator(params.begin()),
+                  std::make_move_iterator(params.end()));
+  r.head = std::move(h);
+  return r;
+}
+
+std::string RecordUpdate::existsSql() const {
+  return cat({"SELECT 1 FROM ", table->name, " WHERE sid = ? AND tenant_id = ?"});
+}
+
+RecordUpdate statusUpdate(const RecordTable& t, const StatusUpdate& u, int64_t now_ms,
+                          const std::vector<SetColumn>& also) {
+  RecordUpdate r;
+  r.table = &t;
+  r.tenant = u.tenant;
+  r.sid = u.sid;
+  // One statement decides and writes: concurrent updates of one record queue on its row
+  // (PostgreSQL re-checks the rank against the row they waited for; SQLite runs one writer
+  // at a time), so the highest rank wins whatever the order they arrive in.
+  r.sql = cat({"UPDATE ", t.name, " SET status = ?, status_rank = ?, "});
+  r.params = {u.status, u.rank};
+  for (const SetColumn& c : also) {
+    r.sql += cat({c.sql, ", "});
+    r.params.push_back(c.value);
+  }
+  r.sql += "updated_at_ms = ? WHERE sid = ? AND tenant_id = ? AND status_rank < ? RETURNING sid";
+  r.params.insert(r.params.end(), {now_ms, u.sid, u.tenant, u.rank});
+  return r;
+}
+
+void SqlStore::insertRecord(const sdk::CallContext& ctx, std::string_view op,
+                            const RecordInsert& r) {
   bool inserted = false;
   run(ctx, op, Tx::kWrite, [&](Session& s) {
-    requireTenant(s, dialect_, op, h.tenant);
-    inserted = wroteRow(s, dialect_, sql, all);
+    requireTenant(s, dialect_, op, r.head.tenant);
+    inserted = wroteRow(s, dialect_, r.sql, r.params);
   });
   if (!inserted) {
-    throw sdk::Error(TG_ERR_CONFLICT,
-                     cat({op, ": a ", t.noun, " with sid '", h.sid, "' already exists"}));
+    throw sdk::Error(TG_ERR_CONFLICT, cat({op, ": a ", r.table->noun, " with sid '", r.head.sid,
+                                           "' already exists"}));
   }
 }
 
-bool SqlStore::updateRecordStatus(const sdk::CallContext& ctx, std::string_view op,
-                                  const RecordTable& t, const StatusUpdate& u, int64_t now_ms,
-                                  const std::vector<SetColumn>& also) {
-  std::string sql = cat({"UPDATE ", t.name, " SET status = ?, status_rank = ?, "});
-  std::vector<Param> params{u.status, u.rank};
-  for (const SetColumn& c : also) {
-    sql += cat({c.sql, ", "});
-    params.push_back(c.value);
-  }
-  sql += "updated_at_ms = ? WHERE sid = ? AND tenant_id = ? AND status_rank < ? RETURNING sid";
-  params.insert(params.end(), {now_ms, u.sid, u.tenant, u.rank});
+bool SqlStore::updateRecord(const sdk::CallContext& ctx, std::string_view op,
+                            const RecordUpdate& u) {
   bool applied = false;
   bool found = false;
   run(ctx, op, Tx::kWrite, [&](Session& s) {
-    // One statement decides and writes: concurrent updates of one record queue on its row
-    // (PostgreSQL re-checks the rank against the row they waited for; SQLite runs one writer
-    // at a time), so the highest rank wins whatever the order they arrive in.
-    applied = wroteRow(s, dialect_, sql, params);
+    applied = wroteRow(s, dialect_, u.sql, u.params);
     found = applied;
     if (applied) return;
     std::vector<Poco::Int32> one;
-    s << dialect_.sql(cat({"SELECT 1 FROM ", t.name, " WHERE sid = ? AND tenant_id = ?"})),
-        text(u.sid), text(u.tenant), kw::into(one), kw::now;
+    s << dialect_.sql(u.existsSql()), text(u.sid), text(u.tenant), kw::into(one), kw::now;
     found = !one.empty();
   });
   if (!found) {
-    throw sdk::Error(TG_ERR_NOT_FOUND,
-                     cat({op, ": tenant '", u.tenant, "' has no ", t.noun, " '", u.sid, "'"}));
+    throw sdk::Error(TG_ERR_NOT_FOUND, cat({op, ": tenant '", u.tenant, "' has no ", u.table->noun,
+                                            " '", u.sid, "'"}));
   }
   return applied;
 }

@@ -79,6 +79,45 @@ struct SetColumn {
   Param value;
 };
 
+// A validated record to insert: "INSERT ... ON CONFLICT DO NOTHING RETURNING sid" (in `?`
+// spelling) and the values of its `?`s. Built by checkedMessageInsert/checkedCallInsert.
+struct RecordInsert {
+  const RecordTable* table = nullptr;
+  RecordHead head;
+  std::string sql;
+  std::vector<Param> params;
+};
+RecordInsert recordInsert(const RecordTable& t, RecordHead h, std::string_view cols,
+                          std::string_view values, std::vector<Param> params);
+RecordInsert checkedMessageInsert(std::string_view op, const sdk::CallContext& ctx,
+                                  const tg_message_row& row);
+RecordInsert checkedCallInsert(std::string_view op, const sdk::CallContext& ctx,
+                               const tg_call_row& row);
+
+// A validated change of one record: "UPDATE ... RETURNING sid" and its values. Nothing returned
+// means the record is missing or (for a status) not older than the change; `exists_sql` with
+// (sid, tenant) tells which.
+struct RecordUpdate {
+  const RecordTable* table = nullptr;
+  std::string tenant;
+  std::string sid;
+  std::string sql;
+  std::vector<Param> params;
+  std::string existsSql() const;
+};
+// Sets the status, its rank, `also` and updated_at_ms when the stored rank is lower.
+RecordUpdate statusUpdate(const RecordTable& t, const StatusUpdate& u, int64_t now_ms,
+                          const std::vector<SetColumn>& also);
+RecordUpdate checkedMessageStatus(std::string_view op, const sdk::CallContext& ctx,
+                                  std::string_view sid, std::string_view status,
+                                  int32_t status_rank, int32_t error_code, int64_t now_ms);
+RecordUpdate checkedCallStatus(std::string_view op, const sdk::CallContext& ctx,
+                               std::string_view sid, std::string_view status, int32_t status_rank,
+                               int32_t duration_s, int64_t now_ms);
+RecordUpdate checkedCallRecording(std::string_view op, const sdk::CallContext& ctx,
+                                  std::string_view sid, std::string_view recording_url,
+                                  int64_t now_ms);
+
 // ---- SqlStore's statements on a table of records (the others are in sql_records.cpp) ----
 
 // The tenant's record `sid`, as one tuple; TG_ERR_NOT_FOUND when it has none.

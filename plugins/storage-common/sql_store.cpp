@@ -10,6 +10,7 @@
 
 #include "sql_bind.hpp"
 #include "sql_schema.hpp"
+#include "sql_units.hpp"
 #include "sql_validate.hpp"
 
 namespace tollgate::storage_sql {
@@ -110,6 +111,10 @@ std::optional<int64_t> SqlStore::waitLimitMs(const sdk::CallContext& ctx, Tx tx)
 }
 
 void SqlStore::fail(std::string_view op, const DbError& e, int attempts) const {
+  throw error(op, e, attempts);
+}
+
+sdk::Error SqlStore::error(std::string_view op, const DbError& e, int attempts) const {
   tg_status status = TG_ERR_INTERNAL;
   std::string what;
   switch (e.kind) {
@@ -144,7 +149,7 @@ void SqlStore::fail(std::string_view op, const DbError& e, int attempts) const {
   }
   std::string msg = std::string(op) + ": " + what + ": " + e.detail;
   if (status == TG_ERR_INTERNAL || status == TG_ERR_UNAVAILABLE) host().warn(msg);
-  throw sdk::Error(status, msg);
+  return sdk::Error(status, msg);
 }
 
 void SqlStore::run(const sdk::CallContext& ctx, std::string_view op, Tx tx,

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -22,9 +23,12 @@ namespace tollgate::storage_sql {
 
 // Message and call records (sql_records.hpp).
 struct RecordTable;
-struct RecordHead;
-struct StatusUpdate;
-struct SetColumn;
+struct RecordInsert;
+struct RecordUpdate;
+// Units of work (sql_units.hpp).
+class SqlExec;
+struct OwnedUnit;
+struct GroupCommit;
 
 class SqlStore : public sdk::StoragePlugin {
  public:
@@ -90,6 +94,18 @@ class SqlStore : public sdk::StoragePlugin {
                  std::string_view keyword, std::string_view message_sid, int64_t now_ms) override;
   bool optoutGet(const sdk::CallContext& ctx, std::string_view phone) override;
 
+  // ABI 1.3: units of work (sql_units.cpp). One transaction per unit, or, once
+  // enableGroupCommit() was called, a SAVEPOINT per unit in a transaction shared with the
+  // units of other callers.
+  tg_unit_outcome unitApply(const sdk::CallContext& ctx, const tg_unit& unit,
+                            tg_idempotency_sink existing) override;
+
+  ~SqlStore() override;
+
+ protected:
+  // Units go through one writer connection that `open` makes, committed in groups.
+  void enableGroupCommit(std::function<std::unique_ptr<SqlExec>()> open);
+
  private:
   // kMigrate: a write transaction for a schema migration, whose statements may take as long as
   // the call's (long) deadline allows, not only the configured max_wait_ms.
@@ -111,6 +127,8 @@ class SqlStore : public sdk::StoragePlugin {
            const std::function<void(Poco::Data::Session&)>& body);
 
   [[noreturn]] void fail(std::string_view op, const DbError& e, int attempts) const;
+  // The error a caller gets for `e` (logged when it is the database's fault, not the caller's).
+  sdk::Error error(std::string_view op, const DbError& e, int attempts) const;
   int64_t remainingMs(const sdk::CallContext& ctx) const;
   // How long the next write transaction may wait, per Dialect::wait_limit_prefix.
   std::optional<int64_t> waitLimitMs(const sdk::CallContext& ctx, Tx tx) const;
@@ -124,20 +142,22 @@ class SqlStore : public sdk::StoragePlugin {
   template <typename Tuple>
   std::vector<Tuple> listRecords(const sdk::CallContext& ctx, std::string_view op,
                                  const RecordTable& t, const tg_log_query& q);
-  // INSERT INTO <table> (sid, tenant_id, direction, from_number, to_number, <cols>)
-  // VALUES (<the head's five>, <values>), with `params` bound to the `?`s in `values`.
-  // TG_ERR_NOT_FOUND for an unknown tenant, TG_ERR_CONFLICT when the sid exists.
-  void insertRecord(const sdk::CallContext& ctx, std::string_view op, const RecordTable& t,
-                    const RecordHead& h, std::string_view cols, std::string_view values,
-                    const std::vector<Param>& params);
-  // Sets the status, its rank, `also` and updated_at_ms when the stored rank is lower. False
-  // when it was not; TG_ERR_NOT_FOUND when the tenant has no such record.
-  bool updateRecordStatus(const sdk::CallContext& ctx, std::string_view op, const RecordTable& t,
-                          const StatusUpdate& u, int64_t now_ms,
-                          const std::vector<SetColumn>& also);
+  // Inserts a record: TG_ERR_NOT_FOUND for an unknown tenant, TG_ERR_CONFLICT when the sid
+  // exists.
+  void insertRecord(const sdk::CallContext& ctx, std::string_view op, const RecordInsert& r);
+  // Applies a change: false when the status was not newer; TG_ERR_NOT_FOUND when the tenant
+  // has no such record.
+  bool updateRecord(const sdk::CallContext& ctx, std::string_view op, const RecordUpdate& u);
+
+  // Group commit (sql_units.cpp): queues u and returns once the batch that carried it
+  // committed (or failed), having led the batches itself if no other caller did.
+  void submit(const std::shared_ptr<OwnedUnit>& u);
+  // As the leader: applies and commits `batch`, setting each unit's outcome.
+  void commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch);
 
   Dialect dialect_;
   ConnectionPool pool_;
+  std::unique_ptr<GroupCommit> group_;
   std::timed_mutex write_mu_;  // see Dialect::serialize_writes
 };
 

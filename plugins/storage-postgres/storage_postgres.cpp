@@ -199,4 +199,4 @@ class PostgresStorage : public storage_sql::SqlStore {
 }  // namespace
 }  // namespace tollgate::storage_postgres
 
-TOLLGATE_PLUGIN(tollgate::storage_postgres::PostgresStorage, "storage-postgres", "1.1.0")
+TOLLGATE_PLUGIN(tollgate::storage_postgres::PostgresStorage, "storage-postgres", "1.3.0")

@@ -1,6 +1,7 @@
 // storage-sqlite: the storage backend for a single host. One database file in WAL mode, so
 // readers never wait for the writer; writers are serialised by SQLite itself (BEGIN IMMEDIATE),
-// which makes the ledger's per-wallet serialisation hold trivially.
+// which makes the ledger's per-wallet serialisation hold trivially. Units of work (what each
+// webhook writes) are committed in groups by one writer connection (sql_units.cpp).
 #include <tollgate/sdk/plugin.hpp>
 
 #include <Poco/Data/SQLite/Connector.h>
@@ -13,6 +14,7 @@
 #include "sql_bind.hpp"
 #include "sql_settings.hpp"
 #include "sql_store.hpp"
+#include "sqlite_connection.hpp"
 
 namespace tollgate::storage_sqlite {
 namespace {
@@ -153,10 +155,15 @@ class SqliteStorage : public storage_sql::SqlStore {
       : SqlStore(
             host, sqliteDialect(s.busy_timeout_ms), [s] { return open(s); }, s.pool_size) {
     this->host().info("using SQLite database " + s.path);
+    // Units of work (every webhook's writes) share transactions and syncs: SQLite has one
+    // writer, so separate commits could never share a sync.
+    enableGroupCommit([s]() -> std::unique_ptr<storage_sql::SqlExec> {
+      return std::make_unique<SqliteConnection>(s.path, s.busy_timeout_ms, s.synchronous);
+    });
   }
 };
 
 }  // namespace
 }  // namespace tollgate::storage_sqlite
 
-TOLLGATE_PLUGIN(tollgate::storage_sqlite::SqliteStorage, "storage-sqlite", "1.1.0")
+TOLLGATE_PLUGIN(tollgate::storage_sqlite::SqliteStorage, "storage-sqlite", "1.3.0")

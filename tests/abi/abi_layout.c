@@ -498,6 +498,52 @@ PIN_VALUE(TG_APPLY_INSUFFICIENT_FUNDS, 3);
 PIN(tg_storage_vtable, idempotency_reclaim, 264, 8);
 PIN_END(tg_storage_vtable, idempotency_reclaim, 272); /* as released in 1.2 */
 
+/* --- ABI 1.3 --- */
+PIN(tg_storage_vtable, unit_apply, 272, 8);
+PIN_END(tg_storage_vtable, unit_apply, 280); /* as released in 1.3 */
+PIN(tg_idempotency_completion, scope, 8, 16);
+PIN(tg_idempotency_completion, key, 24, 16);
+PIN(tg_idempotency_completion, response_status, 40, 4);
+PIN(tg_idempotency_completion, response_body, 48, 16);
+PIN_END(tg_idempotency_completion, response_body, 64);
+PIN(tg_status_change, sid, 8, 16);
+PIN(tg_status_change, status, 24, 16);
+PIN(tg_status_change, status_rank, 40, 4);
+PIN(tg_status_change, error_code, 44, 4);
+PIN(tg_status_change, duration_s, 48, 4);
+PIN(tg_status_change, now_ms, 56, 8);
+PIN_END(tg_status_change, now_ms, 64);
+PIN(tg_recording_change, sid, 8, 16);
+PIN(tg_recording_change, recording_url, 24, 16);
+PIN(tg_recording_change, now_ms, 40, 8);
+PIN_END(tg_recording_change, now_ms, 48);
+PIN(tg_optout_change, phone, 8, 16);
+PIN(tg_optout_change, opted_out, 24, 4);
+PIN(tg_optout_change, keyword, 32, 16);
+PIN(tg_optout_change, message_sid, 48, 16);
+PIN(tg_optout_change, now_ms, 64, 8);
+PIN_END(tg_optout_change, now_ms, 72);
+PIN(tg_unit_op, kind, 4, 4);
+PIN(tg_unit_op, args, 8, 8);
+PIN(tg_unit_op, out_result, 16, 8);
+PIN_END(tg_unit_op, out_result, 24);
+PIN(tg_unit, ops, 8, 8);
+PIN(tg_unit, op_count, 16, 8);
+PIN_END(tg_unit, op_count, 24);
+PIN_VALUE(TG_UNIT_CLAIM, 1);
+PIN_VALUE(TG_UNIT_COMPLETE, 2);
+PIN_VALUE(TG_UNIT_MESSAGE_INSERT, 3);
+PIN_VALUE(TG_UNIT_MESSAGE_STATUS, 4);
+PIN_VALUE(TG_UNIT_CALL_INSERT, 5);
+PIN_VALUE(TG_UNIT_CALL_STATUS, 6);
+PIN_VALUE(TG_UNIT_CALL_RECORDING, 7);
+PIN_VALUE(TG_UNIT_OPTOUT_SET, 8);
+PIN_VALUE(TG_UNIT_CHANGED, 1);
+PIN_VALUE(TG_UNIT_UNCHANGED, 0);
+PIN_VALUE(TG_UNIT_MISSING, -1);
+PIN_VALUE(TG_UNIT_APPLIED, 1);
+PIN_VALUE(TG_UNIT_DUPLICATE, 2);
+
 #endif /* LP64 */
 
 /* Something to link, so that the test target is an executable ctest can run. */

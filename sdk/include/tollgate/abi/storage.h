@@ -13,8 +13,8 @@
  * reader's own sizeof, since a newer host may have appended fields.
  *
  * The vtable is append-only. ABI 1.1 added numbers, Twilio accounts, messages, calls and
- * opt-outs; ABI 1.2 added idempotency_reclaim; templates and the outbox come in later minor
- * versions. The schema for all of them
+ * opt-outs; ABI 1.2 added idempotency_reclaim; ABI 1.3 added units of work (unit_apply);
+ * templates and the outbox come in later minor versions. The schema for all of them
  * is created by migrate() so that upgrades never need a data migration across plugins.
  */
 #ifndef TOLLGATE_ABI_STORAGE_H
@@ -254,6 +254,93 @@ typedef struct tg_call_sink {
   void (*fn)(void* ctx, const tg_call_row* row);
 } tg_call_sink;
 
+/* ---- units of work (ABI 1.3) ----
+ *
+ * A unit is what one webhook writes: a list of operations applied all together or not at all,
+ * and made durable together. A backend may commit the units of many callers in one transaction
+ * (group commit), as long as each unit stays atomic on its own: one unit that fails never
+ * undoes another. Every operation is scoped to ctx->tenant_id. */
+
+typedef int32_t tg_unit_op_kind;
+/* args: tg_idempotency_row (response_status 0). At most one per unit. If (tenant, scope, key)
+ * exists already, nothing of the unit is applied: the outcome is TG_UNIT_DUPLICATE and the
+ * stored record goes to the `existing` sink. */
+#define TG_UNIT_CLAIM 1
+/* args: tg_idempotency_completion. As idempotency_complete; a key never claimed (in this unit
+ * or before) fails the unit with TG_ERR_NOT_FOUND. */
+#define TG_UNIT_COMPLETE 2
+/* args: tg_message_row. As message_insert, except that a sid that exists is left as it is
+ * (result TG_UNIT_UNCHANGED) instead of failing the unit. */
+#define TG_UNIT_MESSAGE_INSERT 3
+/* args: tg_status_change (error_code used, duration_s ignored). As message_update_status; an
+ * unknown sid is result TG_UNIT_MISSING, not an error. */
+#define TG_UNIT_MESSAGE_STATUS 4
+/* args: tg_call_row. As call_insert, a sid that exists left as it is (TG_UNIT_UNCHANGED). */
+#define TG_UNIT_CALL_INSERT 5
+/* args: tg_status_change (duration_s used when >= 0, error_code ignored). As
+ * call_update_status; an unknown sid is TG_UNIT_MISSING. */
+#define TG_UNIT_CALL_STATUS 6
+/* args: tg_recording_change. As call_set_recording; an unknown sid is TG_UNIT_MISSING. */
+#define TG_UNIT_CALL_RECORDING 7
+/* args: tg_optout_change. As optout_set: the state and its audit event. */
+#define TG_UNIT_OPTOUT_SET 8
+
+/* What one operation did, written to tg_unit_op.out_result once its unit is applied. */
+#define TG_UNIT_CHANGED 1    /* it wrote */
+#define TG_UNIT_UNCHANGED 0  /* nothing to write: the row exists, or the status is not newer */
+#define TG_UNIT_MISSING (-1) /* the record it updates does not exist */
+
+typedef struct tg_idempotency_completion {
+  uint32_t struct_size;
+  tg_str scope;
+  tg_str key;
+  int32_t response_status; /* > 0 */
+  tg_str response_body;
+} tg_idempotency_completion;
+
+typedef struct tg_status_change {
+  uint32_t struct_size;
+  tg_str sid;
+  tg_str status;
+  int32_t status_rank;
+  int32_t error_code; /* messages: Twilio ErrorCode, 0 if none */
+  int32_t duration_s; /* calls: set when >= 0 */
+  int64_t now_ms;
+} tg_status_change;
+
+typedef struct tg_recording_change {
+  uint32_t struct_size;
+  tg_str sid;
+  tg_str recording_url;
+  int64_t now_ms;
+} tg_recording_change;
+
+typedef struct tg_optout_change {
+  uint32_t struct_size;
+  tg_str phone;
+  int32_t opted_out; /* 1: STOP family; 0: START family */
+  tg_str keyword;
+  tg_str message_sid;
+  int64_t now_ms;
+} tg_optout_change;
+
+typedef struct tg_unit_op {
+  uint32_t struct_size;
+  tg_unit_op_kind kind; /* an unknown kind fails the unit with TG_ERR_UNSUPPORTED */
+  const void* args;     /* borrowed: the struct `kind` names, which starts with its struct_size */
+  int32_t* out_result;  /* optional, caller-owned: TG_UNIT_CHANGED/UNCHANGED/MISSING */
+} tg_unit_op;
+
+typedef struct tg_unit {
+  uint32_t struct_size;
+  const tg_unit_op* ops; /* borrowed array, op_count >= 1; stride ops[0].struct_size */
+  size_t op_count;
+} tg_unit;
+
+typedef int32_t tg_unit_outcome;
+#define TG_UNIT_APPLIED 1   /* every operation applied and durable */
+#define TG_UNIT_DUPLICATE 2 /* the unit's claim found its key: nothing applied */
+
 /* ---- vtable ---- */
 
 typedef struct tg_storage_vtable {
@@ -404,6 +491,18 @@ typedef struct tg_storage_vtable {
   tg_status (*idempotency_reclaim)(void* instance, const tg_call_ctx* ctx, tg_str scope, tg_str key,
                                    int64_t expected_created_at_ms, int64_t new_created_at_ms,
                                    int32_t* out_reclaimed, tg_error* err);
+
+  /* --- ABI 1.3: optional; a host checks TG_HAS_FIELD and a non-NULL pointer first --- */
+
+  /* Applies `unit` atomically and durably (see "units of work" above), possibly in one
+   * transaction with other callers' units. TG_OK with *out_outcome TG_UNIT_APPLIED or
+   * TG_UNIT_DUPLICATE; any other status means nothing of the unit was applied (the error of the
+   * operation that failed, named in err). A backend without it answers TG_ERR_UNSUPPORTED, and
+   * the host then makes each operation its own call. unit, its ops and their args: borrowed
+   * for the call. out_outcome: caller-owned. existing: called at most once, on DUPLICATE. */
+  tg_status (*unit_apply)(void* instance, const tg_call_ctx* ctx, const tg_unit* unit,
+                          tg_unit_outcome* out_outcome, tg_idempotency_sink existing,
+                          tg_error* err);
 } tg_storage_vtable;
 
 #ifdef __cplusplus

@@ -233,6 +233,15 @@ class StoragePlugin : public PluginBase {
     throw Error(TG_ERR_UNSUPPORTED, "idempotency_reclaim is not implemented by this plugin");
   }
 
+  // ABI 1.3, optional. Applies a unit of work atomically (abi/storage.h) and returns
+  // TG_UNIT_APPLIED or TG_UNIT_DUPLICATE (after calling `existing` with the stored record). The
+  // default says TG_ERR_UNSUPPORTED: the host then makes each operation its own call.
+  virtual tg_unit_outcome unitApply(const CallContext& ctx, const tg_unit& unit,
+                                    tg_idempotency_sink existing) {
+    (void)ctx, (void)unit, (void)existing;
+    throw Error(TG_ERR_UNSUPPORTED, "unit_apply is not implemented by this plugin");
+  }
+
   static const void* vtable() noexcept {
     using S = StoragePlugin;
     static const tg_storage_vtable vt = {
@@ -395,6 +404,12 @@ class StoragePlugin : public PluginBase {
                        ? 1
                        : 0;
           });
+        },
+        // ABI 1.3
+        [](void* i, const tg_call_ctx* c, const tg_unit* u, tg_unit_outcome* out,
+           tg_idempotency_sink existing, tg_error* e) {
+          return guard(
+              e, [&] { *out = detail::self<S>(i)->unitApply(CallContext::from(c), *u, existing); });
         },
     };
     return &vt;

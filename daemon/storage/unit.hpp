@@ -1,0 +1,98 @@
+// A unit of work: everything one webhook writes, applied by storage all together or not at
+// all, and made durable with one commit (abi/storage.h, "units of work"). Build one, then hand
+// it to Store::apply.
+#pragma once
+
+#include <tollgate/abi/storage.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "storage/store.hpp"
+
+namespace tollgate::storage {
+
+struct Completion {
+  std::string scope;
+  std::string key;
+  int32_t response_status = 0;
+  std::string response_body;
+};
+
+struct StatusChange {
+  std::string sid;
+  std::string status;
+  int32_t status_rank = 0;
+  int32_t error_code = 0;   // messages
+  int32_t duration_s = -1;  // calls: kept when negative
+  int64_t now_ms = 0;
+};
+
+struct RecordingChange {
+  std::string sid;
+  std::string recording_url;
+  int64_t now_ms = 0;
+};
+
+struct OptOutChange {
+  std::string phone;
+  bool opted_out = true;
+  std::string keyword;
+  std::string message_sid;
+  int64_t now_ms = 0;
+};
+
+class Unit {
+ public:
+  // Where an operation's result is in UnitResult::results.
+  using Index = size_t;
+
+  struct Op {
+    tg_unit_op_kind kind = 0;
+    std::variant<IdempotencyRecord, Completion, Message, Call, StatusChange, RecordingChange,
+                 OptOutChange>
+        args;
+  };
+
+  explicit Unit(std::string tenant_id) : tenant_id_(std::move(tenant_id)) {}
+
+  // At most one claim per unit: if its key exists, nothing of the unit is applied.
+  Index claim(IdempotencyRecord r) { return add(TG_UNIT_CLAIM, std::move(r)); }
+  Index complete(Completion c) { return add(TG_UNIT_COMPLETE, std::move(c)); }
+  // A sid that exists is left as it is (result TG_UNIT_UNCHANGED).
+  Index insertMessage(Message m) { return add(TG_UNIT_MESSAGE_INSERT, std::move(m)); }
+  Index insertCall(Call c) { return add(TG_UNIT_CALL_INSERT, std::move(c)); }
+  // Unknown sids are TG_UNIT_MISSING, not errors.
+  Index updateMessageStatus(StatusChange c) { return add(TG_UNIT_MESSAGE_STATUS, std::move(c)); }
+  Index updateCallStatus(StatusChange c) { return add(TG_UNIT_CALL_STATUS, std::move(c)); }
+  Index setCallRecording(RecordingChange c) { return add(TG_UNIT_CALL_RECORDING, std::move(c)); }
+  Index setOptOut(OptOutChange c) { return add(TG_UNIT_OPTOUT_SET, std::move(c)); }
+
+  const std::string& tenantId() const { return tenant_id_; }
+  const std::vector<Op>& ops() const { return ops_; }
+  bool empty() const { return ops_.empty(); }
+
+ private:
+  template <class Args>
+  Index add(tg_unit_op_kind kind, Args args) {
+    ops_.push_back(Op{kind, std::move(args)});
+    return ops_.size() - 1;
+  }
+
+  std::string tenant_id_;
+  std::vector<Op> ops_;
+};
+
+struct UnitResult {
+  bool duplicate = false;                     // the claim found its key: nothing was applied
+  std::optional<IdempotencyRecord> existing;  // the stored record, when duplicate
+  std::vector<int32_t> results;               // per operation: TG_UNIT_CHANGED/UNCHANGED/MISSING
+
+  int32_t result(Unit::Index i) const { return i < results.size() ? results[i] : 0; }
+};
+
+}  // namespace tollgate::storage

@@ -1,0 +1,52 @@
+// One statement at a time on some connection: what the units of work (sql_units.cpp) are
+// written against, so that the same operations run on a pooled Poco::Data session (PostgreSQL,
+// and SQLite calls outside units) and on storage-sqlite's group-commit writer, which keeps its
+// own SQLite connection with prepared statements cached.
+#pragma once
+
+#include <Poco/Data/Session.h>
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sql_bind.hpp"
+#include "sql_dialect.hpp"
+
+namespace tollgate::storage_sql {
+
+// Every value of a row as text (integers in decimal; NULL as "").
+using Rows = std::vector<std::vector<std::string>>;
+
+// A database error raised outside Poco (by storage-sqlite's own connection), already
+// classified.
+class DbFailure : public std::runtime_error {
+ public:
+  explicit DbFailure(DbError e) : std::runtime_error(e.detail), error(std::move(e)) {}
+  DbError error;
+};
+
+class SqlExec {
+ public:
+  virtual ~SqlExec() = default;
+  // Runs `sql` (`?` placeholders, in SQLite's spelling) with `params` bound in order, and
+  // returns the rows it produced. Throws Poco::Exception or DbFailure.
+  virtual Rows query(std::string_view sql, const std::vector<Param>& params) = 0;
+  // A statement without parameters or rows (BEGIN, SAVEPOINT, ...).
+  virtual void execute(std::string_view sql) { query(sql, {}); }
+};
+
+// Over a Poco::Data session, in the dialect's spelling.
+class PocoExec : public SqlExec {
+ public:
+  PocoExec(Poco::Data::Session& session, const Dialect& dialect)
+      : session_(session), dialect_(dialect) {}
+  Rows query(std::string_view sql, const std::vector<Param>& params) override;
+
+ private:
+  Poco::Data::Session& session_;
+  const Dialect& dialect_;
+};
+
+}  // namespace tollgate::storage_sql

@@ -1,0 +1,366 @@
+// Units of work (ABI 1.3): checked and copied from the ABI, applied in one transaction (one
+// per unit, or, with group commit, a SAVEPOINT each in a transaction shared by many callers).
+#include "sql_units.hpp"
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Statement.h>
+
+#include <utility>
+
+#include "sql_store.hpp"
+#include "sql_validate.hpp"
+
+namespace tollgate::storage_sql {
+namespace {
+
+// More operations than any webhook writes; a bound on what one call can make the backend do.
+constexpr size_t kMaxUnitOps = 64;
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+std::string_view kindName(tg_unit_op_kind kind) {
+  switch (kind) {
+    case TG_UNIT_CLAIM:
+      return "claim";
+    case TG_UNIT_COMPLETE:
+      return "complete";
+    case TG_UNIT_MESSAGE_INSERT:
+      return "message_insert";
+    case TG_UNIT_MESSAGE_STATUS:
+      return "message_status";
+    case TG_UNIT_CALL_INSERT:
+      return "call_insert";
+    case TG_UNIT_CALL_STATUS:
+      return "call_status";
+    case TG_UNIT_CALL_RECORDING:
+      return "call_recording";
+    case TG_UNIT_OPTOUT_SET:
+      return "optout_set";
+    default:
+      return "unknown";
+  }
+}
+
+template <class Args>
+const Args& argsOf(std::string_view op, const tg_unit_op& o) {
+  if (o.args == nullptr) invalid(op, "args", "missing");
+  const auto& a = *static_cast<const Args*>(o.args);
+  checkStructSize(op, "args", a.struct_size, sizeof(Args));
+  return a;
+}
+
+int64_t toInt(const std::string& v) { return v.empty() ? 0 : std::stoll(v); }
+
+}  // namespace
+
+Rows PocoExec::query(std::string_view sql, const std::vector<Param>& params) {
+  Poco::Data::Statement st(session_);
+  st << dialect_.sql(sql);
+  bindAll(st, params);
+  st.execute();
+  Rows rows;
+  if (st.columnsExtracted() == 0) return rows;
+  Poco::Data::RecordSet rs(st);
+  const size_t n = rs.rowCount(), cols = rs.columnCount();
+  rows.reserve(n);
+  for (size_t r = 0; r < n; ++r) {
+    std::vector<std::string> row;
+    row.reserve(cols);
+    for (size_t c = 0; c < cols; ++c) {
+      row.push_back(rs.isNull(c, r) ? std::string() : rs.value(c, r).convert<std::string>());
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+OwnedUnit checkedUnit(const sdk::CallContext& ctx, const tg_unit& unit) {
+  static constexpr std::string_view kOp = "unit_apply";
+  checkStructSize(kOp, "unit", unit.struct_size, sizeof(tg_unit));
+  if (unit.ops == nullptr || unit.op_count == 0) {
+    invalid(kOp, "unit.ops", "want at least one operation");
+  }
+  if (unit.op_count > kMaxUnitOps) {
+    invalid(kOp, "unit.op_count", "at most " + std::to_string(kMaxUnitOps) + " operations");
+  }
+  const uint32_t stride = unit.ops[0].struct_size;
+  checkStructSize(kOp, "unit.ops[0]", stride, sizeof(tg_unit_op));
+
+  OwnedUnit u;
+  u.tenant = checkedText(kOp, "tenant_id", ctx.tenant_id, kMaxIdBytes, false);
+  bool claimed = false;
+  for (size_t i = 0; i < unit.op_count; ++i) {
+    const auto& o =
+        *reinterpret_cast<const tg_unit_op*>(reinterpret_cast<const char*>(unit.ops) + i * stride);
+    const std::string name = cat({kOp, " ops[", std::to_string(i), "] (", kindName(o.kind), ")"});
+    const std::string_view op = name;
+    switch (o.kind) {
+      case TG_UNIT_CLAIM: {
+        const auto& row = argsOf<tg_idempotency_row>(op, o);
+        if (claimed) invalid(op, "kind", "a unit has at most one claim");
+        claimed = true;
+        if (row.tenant_id.size != 0 && sdk::view(row.tenant_id) != u.tenant) {
+          invalid(op, "tenant_id", "the row belongs to another tenant than the call");
+        }
+        u.ops.emplace_back(ClaimOp{
+            .scope = checkedText(op, "scope", sdk::view(row.scope), kMaxIdBytes, true),
+            .key = checkedText(op, "key", sdk::view(row.key), kMaxIdBytes, true),
+            .request_hash =
+                checkedText(op, "request_hash", sdk::view(row.request_hash), kMaxTextBytes, false),
+            .created_at_ms = row.created_at_ms});
+        break;
+      }
+      case TG_UNIT_COMPLETE: {
+        const auto& c = argsOf<tg_idempotency_completion>(op, o);
+        if (c.response_status <= 0) {
+          invalid(op, "response_status", "want the answer's status (> 0)");
+        }
+        u.ops.emplace_back(
+            CompleteOp{.scope = checkedText(op, "scope", sdk::view(c.scope), kMaxIdBytes, true),
+                       .key = checkedText(op, "key", sdk::view(c.key), kMaxIdBytes, true),
+                       .response_status = c.response_status,
+                       .response_body = checkedText(op, "response_body", sdk::view(c.response_body),
+                                                    kMaxBodyBytes, false)});
+        break;
+      }
+      case TG_UNIT_MESSAGE_INSERT:
+        u.ops.emplace_back(checkedMessageInsert(op, ctx, argsOf<tg_message_row>(op, o)));
+        break;
+      case TG_UNIT_CALL_INSERT:
+        u.ops.emplace_back(checkedCallInsert(op, ctx, argsOf<tg_call_row>(op, o)));
+        break;
+      case TG_UNIT_MESSAGE_STATUS: {
+        const auto& c = argsOf<tg_status_change>(op, o);
+        u.ops.emplace_back(checkedMessageStatus(op, ctx, sdk::view(c.sid), sdk::view(c.status),
+                                                c.status_rank, c.error_code, c.now_ms));
+        break;
+      }
+      case TG_UNIT_CALL_STATUS: {
+        const auto& c = argsOf<tg_status_change>(op, o);
+        u.ops.emplace_back(checkedCallStatus(op, ctx, sdk::view(c.sid), sdk::view(c.status),
+                                             c.status_rank, c.duration_s, c.now_ms));
+        break;
+      }
+      case TG_UNIT_CALL_RECORDING: {
+        const auto& c = argsOf<tg_recording_change>(op, o);
+        u.ops.emplace_back(
+            checkedCallRecording(op, ctx, sdk::view(c.sid), sdk::view(c.recording_url), c.now_ms));
+        break;
+      }
+      case TG_UNIT_OPTOUT_SET: {
+        const auto& c = argsOf<tg_optout_change>(op, o);
+        scopedTenant(op, ctx);
+        u.ops.emplace_back(OptOutOp{
+            .phone = checkedE164(op, "phone", sdk::view(c.phone)),
+            .opted_out = c.opted_out != 0,
+            .keyword = checkedText(op, "keyword", sdk::view(c.keyword), kMaxIdBytes, false),
+            .message_sid =
+                checkedText(op, "message_sid", sdk::view(c.message_sid), kMaxIdBytes, false),
+            .now_ms = c.now_ms});
+        break;
+      }
+      default:
+        throw sdk::Error(TG_ERR_UNSUPPORTED, cat({op, ": operation kind ", std::to_string(o.kind),
+                                                  " is not known to this plugin"}));
+    }
+  }
+  u.reset();
+  return u;
+}
+
+void applyOps(SqlExec& x, OwnedUnit& u) {
+  u.results.assign(u.ops.size(), TG_UNIT_UNCHANGED);
+  for (size_t i = 0; i < u.ops.size(); ++i) {
+    u.results[i] = std::visit(
+        Overloaded{
+            [&](const ClaimOp& c) -> int32_t {
+              // Exactly one concurrent claimer inserts; the others' INSERT does nothing (on
+              // PostgreSQL after waiting for the winner to commit), and they read its row.
+              if (!x.query(kClaimSql, {u.tenant, c.scope, c.key, c.request_hash, c.created_at_ms})
+                       .empty()) {
+                return TG_UNIT_CHANGED;
+              }
+              Rows stored = x.query(kIdempotencySelectSql, {u.tenant, c.scope, c.key});
+              if (stored.empty()) {
+                throw DbFailure(DbError{DbErrorKind::kRetryable,
+                                        "the record that blocked the claim disappeared"});
+              }
+              throw Duplicate{std::move(stored.front())};
+            },
+            [&](const CompleteOp& c) -> int32_t {
+              if (x.query(kCompleteSql,
+                          {c.response_status, c.response_body, u.tenant, c.scope, c.key})
+                      .empty()) {
+                throw sdk::Error(TG_ERR_NOT_FOUND, cat({"unit_apply: key '", c.key, "' in scope '",
+                                                        c.scope, "' was never claimed"}));
+              }
+              return TG_UNIT_CHANGED;
+            },
+            [&](const RecordInsert& r) -> int32_t {
+              return x.query(r.sql, r.params).empty() ? TG_UNIT_UNCHANGED : TG_UNIT_CHANGED;
+            },
+            [&](const RecordUpdate& r) -> int32_t {
+              if (!x.query(r.sql, r.params).empty()) return TG_UNIT_CHANGED;
+              return x.query(r.existsSql(), {r.sid, r.tenant}).empty() ? TG_UNIT_MISSING
+                                                                       : TG_UNIT_UNCHANGED;
+            },
+            [&](const OptOutOp& c) -> int32_t {
+              // The state and its audit event, as optout_set writes them.
+              const int32_t state = c.opted_out ? 1 : 0;
+              x.query(kOptOutStateSql, {u.tenant, c.phone, state, c.now_ms});
+              x.query(kOptOutEventSql,
+                      {u.tenant, c.phone, state, c.keyword, c.message_sid, c.now_ms});
+              return TG_UNIT_CHANGED;
+            },
+        },
+        u.ops[i]);
+  }
+}
+
+// ---- SqlStore ----
+
+void SqlStore::enableGroupCommit(std::function<std::unique_ptr<SqlExec>()> open) {
+  group_ = std::make_unique<GroupCommit>();
+  group_->open = std::move(open);
+}
+
+// Here, where GroupCommit is complete. No unit is pending by now: the host calls no plugin it
+// is shutting down.
+SqlStore::~SqlStore() = default;
+
+tg_unit_outcome SqlStore::unitApply(const sdk::CallContext& ctx, const tg_unit& unit,
+                                    tg_idempotency_sink existing) {
+  auto u = std::make_shared<OwnedUnit>(checkedUnit(ctx, unit));
+  if (group_) {
+    submit(u);
+  } else {
+    try {
+      run(ctx, "unit_apply", Tx::kWrite, [&](Poco::Data::Session& s) {
+        PocoExec x(s, dialect_);
+        u->reset();
+        applyOps(x, *u);
+      });
+    } catch (Duplicate& d) {
+      u->reset();
+      u->duplicate = true;
+      u->existing = std::move(d.row);
+    }
+  }
+  if (u->status != TG_OK) throw sdk::Error(u->status, u->error);
+  if (u->duplicate) {
+    const auto& r = u->existing;
+    if (r.size() != 7) throw sdk::Error(TG_ERR_INTERNAL, "unit_apply: malformed stored record");
+    const tg_idempotency_row out{
+        .struct_size = sizeof(tg_idempotency_row),
+        .tenant_id = sdk::str(r[0]),
+        .scope = sdk::str(r[1]),
+        .key = sdk::str(r[2]),
+        .request_hash = sdk::str(r[3]),
+        .response_status = static_cast<int32_t>(toInt(r[4])),
+        .response_body = sdk::str(r[5]),
+        .created_at_ms = toInt(r[6]),
+    };
+    existing.fn(existing.ctx, &out);
+    return TG_UNIT_DUPLICATE;
+  }
+  const uint32_t stride = unit.ops[0].struct_size;
+  for (size_t i = 0; i < unit.op_count; ++i) {
+    const auto& o =
+        *reinterpret_cast<const tg_unit_op*>(reinterpret_cast<const char*>(unit.ops) + i * stride);
+    if (o.out_result != nullptr) *o.out_result = u->results[i];
+  }
+  return TG_UNIT_APPLIED;
+}
+
+void SqlStore::submit(const std::shared_ptr<OwnedUnit>& u) {
+  GroupCommit& g = *group_;
+  std::unique_lock lock(g.mu);
+  g.pending.push_back(u);
+  while (!u->done) {
+    if (g.leading) {
+      g.cv.wait(lock);
+      continue;
+    }
+    // Lead: commit what is queued (this unit included), in batches, until this unit is done.
+    g.leading = true;
+    while (!u->done) {
+      const size_t n = std::min(g.pending.size(), g.max_batch);
+      std::vector<std::shared_ptr<OwnedUnit>> batch(g.pending.begin(), g.pending.begin() + n);
+      g.pending.erase(g.pending.begin(), g.pending.begin() + n);
+      lock.unlock();
+      commitBatch(batch);
+      lock.lock();
+      for (const auto& b : batch) b->done = true;
+      g.cv.notify_all();
+    }
+    // Units queued meanwhile: their callers wake to the notification, and one of them leads.
+    g.leading = false;
+    g.cv.notify_all();
+  }
+}
+
+void SqlStore::commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
+  static constexpr std::string_view op = "unit_apply";
+  GroupCommit& g = *group_;
+  auto failAll = [&](const sdk::Error& e) {
+    for (const auto& u : batch) {
+      if (u->status != TG_OK) continue;
+      u->reset();
+      u->status = e.status();
+      u->error = e.what();
+    }
+  };
+  // Writes outside units (tenants, keys, the ledger) queue on the same in-process turn.
+  std::unique_lock<std::timed_mutex> turn(write_mu_);
+  bool in_tx = false;
+  try {
+    if (!g.conn) g.conn = g.open();
+    g.conn->execute("BEGIN IMMEDIATE");
+    in_tx = true;
+    for (const auto& u : batch) {
+      u->reset();
+      g.conn->execute("SAVEPOINT unit");
+      try {
+        applyOps(*g.conn, *u);
+        g.conn->execute("RELEASE unit");
+        continue;
+      } catch (Duplicate& d) {
+        u->reset();
+        u->duplicate = true;
+        u->existing = std::move(d.row);
+      } catch (const sdk::Error& e) {
+        u->status = e.status();
+        u->error = e.what();
+      } catch (const DbFailure& e) {
+        const sdk::Error err = error(op, e.error, 1);
+        u->status = err.status();
+        u->error = err.what();
+      }
+      // Only this unit's writes go; the transaction goes on with the others'.
+      g.conn->execute("ROLLBACK TO unit");
+      g.conn->execute("RELEASE unit");
+    }
+    g.conn->execute("COMMIT");
+    in_tx = false;
+    host().metricAdd("group_commits");
+    host().metricAdd("group_commit_units", static_cast<int64_t>(batch.size()));
+  } catch (const DbFailure& e) {
+    failAll(error(op, e.error, 1));
+  } catch (const std::exception& e) {
+    failAll(sdk::Error(TG_ERR_INTERNAL, cat({op, ": ", e.what()})));
+  }
+  if (in_tx) {
+    try {
+      g.conn->execute("ROLLBACK");
+    } catch (...) {
+      g.conn.reset();  // in an unknown state: open a new one for the next batch
+    }
+  }
+}
+
+}  // namespace tollgate::storage_sql

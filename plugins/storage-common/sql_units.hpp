@@ -1,0 +1,108 @@
+// Units of work (ABI 1.3, abi/storage.h): a webhook's writes applied together. The unit is
+// checked and copied from the ABI structs first (storage-sqlite's group commit applies it on
+// another caller's thread), then applied on a SqlExec.
+#pragma once
+
+#include <tollgate/sdk/plugin.hpp>
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "sql_bind.hpp"
+#include "sql_exec.hpp"
+#include "sql_records.hpp"
+
+namespace tollgate::storage_sql {
+
+// The statements the units share with the single operations of the same name.
+inline constexpr std::string_view kClaimSql =
+    "INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, response_status, "
+    "response_body, created_at_ms) VALUES (?, ?, ?, ?, 0, '', ?) "
+    "ON CONFLICT DO NOTHING RETURNING key";
+inline constexpr std::string_view kIdempotencySelectSql =
+    "SELECT tenant_id, scope, key, request_hash, response_status, response_body, created_at_ms "
+    "FROM idempotency_keys WHERE tenant_id = ? AND scope = ? AND key = ?";
+inline constexpr std::string_view kCompleteSql =
+    "UPDATE idempotency_keys SET response_status = ?, response_body = ? "
+    "WHERE tenant_id = ? AND scope = ? AND key = ? RETURNING key";
+inline constexpr std::string_view kOptOutStateSql =
+    "INSERT INTO opt_outs (tenant_id, phone, opted_out, updated_at_ms) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (tenant_id, phone) DO UPDATE SET opted_out = excluded.opted_out, "
+    "updated_at_ms = excluded.updated_at_ms";
+inline constexpr std::string_view kOptOutEventSql =
+    "INSERT INTO opt_out_events (tenant_id, phone, action, keyword, message_sid, "
+    "created_at_ms) VALUES (?, ?, ?, ?, ?, ?)";
+
+// One operation, checked, owning its values.
+struct ClaimOp {
+  std::string scope, key, request_hash;
+  int64_t created_at_ms = 0;
+};
+struct CompleteOp {
+  std::string scope, key;
+  int32_t response_status = 0;
+  std::string response_body;
+};
+struct OptOutOp {
+  std::string phone;
+  bool opted_out = true;
+  std::string keyword, message_sid;
+  int64_t now_ms = 0;
+};
+using UnitOp = std::variant<ClaimOp, CompleteOp, RecordInsert, RecordUpdate, OptOutOp>;
+
+struct OwnedUnit {
+  std::string tenant;
+  std::vector<UnitOp> ops;
+
+  // The outcome, once applied (or failed).
+  tg_status status = TG_OK;
+  std::string error;                  // when status != TG_OK
+  bool duplicate = false;             // the claim found its key
+  std::vector<std::string> existing;  // the stored idempotency row, as text, when duplicate
+  std::vector<int32_t> results;       // per op
+  bool done = false;                  // group commit: the outcome is final
+
+  void reset() {
+    status = TG_OK;
+    error.clear();
+    duplicate = false;
+    existing.clear();
+    results.assign(ops.size(), TG_UNIT_UNCHANGED);
+  }
+};
+
+// Checks and copies an ABI unit (TG_ERR_INVALID_ARGUMENT/UNSUPPORTED naming what is wrong).
+OwnedUnit checkedUnit(const sdk::CallContext& ctx, const tg_unit& unit);
+
+// Thrown by applyOps when the unit's claim finds its key; the caller rolls the unit back.
+struct Duplicate {
+  std::vector<std::string> row;
+};
+
+// Applies u's operations in order on x, inside the caller's transaction or savepoint, filling
+// u.results. Throws Duplicate, sdk::Error, DbFailure or Poco::Exception; the caller then
+// rolls the unit back.
+void applyOps(SqlExec& x, OwnedUnit& u);
+
+// The state of storage-sqlite's group commit: units queue in `pending`; the first caller to
+// find no leader becomes it, takes the queue, applies each unit in a SAVEPOINT of one
+// BEGIN IMMEDIATE transaction on its own connection, commits, and wakes the others.
+struct GroupCommit {
+  std::function<std::unique_ptr<SqlExec>()> open;  // the writer's connection
+  size_t max_batch = 512;
+
+  std::unique_ptr<SqlExec> conn;  // only the leader touches it
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::shared_ptr<OwnedUnit>> pending;
+  bool leading = false;
+};
+
+}  // namespace tollgate::storage_sql

@@ -1,0 +1,136 @@
+#include "sqlite_connection.hpp"
+
+#include <Poco/Data/LOB.h>
+
+#include "sql_bind.hpp"
+
+namespace tollgate::storage_sqlite {
+namespace {
+
+using storage_sql::DbError;
+using storage_sql::DbErrorKind;
+using storage_sql::DbFailure;
+
+// The same meanings as classify() in storage_sqlite.cpp gives Poco's exceptions.
+DbErrorKind kindOf(int extended) {
+  switch (extended) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+      return DbErrorKind::kConflict;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+      return DbErrorKind::kMissingReference;
+    default:
+      break;
+  }
+  switch (extended & 0xff) {
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+      return DbErrorKind::kInvalid;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return DbErrorKind::kRetryable;
+    case SQLITE_INTERRUPT:
+      return DbErrorKind::kTimeout;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_PROTOCOL:
+      return DbErrorKind::kUnavailable;
+    default:
+      return DbErrorKind::kOther;
+  }
+}
+
+}  // namespace
+
+SqliteConnection::SqliteConnection(const std::string& path, int64_t busy_timeout_ms,
+                                   const std::string& synchronous) {
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw DbFailure(DbError{DbErrorKind::kUnavailable, "cannot open " + path + ": " + why});
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout_ms));
+  execute("PRAGMA journal_mode = WAL");
+  // Same durability as every other connection (docs/adr/0005): FULL syncs each COMMIT.
+  execute("PRAGMA synchronous = " + synchronous);
+  execute("PRAGMA foreign_keys = ON");
+}
+
+SqliteConnection::~SqliteConnection() {
+  for (auto& [sql, st] : statements_) sqlite3_finalize(st);
+  sqlite3_close_v2(db_);
+}
+
+void SqliteConnection::raise(int rc, std::string_view what) const {
+  const int extended = sqlite3_extended_errcode(db_);
+  throw DbFailure(DbError{kindOf(extended != 0 ? extended : rc),
+                          std::string(what) + ": " + sqlite3_errmsg(db_)});
+}
+
+sqlite3_stmt* SqliteConnection::prepared(std::string_view sql) {
+  const std::string key(sql);
+  if (auto it = statements_.find(key); it != statements_.end()) return it->second;
+  sqlite3_stmt* st = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &st, nullptr);
+  if (rc != SQLITE_OK) raise(rc, "prepare");
+  statements_.emplace(key, st);
+  return st;
+}
+
+storage_sql::Rows SqliteConnection::query(std::string_view sql,
+                                          const std::vector<storage_sql::Param>& params) {
+  sqlite3_stmt* st = prepared(sql);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  int i = 0;
+  for (const storage_sql::Param& p : params) {
+    ++i;
+    int rc = SQLITE_OK;
+    if (const auto* t = std::get_if<std::string>(&p)) {
+      rc = sqlite3_bind_text(st, i, t->data(), static_cast<int>(t->size()), SQLITE_TRANSIENT);
+    } else if (const auto* n = std::get_if<int64_t>(&p)) {
+      rc = sqlite3_bind_int64(st, i, *n);
+    } else if (const auto* n32 = std::get_if<int32_t>(&p)) {
+      rc = sqlite3_bind_int(st, i, *n32);
+    } else {
+      const auto& blob = std::get<Poco::Data::BLOB>(p);
+      rc = sqlite3_bind_blob(st, i, blob.rawContent(), static_cast<int>(blob.size()),
+                             SQLITE_TRANSIENT);
+    }
+    if (rc != SQLITE_OK) raise(rc, "bind");
+  }
+  storage_sql::Rows rows;
+  for (;;) {
+    const int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) {
+      sqlite3_reset(st);
+      raise(rc, "step");
+    }
+    const int cols = sqlite3_column_count(st);
+    std::vector<std::string> row;
+    row.reserve(static_cast<size_t>(cols));
+    for (int c = 0; c < cols; ++c) {
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
+      row.emplace_back(text == nullptr
+                           ? std::string()
+                           : std::string(text, static_cast<size_t>(sqlite3_column_bytes(st, c))));
+    }
+    rows.push_back(std::move(row));
+  }
+  sqlite3_reset(st);
+  return rows;
+}
+
+}  // namespace tollgate::storage_sqlite

@@ -1,0 +1,217 @@
+// Storage conformance for ABI 1.3: units of work. All of a unit or none of it; a claim that
+// finds its key applies nothing; one failing unit never undoes another, whether the backend
+// commits each unit alone (PostgreSQL) or many in one transaction (SQLite's group commit).
+#include <atomic>
+#include <latch>
+#include <thread>
+#include <vector>
+
+#include "conformance_records.hpp"
+#include "storage/unit.hpp"
+
+namespace tollgate::testing {
+namespace {
+
+using storage::Completion;
+using storage::IdempotencyRecord;
+using storage::OptOutChange;
+using storage::StatusChange;
+using storage::Unit;
+using storage::UnitResult;
+
+class UnitsTest : public RecordsTest {
+ protected:
+  static IdempotencyRecord claim(const std::string& tenant, const std::string& key) {
+    return IdempotencyRecord{.tenant_id = tenant, .scope = "sms", .key = key, .created_at_ms = kT0};
+  }
+  static Completion answer(const std::string& key, const std::string& body = "<Response/>") {
+    return Completion{.scope = "sms", .key = key, .response_status = 200, .response_body = body};
+  }
+  // What one inbound SMS webhook writes.
+  static Unit webhook(const std::string& tenant, const std::string& sid) {
+    Unit u(tenant);
+    u.claim(claim(tenant, sid));
+    u.insertMessage(message(tenant, sid));
+    u.complete(answer(sid, "<Response>" + sid + "</Response>"));
+    return u;
+  }
+};
+
+TEST_P(UnitsTest, AppliesEveryOperationTogetherAndReportsEach) {
+  Unit u("tn_a");
+  const auto claimed = u.claim(claim("tn_a", "SM1"));
+  const auto inserted = u.insertMessage(message("tn_a", "SM1"));
+  const auto stop = u.setOptOut(OptOutChange{.phone = "+14155550001",
+                                             .opted_out = true,
+                                             .keyword = "STOP",
+                                             .message_sid = "SM1",
+                                             .now_ms = kT0});
+  const auto answered = u.complete(answer("SM1"));
+  const UnitResult r = store().apply(u);
+  EXPECT_FALSE(r.duplicate);
+  EXPECT_EQ(r.result(claimed), TG_UNIT_CHANGED);
+  EXPECT_EQ(r.result(inserted), TG_UNIT_CHANGED);
+  EXPECT_EQ(r.result(stop), TG_UNIT_CHANGED);
+  EXPECT_EQ(r.result(answered), TG_UNIT_CHANGED);
+
+  ASSERT_TRUE(store().message("tn_a", "SM1").has_value());
+  EXPECT_TRUE(store().optedOut("tn_a", "+14155550001"));
+  const auto stored = store().claimIdempotency(claim("tn_a", "SM1"));
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->response_status, 200);
+  EXPECT_EQ(stored->response_body, "<Response/>");
+}
+
+TEST_P(UnitsTest, AClaimThatFindsItsKeyAppliesNothingAndReturnsTheStoredRecord) {
+  ASSERT_FALSE(store().apply(webhook("tn_a", "SM1")).duplicate);
+  Unit again("tn_a");
+  again.claim(claim("tn_a", "SM1"));
+  again.insertMessage(message("tn_a", "SM2"));  // would be new: must not be written
+  again.setOptOut(OptOutChange{.phone = "+14155550009", .opted_out = true, .now_ms = kT0});
+  again.complete(answer("SM1", "<Response>other</Response>"));
+  const UnitResult r = store().apply(again);
+  ASSERT_TRUE(r.duplicate);
+  ASSERT_TRUE(r.existing.has_value());
+  EXPECT_EQ(r.existing->response_status, 200);
+  EXPECT_EQ(r.existing->response_body, "<Response>SM1</Response>");
+  EXPECT_FALSE(store().message("tn_a", "SM2").has_value());
+  EXPECT_FALSE(store().optedOut("tn_a", "+14155550009"));
+}
+
+TEST_P(UnitsTest, ExistingRowsAreLeftAloneAndMissingRecordsAreReported) {
+  store().insertMessage(message("tn_a", "SM1", kT0, "delivered", 5));
+  store().insertCall(call("tn_a", "CA1"));
+  Unit u("tn_a");
+  const auto again = u.insertMessage(message("tn_a", "SM1"));
+  const auto older = u.updateMessageStatus(
+      StatusChange{.sid = "SM1", .status = "sent", .status_rank = 3, .now_ms = kT0 + 1});
+  const auto unknown = u.updateMessageStatus(
+      StatusChange{.sid = "SMnone", .status = "sent", .status_rank = 3, .now_ms = kT0 + 1});
+  const auto done = u.updateCallStatus(StatusChange{
+      .sid = "CA1", .status = "completed", .status_rank = 10, .duration_s = 42, .now_ms = kT0 + 2});
+  const auto recording = u.setCallRecording(storage::RecordingChange{
+      .sid = "CA1", .recording_url = "https://api.twilio.com/rec/RE1", .now_ms = kT0 + 3});
+  const auto no_call = u.setCallRecording(storage::RecordingChange{
+      .sid = "CAnone", .recording_url = "https://api.twilio.com/rec/RE2", .now_ms = kT0 + 3});
+  const UnitResult r = store().apply(u);
+  EXPECT_EQ(r.result(again), TG_UNIT_UNCHANGED);
+  EXPECT_EQ(r.result(older), TG_UNIT_UNCHANGED);
+  EXPECT_EQ(r.result(unknown), TG_UNIT_MISSING);
+  EXPECT_EQ(r.result(done), TG_UNIT_CHANGED);
+  EXPECT_EQ(r.result(recording), TG_UNIT_CHANGED);
+  EXPECT_EQ(r.result(no_call), TG_UNIT_MISSING);
+  EXPECT_EQ(store().message("tn_a", "SM1")->status, "delivered");
+  const auto c = store().call("tn_a", "CA1");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->status, "completed");
+  EXPECT_EQ(c->duration_s, 42);
+  EXPECT_EQ(c->recording_url, "https://api.twilio.com/rec/RE1");
+}
+
+TEST_P(UnitsTest, AFailingOperationUndoesItsWholeUnit) {
+  Unit u("tn_a");
+  u.claim(claim("tn_a", "SM1"));
+  u.insertMessage(message("tn_a", "SM1"));
+  u.complete(answer("SMnever"));  // never claimed: fails the unit
+  EXPECT_EQ(statusOf([&] { store().apply(u); }), TG_ERR_NOT_FOUND);
+  EXPECT_FALSE(store().message("tn_a", "SM1").has_value());
+  // The claim went too: the same webhook is processed afresh.
+  EXPECT_FALSE(store().apply(webhook("tn_a", "SM1")).duplicate);
+
+  Unit bad("tn_a");
+  bad.insertMessage(message("tn_a", "SM2"));
+  bad.insertMessage(message("tn_a", std::string(300, 'x')));  // sid too long: refused
+  EXPECT_EQ(statusOf([&] { store().apply(bad); }), TG_ERR_INVALID_ARGUMENT);
+  EXPECT_FALSE(store().message("tn_a", "SM2").has_value());
+}
+
+// Many threads at once, as webhooks arrive: good units interleaved with units that fail in the
+// database (a row for a tenant that does not exist) and units that fail in the backend's own
+// checks. Every good unit is stored whole; nothing of a failing one is; and with group commit
+// the failures share transactions with the good units they must not undo.
+TEST_P(UnitsTest, FailingUnitsAmongConcurrentGoodOnesFailAlone) {
+  constexpr int kThreads = 8, kPerThread = 40;
+  std::latch go(kThreads);
+  std::atomic<int> failed{0}, wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      go.arrive_and_wait();
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string sid = "SM" + std::to_string(t) + "x" + std::to_string(i);
+        try {
+          if (i % 4 == 1) {  // fails in the database: the message's tenant is unknown
+            Unit u("tn_ghost");
+            u.claim(claim("tn_ghost", sid));
+            u.insertMessage(message("tn_ghost", sid));
+            u.complete(answer(sid));
+            store().apply(u);
+            wrong.fetch_add(1);
+          } else if (i % 4 == 3) {  // fails in a later operation, after good writes
+            Unit u("tn_a");
+            u.claim(claim("tn_a", sid));
+            u.insertMessage(message("tn_a", sid));
+            u.complete(answer("never-" + sid));
+            store().apply(u);
+            wrong.fetch_add(1);
+          } else if (store().apply(webhook("tn_a", sid)).duplicate) {
+            wrong.fetch_add(1);
+          }
+        } catch (const storage::StorageError&) {
+          failed.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(failed.load(), kThreads * kPerThread / 2);
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      const std::string sid = "SM" + std::to_string(t) + "x" + std::to_string(i);
+      const bool good = i % 2 == 0;
+      EXPECT_EQ(store().message("tn_a", sid).has_value(), good) << sid;
+      const auto stored = store().claimIdempotency(claim("tn_a", sid + "-probe"));
+      EXPECT_FALSE(stored.has_value());
+      if (good) {
+        const auto again = store().apply(webhook("tn_a", sid));
+        ASSERT_TRUE(again.duplicate) << sid;
+        EXPECT_EQ(again.existing->response_body, "<Response>" + sid + "</Response>");
+      }
+    }
+  }
+}
+
+// Of concurrent units that claim one key, exactly one applies; the others see its record.
+TEST_P(UnitsTest, ConcurrentClaimsOfOneKeyApplyExactlyOnce) {
+  constexpr int kThreads = 16;
+  std::latch go(kThreads);
+  std::atomic<int> applied{0}, duplicates{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Unit u("tn_a");
+      u.claim(claim("tn_a", "SMsame"));
+      u.insertMessage(message("tn_a", "SMcopy" + std::to_string(t)));
+      u.complete(answer("SMsame", "<Response>" + std::to_string(t) + "</Response>"));
+      go.arrive_and_wait();
+      const UnitResult r = store().apply(u);
+      (r.duplicate ? duplicates : applied).fetch_add(1);
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(applied.load(), 1);
+  EXPECT_EQ(duplicates.load(), kThreads - 1);
+  int copies = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    copies += store().message("tn_a", "SMcopy" + std::to_string(t)).has_value() ? 1 : 0;
+  }
+  EXPECT_EQ(copies, 1);
+}
+
+TEST_P(UnitsTest, TheBackendAppliesUnitsItself) { EXPECT_TRUE(store().appliesUnits()); }
+
+INSTANTIATE_TEST_SUITE_P(Backends, UnitsTest, ::testing::Values("sqlite", "postgres"), backendName);
+
+}  // namespace
+}  // namespace tollgate::testing
