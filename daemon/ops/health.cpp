@@ -15,6 +15,27 @@ void Services::requireReady() const {
 }
 
 namespace http {
+namespace {
+
+// A Prometheus label value: backslash, double quote and newline escaped. (A plugin names its
+// own counters; nothing it chooses can break the exposition format.)
+std::string labelValue(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (const char c : v) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 void addOpsRoutes(Router& router, Services& svc) {
   router.add("GET", "/livez", [](Request&) {
@@ -56,6 +77,16 @@ void addOpsRoutes(Router& router, Services& svc) {
                            p->stats().errors.load());
         out += fmt::format("tollgate_plugin_overruns_total{{plugin=\"{}\"}} {}\n", p->id(),
                            p->stats().overruns.load());
+      }
+      out +=
+          "# HELP tollgate_plugin_counter_total What plugins count of their own work (metric_add), "
+          "by plugin and name.\n"
+          "# TYPE tollgate_plugin_counter_total counter\n";
+      for (auto* p : svc.host->all()) {
+        for (const auto& [name, value] : p->metrics()) {
+          out += fmt::format("tollgate_plugin_counter_total{{plugin=\"{}\",name=\"{}\"}} {}\n",
+                             p->id(), labelValue(name), value);
+        }
       }
     }
     if (svc.ready() && svc.webhooks) {

@@ -347,8 +347,15 @@ void SqlStore::commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
     }
     g.conn->execute("COMMIT");
     in_tx = false;
+    // Commits, units, and commits by how many units they carried (/metrics).
+    const size_t n = batch.size();
     host().metricAdd("group_commits");
-    host().metricAdd("group_commit_units", static_cast<int64_t>(batch.size()));
+    host().metricAdd("group_commit_units", static_cast<int64_t>(n));
+    host().metricAdd(n == 1    ? "group_commits_of_1"
+                     : n <= 4  ? "group_commits_of_2_to_4"
+                     : n <= 16 ? "group_commits_of_5_to_16"
+                     : n <= 64 ? "group_commits_of_17_to_64"
+                               : "group_commits_of_65_or_more");
   } catch (const DbFailure& e) {
     failAll(error(op, e.error, 1));
   } catch (const std::exception& e) {
