@@ -413,7 +413,7 @@ stop_gateway() {
 }
 metric() { sed -n "s/^$1 //p" <<<"$2" | head -1; }
 # A counter the storage plugin keeps (tollgate_plugin_counter_total{...,name="$1"}).
-plugin_counter() { grep -F "name=\"$1\"}" <<<"$2" | awk '{print $2}' | head -1; }
+plugin_counter() { grep -F "name=\"$1\"}" <<<"$2" | awk '{print $2}' | head -1 || true; }
 # Verifies what the gateway stored and counted against what was sent.
 verify_gateway() {
   local name=$1 storage=$2 m rows
@@ -439,7 +439,7 @@ verify_gateway() {
   suppressed=$(metric tollgate_replies_suppressed_total "$m")
   received=$(metric tollgate_messages_received_total "$m")
   # Peak resident memory of the daemon, and how storage-sqlite grouped the units it committed.
-  RSS_MB[$name]=$(awk '/^VmHWM/{printf "%.0f", $2/1024}' "/proc/$GW_PID/status")
+  RSS_MB[$name]=$(awk '/^VmHWM/{printf "%.0f", $2/1024}' "/proc/$GW_PID/status" 2>/dev/null || echo "?")
   if [ "$storage" = storage-sqlite ]; then
     local c u b1 b4 b16 b64 bmore
     c=$(plugin_counter group_commits "$m")

@@ -79,7 +79,7 @@ Rows PocoExec::query(std::string_view sql, const std::vector<Param>& params) {
   return rows;
 }
 
-OwnedUnit checkedUnit(const sdk::CallContext& ctx, const tg_unit& unit) {
+std::shared_ptr<OwnedUnit> checkedUnit(const sdk::CallContext& ctx, const tg_unit& unit) {
   static constexpr std::string_view kOp = "unit_apply";
   checkStructSize(kOp, "unit", unit.struct_size, sizeof(tg_unit));
   if (unit.ops == nullptr || unit.op_count == 0) {
@@ -91,7 +91,8 @@ OwnedUnit checkedUnit(const sdk::CallContext& ctx, const tg_unit& unit) {
   const uint32_t stride = unit.ops[0].struct_size;
   checkStructSize(kOp, "unit.ops[0]", stride, sizeof(tg_unit_op));
 
-  OwnedUnit u;
+  auto owned = std::make_shared<OwnedUnit>();
+  OwnedUnit& u = *owned;
   u.tenant = checkedText(kOp, "tenant_id", ctx.tenant_id, kMaxIdBytes, false);
   bool claimed = false;
   for (size_t i = 0; i < unit.op_count; ++i) {
@@ -170,7 +171,7 @@ OwnedUnit checkedUnit(const sdk::CallContext& ctx, const tg_unit& unit) {
     }
   }
   u.reset();
-  return u;
+  return owned;
 }
 
 void applyOps(SqlExec& x, OwnedUnit& u) {
@@ -235,7 +236,7 @@ SqlStore::~SqlStore() = default;
 
 tg_unit_outcome SqlStore::unitApply(const sdk::CallContext& ctx, const tg_unit& unit,
                                     tg_idempotency_sink existing) {
-  auto u = std::make_shared<OwnedUnit>(checkedUnit(ctx, unit));
+  const std::shared_ptr<OwnedUnit> u = checkedUnit(ctx, unit);
   if (group_) {
     submit(u);
   } else {
@@ -281,26 +282,29 @@ void SqlStore::submit(const std::shared_ptr<OwnedUnit>& u) {
   GroupCommit& g = *group_;
   std::unique_lock lock(g.mu);
   g.pending.push_back(u);
+  if (g.leading) {
+    u->wake.wait(lock, [&] { return u->done || u->lead; });
+    if (u->done) return;
+  }
+  // Lead: commit what is queued (this unit included), in batches, until this unit is done.
+  g.leading = true;
   while (!u->done) {
-    if (g.leading) {
-      g.cv.wait(lock);
-      continue;
+    const size_t n = std::min(g.pending.size(), g.max_batch);
+    std::vector<std::shared_ptr<OwnedUnit>> batch(g.pending.begin(), g.pending.begin() + n);
+    g.pending.erase(g.pending.begin(), g.pending.begin() + n);
+    lock.unlock();
+    commitBatch(batch);
+    lock.lock();
+    for (const auto& b : batch) {
+      b->done = true;
+      if (b != u) b->wake.notify_one();
     }
-    // Lead: commit what is queued (this unit included), in batches, until this unit is done.
-    g.leading = true;
-    while (!u->done) {
-      const size_t n = std::min(g.pending.size(), g.max_batch);
-      std::vector<std::shared_ptr<OwnedUnit>> batch(g.pending.begin(), g.pending.begin() + n);
-      g.pending.erase(g.pending.begin(), g.pending.begin() + n);
-      lock.unlock();
-      commitBatch(batch);
-      lock.lock();
-      for (const auto& b : batch) b->done = true;
-      g.cv.notify_all();
-    }
-    // Units queued meanwhile: their callers wake to the notification, and one of them leads.
-    g.leading = false;
-    g.cv.notify_all();
+  }
+  // The caller of the oldest unit still queued leads the next batch.
+  g.leading = !g.pending.empty();
+  if (g.leading) {
+    g.pending.front()->lead = true;
+    g.pending.front()->wake.notify_one();
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -67,7 +68,11 @@ struct OwnedUnit {
   bool duplicate = false;             // the claim found its key
   std::vector<std::string> existing;  // the stored idempotency row, as text, when duplicate
   std::vector<int32_t> results;       // per op
-  bool done = false;                  // group commit: the outcome is final
+  // Group commit, under GroupCommit::mu: the outcome is final (done), or its caller is to
+  // lead the next batch (lead); `wake` wakes that caller alone.
+  bool done = false;
+  bool lead = false;
+  std::condition_variable wake;
 
   void reset() {
     status = TG_OK;
@@ -79,7 +84,7 @@ struct OwnedUnit {
 };
 
 // Checks and copies an ABI unit (TG_ERR_INVALID_ARGUMENT/UNSUPPORTED naming what is wrong).
-OwnedUnit checkedUnit(const sdk::CallContext& ctx, const tg_unit& unit);
+std::shared_ptr<OwnedUnit> checkedUnit(const sdk::CallContext& ctx, const tg_unit& unit);
 
 // Thrown by applyOps when the unit's claim finds its key; the caller rolls the unit back.
 struct Duplicate {
@@ -93,15 +98,16 @@ void applyOps(SqlExec& x, OwnedUnit& u);
 
 // The state of storage-sqlite's group commit: units queue in `pending`; the first caller to
 // find no leader becomes it, takes the queue, applies each unit in a SAVEPOINT of one
-// BEGIN IMMEDIATE transaction on its own connection, commits, and wakes the others.
+// BEGIN IMMEDIATE transaction on its own connection, commits, and wakes the callers of that
+// batch, and the caller of the first unit still queued to lead next. Each caller waits on its
+// unit's own condition variable, so a commit wakes only the threads it concerns.
 struct GroupCommit {
   std::function<std::unique_ptr<SqlExec>()> open;  // the writer's connection
   size_t max_batch = 512;
 
   std::unique_ptr<SqlExec> conn;  // only the leader touches it
   std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::shared_ptr<OwnedUnit>> pending;
+  std::deque<std::shared_ptr<OwnedUnit>> pending;
   bool leading = false;
 };
 

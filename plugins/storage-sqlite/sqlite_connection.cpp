@@ -48,8 +48,73 @@ DbErrorKind kindOf(int extended) {
 
 }  // namespace
 
+Checkpointer::Checkpointer(std::string path, int64_t busy_timeout_ms, Warn warn)
+    : path_(std::move(path)),
+      busy_timeout_ms_(busy_timeout_ms),
+      warn_(std::move(warn)),
+      thread_([this] { run(); }) {}
+
+Checkpointer::~Checkpointer() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void Checkpointer::walGrew(sqlite3* writer, int pages) {
+  if (pages >= kRestartPages) {
+    int wal_pages = 0, copied = 0;
+    const int rc =
+        sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      warn_(std::string("WAL checkpoint failed: ") + sqlite3_errmsg(writer));
+    }
+    return;
+  }
+  // Called after every commit: costs a lock and a wake-up only when a checkpoint is due.
+  if (pages < kPages || asked_.exchange(true)) return;
+  {
+    std::lock_guard lock(mu_);
+    due_ = true;
+  }
+  wake_.notify_one();
+}
+
+void Checkpointer::run() {
+  sqlite3* db = nullptr;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [&] { return due_ || stopping_; });
+    if (stopping_) break;
+    due_ = false;
+    lock.unlock();
+    if (db == nullptr &&
+        sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+      warn_("WAL checkpoint: cannot open " + path_ + ": " + sqlite3_errmsg(db));
+      sqlite3_close_v2(db);
+      db = nullptr;
+    }
+    if (db != nullptr) {
+      sqlite3_busy_timeout(db, static_cast<int>(busy_timeout_ms_));
+      int wal_pages = 0, copied = 0;
+      const int rc =
+          sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        warn_(std::string("WAL checkpoint failed: ") + sqlite3_errmsg(db));
+      }
+    }
+    asked_ = false;
+    lock.lock();
+  }
+  sqlite3_close_v2(db);
+}
+
 SqliteConnection::SqliteConnection(const std::string& path, int64_t busy_timeout_ms,
-                                   const std::string& synchronous) {
+                                   const std::string& synchronous,
+                                   std::shared_ptr<Checkpointer> checkpointer)
+    : checkpointer_(std::move(checkpointer)) {
   const int rc =
       sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (rc != SQLITE_OK) {
@@ -64,6 +129,20 @@ SqliteConnection::SqliteConnection(const std::string& path, int64_t busy_timeout
   // Same durability as every other connection (docs/adr/0005): FULL syncs each COMMIT.
   execute("PRAGMA synchronous = " + synchronous);
   execute("PRAGMA foreign_keys = ON");
+  // Each unit runs in a SAVEPOINT, whose undo records go to a sub-journal: in memory, not a
+  // temporary file opened, written and deleted for every batch.
+  execute("PRAGMA temp_store = MEMORY");
+  if (checkpointer_) {
+    // Replaces SQLite's automatic checkpoint of this connection (sqlite3_wal_autocheckpoint is
+    // this same hook).
+    sqlite3_wal_hook(
+        db_,
+        [](void* checkpointer, sqlite3* db, const char*, int pages) {
+          static_cast<Checkpointer*>(checkpointer)->walGrew(db, pages);
+          return SQLITE_OK;
+        },
+        checkpointer_.get());
+  }
 }
 
 SqliteConnection::~SqliteConnection() {

@@ -157,8 +157,11 @@ class SqliteStorage : public storage_sql::SqlStore {
     this->host().info("using SQLite database " + s.path);
     // Units of work (every webhook's writes) share transactions and syncs: SQLite has one
     // writer, so separate commits could never share a sync.
-    enableGroupCommit([s]() -> std::unique_ptr<storage_sql::SqlExec> {
-      return std::make_unique<SqliteConnection>(s.path, s.busy_timeout_ms, s.synchronous);
+    auto checkpointer = std::make_shared<Checkpointer>(
+        s.path, s.busy_timeout_ms, [h = this->host()](const std::string& m) { h.warn(m); });
+    enableGroupCommit([s, checkpointer]() -> std::unique_ptr<storage_sql::SqlExec> {
+      return std::make_unique<SqliteConnection>(s.path, s.busy_timeout_ms, s.synchronous,
+                                                checkpointer);
     });
   }
 };

@@ -136,7 +136,7 @@ StorageTest::OtherDaemon StorageTest::loadAnotherDaemon(std::chrono::millisecond
 
 Poco::Data::Session StorageTest::rawSession() {
   if (isPostgres()) return Poco::Data::Session("PostgreSQL", pg_dsn_);
-  return Poco::Data::Session("SQLite", dir_ + "/conformance.db");
+  return Poco::Data::Session("SQLite", sqlitePath());
 }
 
 void StorageTest::createTenant(const std::string& id) {

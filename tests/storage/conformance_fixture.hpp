@@ -41,6 +41,8 @@ class StorageTest : public ::testing::TestWithParam<std::string> {
   OtherDaemon loadAnotherDaemon(std::chrono::milliseconds deadline = kDeadline);
   // A session of the test's own on the same database, for checks the ABI cannot express.
   Poco::Data::Session rawSession();
+  // SQLite: the database file.
+  std::string sqlitePath() const { return dir_ + "/conformance.db"; }
 
   // Helpers over store() for brevity.
   void createTenant(const std::string& id);
