@@ -181,7 +181,7 @@ SmsOutcome askSmsPlugin(Services& svc, const http::Request& r, const twilio::Adm
 
 // Inbound SMS, as named steps: record; apply the registry (whatever the tenant's state, so a
 // STOP always counts); ask the plugin; answer, with a reply only if the sender is not opted
-// out when the answer is written. The record, the registry's changes and the answer are stored
+// out when the answer is stored. The record, the registry's changes and the answer are stored
 // together when the handler returns (twilio/webhook.hpp).
 const twilio::WebhookSpec kInboundSms{
     .number_param = "To",
@@ -204,9 +204,7 @@ http::Response inboundSms(Services& svc, http::Request& r, twilio::Admitted& a) 
   const tg_sms_keyword family = keywordFamily(m.body);
   const std::string keyword = normalizedKeyword(m.body);
   const auto sender = registryKey(m.from_number);
-  std::optional<bool> own_state;  // the registry change this message makes, if any
   const auto optOut = [&](bool opted_out) {
-    own_state = opted_out;
     a.unit.setOptOut(storage::OptOutChange{.phone = *sender,
                                            .opted_out = opted_out,
                                            .keyword = keyword,
@@ -252,12 +250,14 @@ http::Response inboundSms(Services& svc, http::Request& r, twilio::Admitted& a) 
                          out.action == TG_SMS_OPT_OUT || out.action == TG_SMS_OPT_IN;
   if (!may_reply || out.reply.empty()) return noReply();
 
-  // The registry as this answer leaves it: this message's own change, else the state stored
-  // now (so a STOP recorded while the plugin ran wins).
-  if (!sender || (own_state ? *own_state : svc.optouts->optedOut(tenant.id, *sender))) {
+  if (!sender) {
     svc.webhooks->counters().replies_suppressed.fetch_add(1, std::memory_order_relaxed);
     return noReply();
   }
+  // Sent only if the sender is not opted out as the unit commits (this message's own STOP or
+  // START included): the registry decides inside the unit (twilio/webhook.hpp).
+  a.reply_to = *sender;
+  a.no_reply = noReply();
   return twilio::twimlResponse(tw::Response().add(tw::message(out.reply)).render());
 }
 

@@ -567,7 +567,9 @@ UnitResult Store::apply(const Unit& unit) {
                                           .scope = str(a.scope),
                                           .key = str(a.key),
                                           .response_status = a.response_status,
-                                          .response_body = str(a.response_body)}));
+                                          .response_body = str(a.response_body),
+                                          .reply_to = str(a.reply_to),
+                                          .no_reply_body = str(a.no_reply_body)}));
           } else if constexpr (std::is_same_v<A, Message>) {
             return &std::get<tg_message_row>(args.emplace_back(messageRow(a)));
           } else if constexpr (std::is_same_v<A, Call>) {
@@ -689,8 +691,10 @@ void Store::applyEachAfterClaim(const Unit& unit, UnitResult& result) {
         break;
       case TG_UNIT_COMPLETE: {
         const auto& c = std::get<Completion>(op.args);
-        completeIdempotency(tenant, c.scope, c.key, c.response_status, c.response_body);
-        out = TG_UNIT_CHANGED;
+        const bool withheld = !c.reply_to.empty() && optedOut(tenant, c.reply_to);
+        completeIdempotency(tenant, c.scope, c.key, c.response_status,
+                            withheld ? c.no_reply_body : c.response_body);
+        out = withheld ? TG_UNIT_NO_REPLY : TG_UNIT_CHANGED;
         break;
       }
       case TG_UNIT_MESSAGE_INSERT:

@@ -21,6 +21,10 @@ struct Completion {
   std::string key;
   int32_t response_status = 0;
   std::string response_body;
+  // A phone the answer replies to, or empty. Set: if that phone is opted out (as the unit
+  // leaves the registry), no_reply_body is stored instead (result TG_UNIT_NO_REPLY).
+  std::string reply_to;
+  std::string no_reply_body;
 };
 
 struct StatusChange {

@@ -84,6 +84,7 @@ http::Response WebhookGate::serve(http::Request& r, const WebhookSpec& spec,
   for (;;) {
     a.unit = storage::Unit(a.route->tenant.id);
     a.afterCommit.clear();
+    a.reply_to.clear();
     if (!a.taken_over) {
       a.claimed_at_ms = tenancy::nowMs();
       a.unit.claim(storage::IdempotencyRecord{.tenant_id = a.route->tenant.id,
@@ -93,12 +94,17 @@ http::Response WebhookGate::serve(http::Request& r, const WebhookSpec& spec,
     }
     http::Response response;
     storage::UnitResult written;
+    storage::Unit::Index answered = 0;
     try {
       response = handler(a);
-      a.unit.complete(storage::Completion{.scope = a.scope,
-                                          .key = a.key,
-                                          .response_status = response.status,
-                                          .response_body = response.body});
+      const bool replies = !a.reply_to.empty() && a.no_reply.status == response.status;
+      answered = a.unit.complete(
+          storage::Completion{.scope = a.scope,
+                              .key = a.key,
+                              .response_status = response.status,
+                              .response_body = response.body,
+                              .reply_to = replies ? a.reply_to : std::string(),
+                              .no_reply_body = replies ? a.no_reply.body : std::string()});
       written = store_.apply(a.unit);
     } catch (...) {
       // Nothing of this attempt was written; but a claim taken over is held by this request
@@ -107,6 +113,10 @@ http::Response WebhookGate::serve(http::Request& r, const WebhookSpec& spec,
       throw;
     }
     if (!written.duplicate) {
+      if (written.result(answered) == TG_UNIT_NO_REPLY) {
+        counters_.replies_suppressed.fetch_add(1, std::memory_order_relaxed);
+        response = std::move(a.no_reply);
+      }
       for (const auto& then : a.afterCommit) then(written);
       return response;
     }

@@ -60,6 +60,11 @@ struct Admitted {
   int64_t claimed_at_ms = 0;  // the time of this request's claim, as stored
   bool taken_over = false;    // the claim was an abandoned one, taken over: no claim in `unit`
   storage::Unit unit{""};
+  // Set by a handler whose answer replies to a sender: if that phone is opted out when the unit
+  // commits, `no_reply` is stored and sent instead. The registry decides inside the unit, so a
+  // STOP stored before it always wins, whichever daemon took it.
+  std::string reply_to;
+  http::Response no_reply;
   // Run in order after the unit committed (not for a repeat, which is answered from storage).
   std::vector<std::function<void(const storage::UnitResult&)>> afterCommit;
 };

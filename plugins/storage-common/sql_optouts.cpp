@@ -40,8 +40,7 @@ bool SqlStore::optoutGet(const sdk::CallContext& ctx, std::string_view phone) {
   std::vector<Poco::Int32> state;
   run(ctx, op, Tx::kNone, [&](Session& s) {
     state.clear();
-    s << dialect_.sql("SELECT opted_out FROM opt_outs WHERE tenant_id = ? AND phone = ?"),
-        text(tenant), text(number), kw::into(state), kw::now;
+    s << dialect_.sql(kOptedOutSql), text(tenant), text(number), kw::into(state), kw::now;
   });
   return !state.empty() && state[0] != 0;
 }

@@ -121,12 +121,16 @@ std::shared_ptr<OwnedUnit> checkedUnit(const sdk::CallContext& ctx, const tg_uni
         if (c.response_status <= 0) {
           invalid(op, "response_status", "want the answer's status (> 0)");
         }
-        u.ops.emplace_back(
-            CompleteOp{.scope = checkedText(op, "scope", sdk::view(c.scope), kMaxIdBytes, true),
-                       .key = checkedText(op, "key", sdk::view(c.key), kMaxIdBytes, true),
-                       .response_status = c.response_status,
-                       .response_body = checkedText(op, "response_body", sdk::view(c.response_body),
-                                                    kMaxBodyBytes, false)});
+        u.ops.emplace_back(CompleteOp{
+            .scope = checkedText(op, "scope", sdk::view(c.scope), kMaxIdBytes, true),
+            .key = checkedText(op, "key", sdk::view(c.key), kMaxIdBytes, true),
+            .response_status = c.response_status,
+            .response_body =
+                checkedText(op, "response_body", sdk::view(c.response_body), kMaxBodyBytes, false),
+            .reply_to = c.reply_to.size == 0 ? std::string()
+                                             : checkedE164(op, "reply_to", sdk::view(c.reply_to)),
+            .no_reply_body = checkedText(op, "no_reply_body", sdk::view(c.no_reply_body),
+                                         kMaxBodyBytes, false)});
         break;
       }
       case TG_UNIT_MESSAGE_INSERT:
@@ -170,9 +174,37 @@ std::shared_ptr<OwnedUnit> checkedUnit(const sdk::CallContext& ctx, const tg_uni
                                                   " is not known to this plugin"}));
     }
   }
+  // Fold the completion of the claimed key into the claim (the operations between them write
+  // records and the registry, never idempotency keys, so the order does not matter to them).
+  if (auto* claim = u.ops.empty() ? nullptr : std::get_if<ClaimOp>(&u.ops.front())) {
+    for (size_t i = 1; i < u.ops.size(); ++i) {
+      auto* c = std::get_if<CompleteOp>(&u.ops[i]);
+      if (c != nullptr && c->scope == claim->scope && c->key == claim->key) {
+        claim->completion = i;
+        c->folded = true;
+        break;
+      }
+    }
+  }
   u.reset();
   return owned;
 }
+
+namespace {
+
+// Whether a reply to `phone` is withheld: the registry as the unit leaves it, from the unit's
+// own last change of that phone if it makes one, else as stored.
+bool withheldFor(SqlExec& x, const OwnedUnit& u, const std::string& phone) {
+  if (phone.empty()) return false;
+  for (auto it = u.ops.rbegin(); it != u.ops.rend(); ++it) {
+    const auto* change = std::get_if<OptOutOp>(&*it);
+    if (change != nullptr && change->phone == phone) return change->opted_out;
+  }
+  const Rows state = x.query(kOptedOutSql, {u.tenant, phone});
+  return !state.empty() && state.front().front() != "0";
+}
+
+}  // namespace
 
 void applyOps(SqlExec& x, OwnedUnit& u) {
   u.results.assign(u.ops.size(), TG_UNIT_UNCHANGED);
@@ -182,10 +214,24 @@ void applyOps(SqlExec& x, OwnedUnit& u) {
             [&](const ClaimOp& c) -> int32_t {
               // Exactly one concurrent claimer inserts; the others' INSERT does nothing (on
               // PostgreSQL after waiting for the winner to commit), and they read its row.
-              if (!x.query(kClaimSql, {u.tenant, c.scope, c.key, c.request_hash, c.created_at_ms})
-                       .empty()) {
-                return TG_UNIT_CHANGED;
+              bool inserted = false;
+              if (c.completion) {
+                const auto& done = std::get<CompleteOp>(u.ops[*c.completion]);
+                const bool withheld = withheldFor(x, u, done.reply_to);
+                inserted =
+                    !x.query(kClaimAnsweredSql,
+                             {u.tenant, c.scope, c.key, c.request_hash, done.response_status,
+                              withheld ? done.no_reply_body : done.response_body, c.created_at_ms})
+                         .empty();
+                if (inserted) {
+                  u.results[*c.completion] = withheld ? TG_UNIT_NO_REPLY : TG_UNIT_CHANGED;
+                }
+              } else {
+                inserted =
+                    !x.query(kClaimSql, {u.tenant, c.scope, c.key, c.request_hash, c.created_at_ms})
+                         .empty();
               }
+              if (inserted) return TG_UNIT_CHANGED;
               Rows stored = x.query(kIdempotencySelectSql, {u.tenant, c.scope, c.key});
               if (stored.empty()) {
                 throw DbFailure(DbError{DbErrorKind::kRetryable,
@@ -194,13 +240,16 @@ void applyOps(SqlExec& x, OwnedUnit& u) {
               throw Duplicate{std::move(stored.front())};
             },
             [&](const CompleteOp& c) -> int32_t {
-              if (x.query(kCompleteSql,
-                          {c.response_status, c.response_body, u.tenant, c.scope, c.key})
+              if (c.folded) return u.results[i];  // written by the claim
+              // The reply decision, inside the unit: the registry as this transaction sees it.
+              const bool withheld = withheldFor(x, u, c.reply_to);
+              const std::string& body = withheld ? c.no_reply_body : c.response_body;
+              if (x.query(kCompleteSql, {c.response_status, body, u.tenant, c.scope, c.key})
                       .empty()) {
                 throw sdk::Error(TG_ERR_NOT_FOUND, cat({"unit_apply: key '", c.key, "' in scope '",
                                                         c.scope, "' was never claimed"}));
               }
-              return TG_UNIT_CHANGED;
+              return withheld ? TG_UNIT_NO_REPLY : TG_UNIT_CHANGED;
             },
             [&](const RecordInsert& r) -> int32_t {
               return x.query(r.sql, r.params).empty() ? TG_UNIT_UNCHANGED : TG_UNIT_CHANGED;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -26,6 +27,10 @@ inline constexpr std::string_view kClaimSql =
     "INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, response_status, "
     "response_body, created_at_ms) VALUES (?, ?, ?, ?, 0, '', ?) "
     "ON CONFLICT DO NOTHING RETURNING key";
+inline constexpr std::string_view kClaimAnsweredSql =
+    "INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, response_status, "
+    "response_body, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING RETURNING key";
 inline constexpr std::string_view kIdempotencySelectSql =
     "SELECT tenant_id, scope, key, request_hash, response_status, response_body, created_at_ms "
     "FROM idempotency_keys WHERE tenant_id = ? AND scope = ? AND key = ?";
@@ -36,6 +41,8 @@ inline constexpr std::string_view kOptOutStateSql =
     "INSERT INTO opt_outs (tenant_id, phone, opted_out, updated_at_ms) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (tenant_id, phone) DO UPDATE SET opted_out = excluded.opted_out, "
     "updated_at_ms = excluded.updated_at_ms";
+inline constexpr std::string_view kOptedOutSql =
+    "SELECT opted_out FROM opt_outs WHERE tenant_id = ? AND phone = ?";
 inline constexpr std::string_view kOptOutEventSql =
     "INSERT INTO opt_out_events (tenant_id, phone, action, keyword, message_sid, "
     "created_at_ms) VALUES (?, ?, ?, ?, ?, ?)";
@@ -44,11 +51,17 @@ inline constexpr std::string_view kOptOutEventSql =
 struct ClaimOp {
   std::string scope, key, request_hash;
   int64_t created_at_ms = 0;
+  // The unit's COMPLETE of this same key, folded into the claim's INSERT (a webhook's usual
+  // unit): one statement instead of an INSERT and an UPDATE. Its index in the unit's ops.
+  std::optional<size_t> completion;
 };
 struct CompleteOp {
   std::string scope, key;
   int32_t response_status = 0;
   std::string response_body;
+  std::string reply_to;  // empty: none
+  std::string no_reply_body;
+  bool folded = false;  // written by the unit's claim
 };
 struct OptOutOp {
   std::string phone;

@@ -64,7 +64,7 @@ Checkpointer::~Checkpointer() {
 }
 
 void Checkpointer::walGrew(sqlite3* writer, int pages) {
-  if (pages >= kRestartPages) {
+  if (pages >= kRestartPages || (pages >= kPages && caught_up_.exchange(false))) {
     int wal_pages = 0, copied = 0;
     const int rc =
         sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
@@ -104,6 +104,7 @@ void Checkpointer::run() {
       if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
         warn_(std::string("WAL checkpoint failed: ") + sqlite3_errmsg(db));
       }
+      caught_up_ = rc == SQLITE_OK;
     }
     asked_ = false;
     lock.lock();

@@ -26,9 +26,9 @@ namespace tollgate::storage_sqlite {
 // waiting on that commit (a whole group of them) would wait for it too: a 5-10 ms stall every
 // few hundred webhooks. A PASSIVE checkpoint runs beside the writer without blocking it. But
 // the WAL only starts over from its beginning once a checkpoint has copied all of it, which one
-// running beside a busy writer never does; so once the WAL is kRestartPages long, the writer
-// checkpoints what is left itself (little, the background having copied the rest), and the
-// next commit starts the WAL over.
+// running beside a busy writer never does; so after each background checkpoint the writer
+// copies what was committed meanwhile (a few hundred pages at most), and its next commit starts
+// the WAL over. Should the background fall behind, the writer does it all at kRestartPages.
 class Checkpointer {
  public:
   using Warn = std::function<void(const std::string&)>;
@@ -53,7 +53,8 @@ class Checkpointer {
   std::condition_variable wake_;
   bool due_ = false;
   bool stopping_ = false;
-  std::atomic<bool> asked_{false};  // a checkpoint was asked for and has not run yet
+  std::atomic<bool> asked_{false};      // a checkpoint was asked for and has not run yet
+  std::atomic<bool> caught_up_{false};  // one ran: the writer is to copy the rest
   std::thread thread_;
 };
 

@@ -505,7 +505,9 @@ PIN(tg_idempotency_completion, scope, 8, 16);
 PIN(tg_idempotency_completion, key, 24, 16);
 PIN(tg_idempotency_completion, response_status, 40, 4);
 PIN(tg_idempotency_completion, response_body, 48, 16);
-PIN_END(tg_idempotency_completion, response_body, 64);
+PIN(tg_idempotency_completion, reply_to, 64, 16);
+PIN(tg_idempotency_completion, no_reply_body, 80, 16);
+PIN_END(tg_idempotency_completion, no_reply_body, 96);
 PIN(tg_status_change, sid, 8, 16);
 PIN(tg_status_change, status, 24, 16);
 PIN(tg_status_change, status_rank, 40, 4);
@@ -541,6 +543,7 @@ PIN_VALUE(TG_UNIT_OPTOUT_SET, 8);
 PIN_VALUE(TG_UNIT_CHANGED, 1);
 PIN_VALUE(TG_UNIT_UNCHANGED, 0);
 PIN_VALUE(TG_UNIT_MISSING, -1);
+PIN_VALUE(TG_UNIT_NO_REPLY, 2);
 PIN_VALUE(TG_UNIT_APPLIED, 1);
 PIN_VALUE(TG_UNIT_DUPLICATE, 2);
 

@@ -210,6 +210,52 @@ TEST_P(UnitsTest, ConcurrentClaimsOfOneKeyApplyExactlyOnce) {
   EXPECT_EQ(copies, 1);
 }
 
+// The reply decision is made inside the unit, by the registry as the unit leaves it.
+TEST_P(UnitsTest, AReplyToAnOptedOutSenderIsWithheldInsideTheUnit) {
+  const auto replying = [](const std::string& key) {
+    Completion c = answer(key, "<Response><Message>hi</Message></Response>");
+    c.reply_to = "+14155550001";
+    c.no_reply_body = "<Response/>";
+    return c;
+  };
+  const auto stop = [](bool opted_out) {
+    return OptOutChange{.phone = "+14155550001", .opted_out = opted_out, .now_ms = kT0};
+  };
+  {  // never seen: the reply stands
+    Unit u("tn_a");
+    u.claim(claim("tn_a", "SM1"));
+    const auto done = u.complete(replying("SM1"));
+    EXPECT_EQ(store().apply(u).result(done), TG_UNIT_CHANGED);
+  }
+  {  // this unit's own STOP, before the answer
+    Unit u("tn_a");
+    u.claim(claim("tn_a", "SM2"));
+    u.setOptOut(stop(true));
+    const auto done = u.complete(replying("SM2"));
+    EXPECT_EQ(store().apply(u).result(done), TG_UNIT_NO_REPLY);
+    EXPECT_EQ(store().claimIdempotency(claim("tn_a", "SM2"))->response_body, "<Response/>");
+  }
+  {  // opted out before: withheld; another tenant's registry is its own
+    Unit u("tn_a");
+    u.claim(claim("tn_a", "SM3"));
+    const auto done = u.complete(replying("SM3"));
+    EXPECT_EQ(store().apply(u).result(done), TG_UNIT_NO_REPLY);
+    Unit other("tn_b");
+    other.claim(claim("tn_b", "SM3"));
+    const auto done_b = other.complete(replying("SM3"));
+    EXPECT_EQ(store().apply(other).result(done_b), TG_UNIT_CHANGED);
+  }
+  {  // a START in the unit: the reply stands
+    Unit u("tn_a");
+    u.claim(claim("tn_a", "SM4"));
+    u.setOptOut(stop(false));
+    const auto done = u.complete(replying("SM4"));
+    EXPECT_EQ(store().apply(u).result(done), TG_UNIT_CHANGED);
+    EXPECT_EQ(store().claimIdempotency(claim("tn_a", "SM4"))->response_body,
+              "<Response><Message>hi</Message></Response>");
+  }
+}
+
 // storage-sqlite's writer never checkpoints inside a commit (a stall for every request of its
 // group); a thread of its own does, and keeps the WAL from growing without end. 1,500 units of
 // 3 KB each write some 6,000 WAL pages (24 MB); checkpointed, the WAL restarts every 1,000.

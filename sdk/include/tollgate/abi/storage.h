@@ -267,7 +267,10 @@ typedef int32_t tg_unit_op_kind;
  * stored record goes to the `existing` sink. */
 #define TG_UNIT_CLAIM 1
 /* args: tg_idempotency_completion. As idempotency_complete; a key never claimed (in this unit
- * or before) fails the unit with TG_ERR_NOT_FOUND. */
+ * or before) fails the unit with TG_ERR_NOT_FOUND. With reply_to set, the answer carries a
+ * reply to that phone, which the opt-out registry decides on inside the unit: if the phone is
+ * opted out (as the unit's own operations before this one leave it), no_reply_body is stored
+ * instead of response_body and the result is TG_UNIT_NO_REPLY. */
 #define TG_UNIT_COMPLETE 2
 /* args: tg_message_row. As message_insert, except that a sid that exists is left as it is
  * (result TG_UNIT_UNCHANGED) instead of failing the unit. */
@@ -289,6 +292,7 @@ typedef int32_t tg_unit_op_kind;
 #define TG_UNIT_CHANGED 1    /* it wrote */
 #define TG_UNIT_UNCHANGED 0  /* nothing to write: the row exists, or the status is not newer */
 #define TG_UNIT_MISSING (-1) /* the record it updates does not exist */
+#define TG_UNIT_NO_REPLY 2   /* COMPLETE: reply_to is opted out; no_reply_body was stored */
 
 typedef struct tg_idempotency_completion {
   uint32_t struct_size;
@@ -296,6 +300,8 @@ typedef struct tg_idempotency_completion {
   tg_str key;
   int32_t response_status; /* > 0 */
   tg_str response_body;
+  tg_str reply_to;      /* a phone (E.164), or empty: response_body replies to nobody */
+  tg_str no_reply_body; /* stored instead of response_body when reply_to is opted out */
 } tg_idempotency_completion;
 
 typedef struct tg_status_change {
