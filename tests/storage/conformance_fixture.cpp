@@ -114,7 +114,9 @@ plugins::PluginSpec StorageTest::spec(std::chrono::milliseconds deadline) const 
     spec.file = std::filesystem::path(TOLLGATE_PLUGIN_BUILD_DIR) / "storage-postgres.so";
     spec.settings = {{"dsn", pg_dsn_}, {"pool_size", "8"}, {"statement_timeout_ms", "20000"}};
   } else {
-    spec.file = std::filesystem::path(TOLLGATE_PLUGIN_BUILD_DIR) / "storage-sqlite.so";
+    spec.file = GetParam() == "sqlite_without_units"
+                    ? std::filesystem::path(TEST_PLUGIN_DIR) / "storage-sqlite-without-units.so"
+                    : std::filesystem::path(TOLLGATE_PLUGIN_BUILD_DIR) / "storage-sqlite.so";
     // Relative on purpose: resolved against the host's state directory.
     spec.settings = {{"path", "conformance.db"}, {"pool_size", "8"}, {"busy_timeout_ms", "20000"}};
   }
