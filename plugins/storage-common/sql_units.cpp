@@ -413,6 +413,8 @@ void SqlStore::commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
     failAll(error(op, e.error, 1));
   } catch (const std::exception& e) {
     failAll(sdk::Error(TG_ERR_INTERNAL, cat({op, ": ", e.what()})));
+  } catch (...) {  // nothing may escape the leader: its callers wait on it
+    failAll(sdk::Error(TG_ERR_INTERNAL, cat({op, ": unknown exception"})));
   }
   if (in_tx) {
     try {
