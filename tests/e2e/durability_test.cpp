@@ -87,6 +87,8 @@ TEST_F(DurabilityTest, EveryAnsweredWebhookSurvivesKillNine) {
   start();
   waitReady();
   ASSERT_GT(answered.size(), 100u) << "too little load to mean anything";
+  RecordProperty("answered", static_cast<int>(answered.size()));
+  RecordProperty("unanswered", static_cast<int>(unanswered.size()));
 
   // Twilio's retry of an answered webhook after the restarts gets the answer it got before.
   int checked = 0;
