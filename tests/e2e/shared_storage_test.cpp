@@ -152,5 +152,36 @@ TEST_F(SharedStorageTest, TwoDaemonsSharingOneKeyServeASubaccountNumberAndSeeIts
   EXPECT_EQ(postTo(port2, sms(), old_token).status, 403) << "the old token still opens the door";
 }
 
+// The opt-out registry is one for all daemons, and the reply decision reads it inside the
+// webhook's unit of work: a STOP answered by one daemon is never followed by a reply from
+// another (issue 21), and a START on the second opens the way again on the first.
+TEST_F(SharedStorageTest, AStopTakenByOneDaemonSilencesTheOther) {
+  addTestPlugin("test-sms", "", true);
+  start();
+  ASSERT_TRUE(readyWithin(*daemon_, port_, std::chrono::seconds(30))) << daemon_->err();
+  const uint16_t port2 = freePort();
+  const fs::path ini2 = writeSecondIni(port2, "");
+  Child second(daemonArgv(ini2), ini2.parent_path());
+  ASSERT_TRUE(readyWithin(second, port2, std::chrono::seconds(30))) << second.err();
+  attach(createTenant("Acme"), kNumber, "\"sms_plugin\":\"test-sms\"");
+
+  int n = 0;
+  auto sms = [&](const std::string& body) {
+    return smsParams("SMstop" + std::to_string(++n), "+14155550111", kNumber, body);
+  };
+  EXPECT_EQ(reply(postTo(port2, sms("hello"), kToken)), "pong hello");
+  const HttpReply stop = postTo(port_, sms("STOP"), kToken);
+  EXPECT_EQ(stop.status, 200) << stop.body;
+  EXPECT_EQ(reply(stop), std::nullopt);
+  const HttpReply after = postTo(port2, sms("hello again"), kToken);
+  EXPECT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(reply(after), std::nullopt) << "the second daemon replied after the first took a STOP";
+  EXPECT_NE(http(port2, "GET", "/metrics").body.find("tollgate_replies_suppressed_total 1\n"),
+            std::string::npos);
+
+  EXPECT_EQ(reply(postTo(port2, sms("START"), kToken)), "pong START");
+  EXPECT_EQ(reply(postTo(port_, sms("back"), kToken)), "pong back");
+}
+
 }  // namespace
 }  // namespace tollgate::testing
