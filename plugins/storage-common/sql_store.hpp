@@ -29,6 +29,7 @@ struct RecordUpdate;
 class SqlExec;
 struct OwnedUnit;
 struct GroupCommit;
+struct UnitConnections;
 
 class SqlStore : public sdk::StoragePlugin {
  public:
@@ -105,6 +106,8 @@ class SqlStore : public sdk::StoragePlugin {
  protected:
   // Units go through one writer connection that `open` makes, committed in groups.
   void enableGroupCommit(std::function<std::unique_ptr<SqlExec>()> open);
+  // Units go through up to `max` connections that `open` makes, one transaction each.
+  void enableUnitConnections(std::function<std::unique_ptr<SqlExec>()> open, size_t max);
 
  private:
   // kMigrate: a write transaction for a schema migration, whose statements may take as long as
@@ -155,9 +158,14 @@ class SqlStore : public sdk::StoragePlugin {
   // As the leader: applies and commits `batch`, setting each unit's outcome.
   void commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch);
 
+  // One unit in one transaction on a connection of unit_conns_, retried (bounded, within the
+  // call's deadline) on serialization failures and deadlocks.
+  void applyOnConnection(const sdk::CallContext& ctx, OwnedUnit& u);
+
   Dialect dialect_;
   ConnectionPool pool_;
   std::unique_ptr<GroupCommit> group_;
+  std::unique_ptr<UnitConnections> unit_conns_;
   std::timed_mutex write_mu_;  // see Dialect::serialize_writes
 };
 

@@ -5,6 +5,8 @@
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
 
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "sql_store.hpp"
@@ -283,11 +285,101 @@ void SqlStore::enableGroupCommit(std::function<std::unique_ptr<SqlExec>()> open)
 // is shutting down.
 SqlStore::~SqlStore() = default;
 
+void SqlStore::enableUnitConnections(std::function<std::unique_ptr<SqlExec>()> open, size_t max) {
+  unit_conns_ = std::make_unique<UnitConnections>();
+  unit_conns_->open = std::move(open);
+  unit_conns_->max = max;
+}
+
+void SqlStore::applyOnConnection(const sdk::CallContext& ctx, OwnedUnit& u) {
+  static constexpr std::string_view op = "unit_apply";
+  constexpr int kMaxAttempts = 8;
+  UnitConnections& pool = *unit_conns_;
+  for (int attempt = 1;; ++attempt) {
+    // A connection: an idle one, a new one while fewer than max exist, or one given back.
+    std::unique_ptr<SqlExec> conn;
+    {
+      std::unique_lock lock(pool.mu);
+      const auto until = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(std::max<int64_t>(remainingMs(ctx), 0));
+      if (!pool.freed.wait_until(lock, until,
+                                 [&] { return !pool.idle.empty() || pool.opened < pool.max; })) {
+        throw sdk::Error(TG_ERR_DEADLINE, cat({op, ": all ", std::to_string(pool.max),
+                                               " connections stayed busy until the deadline"}));
+      }
+      if (!pool.idle.empty()) {
+        conn = std::move(pool.idle.back());
+        pool.idle.pop_back();
+      } else {
+        ++pool.opened;
+      }
+    }
+    bool keep = true;  // give the connection back (false: broken, close it)
+    auto giveBack = [&] {
+      std::lock_guard lock(pool.mu);
+      if (keep && conn) {
+        pool.idle.push_back(std::move(conn));
+      } else {
+        --pool.opened;
+      }
+      pool.freed.notify_one();
+    };
+    bool in_tx = false, committing = false;
+    auto rollback = [&] {
+      if (!in_tx) return;
+      try {
+        conn->execute("ROLLBACK");
+      } catch (...) {
+        keep = false;
+      }
+    };
+    DbError failure;
+    try {
+      if (!conn) conn = pool.open();
+      conn->execute("BEGIN");
+      in_tx = true;
+      u.reset();
+      applyOps(*conn, u);
+      committing = true;
+      conn->execute("COMMIT");
+      giveBack();
+      return;
+    } catch (Duplicate& d) {
+      rollback();
+      giveBack();
+      u.reset();
+      u.duplicate = true;
+      u.existing = std::move(d.row);
+      return;
+    } catch (const DbFailure& e) {
+      failure = e.error;
+      if (failure.kind == DbErrorKind::kUnavailable) keep = false;
+      if (keep) rollback();
+      giveBack();
+    } catch (...) {
+      rollback();
+      giveBack();
+      throw;
+    }
+    // A broken connection after COMMIT was sent leaves the outcome unknown: not retried, so the
+    // caller sees UNAVAILABLE and retries with its own idempotency key.
+    const bool retry = failure.kind == DbErrorKind::kRetryable ||
+                       (failure.kind == DbErrorKind::kUnavailable && !committing);
+    if (!retry || attempt >= kMaxAttempts || remainingMs(ctx) <= 0) {
+      throw error(op, failure, attempt);
+    }
+    host().metricAdd("tx_retries");
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2 << attempt, 50)));
+  }
+}
+
 tg_unit_outcome SqlStore::unitApply(const sdk::CallContext& ctx, const tg_unit& unit,
                                     tg_idempotency_sink existing) {
   const std::shared_ptr<OwnedUnit> u = checkedUnit(ctx, unit);
   if (group_) {
     submit(u);
+  } else if (unit_conns_) {
+    applyOnConnection(ctx, *u);
   } else {
     try {
       run(ctx, "unit_apply", Tx::kWrite, [&](Poco::Data::Session& s) {

@@ -124,4 +124,16 @@ struct GroupCommit {
   bool leading = false;
 };
 
+// storage-postgres's connections for units: up to `max`, opened when needed, each carrying one
+// unit (one transaction) at a time.
+struct UnitConnections {
+  std::function<std::unique_ptr<SqlExec>()> open;
+  size_t max = 8;
+
+  std::mutex mu;
+  std::condition_variable freed;
+  std::vector<std::unique_ptr<SqlExec>> idle;
+  size_t opened = 0;  // idle plus lent plus being opened
+};
+
 }  // namespace tollgate::storage_sql

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 
+#include "pg_connection.hpp"
 #include "sql_bind.hpp"
 #include "sql_settings.hpp"
 #include "sql_store.hpp"
@@ -53,20 +54,7 @@ DbError classify(const Poco::Exception& e) {
     return {DbErrorKind::kUnavailable, detail};
   }
   const std::string state = storage_sql::oneLine(field(msg, " State: ", " "));
-  if (state == "23505") return {DbErrorKind::kConflict, detail};
-  if (state == "23503") return {DbErrorKind::kMissingReference, detail};
-  if (state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0)
-    return {DbErrorKind::kInvalid, detail};
-  // serialization_failure, deadlock_detected, lock_not_available
-  if (state == "40001" || state == "40P01" || state == "55P03") {
-    return {DbErrorKind::kRetryable, detail};
-  }
-  if (state == "57014") return {DbErrorKind::kTimeout, detail};  // statement_timeout
-  // connection exceptions, admin/crash shutdown, cannot connect now, insufficient resources
-  if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0 || state.rfind("53", 0) == 0) {
-    return {DbErrorKind::kUnavailable, detail};
-  }
-  return {DbErrorKind::kOther, detail};
+  return {kindOfState(state), detail};
 }
 
 storage_sql::Dialect postgresDialect(int64_t statement_timeout_ms) {
@@ -193,6 +181,12 @@ class PostgresStorage : public storage_sql::SqlStore {
       : SqlStore(
             host, postgresDialect(s.statement_timeout_ms), [s] { return open(s); }, s.pool_size) {
     this->host().info("using PostgreSQL database " + s.where);
+    // Units of work (every webhook's writes) go through libpq, statements prepared once.
+    enableUnitConnections(
+        [s]() -> std::unique_ptr<storage_sql::SqlExec> {
+          return std::make_unique<PgConnection>(s.conninfo, s.statement_timeout_ms);
+        },
+        s.pool_size);
   }
 };
 
