@@ -8,6 +8,8 @@
 #   2. tollgated on SQLite (scratch state directory, the shipped conf/: synchronous=full, ...);
 #   3. tollgated on PostgreSQL 15: a scratch cluster of our own with production durability
 #      (fsync, synchronous_commit and full_page_writes on; tests/pg/pg.sh turns fsync off);
+#   3b. pgbench (when TARGETS names it): pgbench -N -M prepared -c 16 on that same cluster, the
+#      reference for gateway-postgres (issue 21: at least twice its transactions/s);
 #   4. unless VARIANTS=0, labelled variants that change one setting each, on a fresh daemon and
 #      database: SQLite synchronous=normal, SQLite pool_size=1, PostgreSQL synchronous_commit=off,
 #      and 32 connections against server.threads = 16 and = 32.
@@ -345,6 +347,25 @@ start_pg() {
   echo "postgres: $PG_SETTINGS (shared_buffers in 8 KiB pages)" | tee -a "$OUT" >&2
 }
 
+# pgbench -N (simple updates, no branch contention) with prepared statements and 16 clients on the
+# same cluster: what this PostgreSQL does with one short write transaction per client request,
+# the reference for gateway-postgres (issue 21: at least twice its transactions/s).
+PGBENCH_TPS=""
+measure_pgbench() {
+  [ -x "$PG_BIN/pgbench" ] || die "$PG_BIN/pgbench missing (postgresql-15)"
+  psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "create database bench_pgbench" >/dev/null
+  "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -i -q -s 10 bench_pgbench >/dev/null 2>&1 ||
+    die "pgbench -i"
+  wait_quiet pgbench
+  log "pgbench: -N -M prepared -c 16 -j $THREADS -T $DURATION"
+  local out
+  out=$("$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -N -M prepared -c 16 -j "$THREADS" \
+    -T "$DURATION" bench_pgbench 2>&1) || die "pgbench: $out"
+  PGBENCH_TPS=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
+  echo "pgbench:  -N -M prepared -c 16 -j $THREADS -T $DURATION: $(grep -E '^(latency average|tps)' <<<"$out" | tr '\n' ';')" |
+    tee -a "$OUT" >&2
+}
+
 # --- tollgated --------------------------------------------------------------------------------
 # start_gateway NAME STORAGE [PLUGIN_SETTING=VALUE...] [-D key=value...]: a fresh daemon with the
 # shipped conf/ (tollgate.ini and plugins.d), overriding only what a scratch run needs.
@@ -498,12 +519,13 @@ gateway() {
 TARGETS=${TARGETS:-nginx gateway-sqlite gateway-postgres}
 [ "$VARIANTS" = 1 ] && TARGETS+=" ${VARIANT_TARGETS:-sqlite-sync-normal sqlite-pool1 postgres-async-commit sqlite-c32 sqlite-c32-threads32}"
 case " $TARGETS " in *" nginx "*) ;; *) die "TARGETS must include nginx (the reference)" ;; esac
-case "$TARGETS" in *postgres*) start_pg ;; esac
+case "$TARGETS" in *postgres* | *pgbench*) start_pg ;; esac
 for target in $TARGETS; do
   case $target in
     nginx) measure nginx "http://127.0.0.1:$NGX_PORT" 0 ;;
     gateway-sqlite) gateway "$target" storage-sqlite ;;
     gateway-postgres) gateway "$target" storage-postgres ;;
+    pgbench) measure_pgbench ;;
     # storage-sqlite synchronous=normal: a power loss may lose the last commits (ADR 5)
     sqlite-sync-normal) gateway "$target" storage-sqlite synchronous=normal ;;
     # storage-sqlite pool_size=1: writers queue in the pool instead of in SQLite's busy handler
@@ -554,6 +576,13 @@ done
     printf '%-20s %9.0f %5s %8.2f %8.2f | %8d %8.0f %7.2f %7.2f %8.2f %5s | %9s %5s | %6s %6s %7s %s\n' "$label" "$max" "$errs" "$p50" "$p99" \
       "$half" "$ach" "$p50h" "$p99h" "$p999h" "$unf" "$foreign" "$steal" "$ratio" "${RSS_MB[$label]:--}" "${BATCHES[$label]:--}" "$verdict"
   done
+  if [ -n "$PGBENCH_TPS" ]; then
+    for r in "${RESULTS[@]}"; do
+      IFS='|' read -r label gw max _ <<<"$r"
+      [ "$label" = gateway-postgres ] || continue
+      awk -v a="$max" -v b="$PGBENCH_TPS" 'BEGIN{r=a/b; printf "gateway-postgres vs pgbench -N (%.0f tps on the same cluster): %.2fx; target >= 2x: %s\n", b, r, (r>=2 ? "PASS" : "MISS")}'
+    done
+  fi
   [ -n "$QUIET_NOTES" ] && echo "note: $QUIET_NOTES"
   echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee -a "$OUT"
