@@ -73,6 +73,14 @@ struct Dialect {
   bool serialize_writes = false;
   int64_t max_wait_ms = 0;
 
+  // Serialise the opt-out registry's writes and the reply decisions of one (tenant, phone)
+  // across connections: run with the key "<tenant>/<phone>" as the only parameter, in the
+  // transaction, before a registry change (exclusive) or a reply decision (shared). Empty when
+  // the engine has one writer at a time anyway (SQLite). With them, a reply is either
+  // committed before a STOP of the same sender or decided after it, whichever daemon took it.
+  std::string registry_lock_exclusive;
+  std::string registry_lock_shared;
+
   // Maps an exception thrown by the engine's Poco connector to its meaning.
   DbError (*classify)(const Poco::Exception& e) = nullptr;
 

@@ -24,6 +24,10 @@ void SqlStore::optoutSet(const sdk::CallContext& ctx, std::string_view phone, bo
   const int32_t state = opted_out ? 1 : 0;
   run(ctx, op, Tx::kWrite, [&](Session& s) {
     requireTenant(s, dialect_, op, tenant);
+    if (!dialect_.registry_lock_exclusive.empty()) {
+      s << dialect_.sql(dialect_.registry_lock_exclusive), text(cat({tenant, "/", number})),
+          kw::now;
+    }
     // The state and its audit event commit together. Every request is recorded, a repeated
     // STOP included: the trail is what was asked and when, the state only the last answer.
     s << dialect_.sql(kOptOutStateSql), text(tenant), text(number), i32(state), i64(now_ms),

@@ -196,11 +196,14 @@ namespace {
 
 // Whether a reply to `phone` is withheld: the registry as the unit leaves it, from the unit's
 // own last change of that phone if it makes one, else as stored.
-bool withheldFor(SqlExec& x, const OwnedUnit& u, const std::string& phone) {
+bool withheldFor(SqlExec& x, const Dialect& d, const OwnedUnit& u, const std::string& phone) {
   if (phone.empty()) return false;
   for (auto it = u.ops.rbegin(); it != u.ops.rend(); ++it) {
     const auto* change = std::get_if<OptOutOp>(&*it);
     if (change != nullptr && change->phone == phone) return change->opted_out;
+  }
+  if (!d.registry_lock_shared.empty()) {
+    x.query(d.registry_lock_shared, {cat({u.tenant, "/", phone})});
   }
   const Rows state = x.query(kOptedOutSql, {u.tenant, phone});
   return !state.empty() && state.front().front() != "0";
@@ -208,7 +211,7 @@ bool withheldFor(SqlExec& x, const OwnedUnit& u, const std::string& phone) {
 
 }  // namespace
 
-void applyOps(SqlExec& x, OwnedUnit& u) {
+void applyOps(SqlExec& x, const Dialect& d, OwnedUnit& u) {
   u.results.assign(u.ops.size(), TG_UNIT_UNCHANGED);
   for (size_t i = 0; i < u.ops.size(); ++i) {
     u.results[i] = std::visit(
@@ -219,7 +222,7 @@ void applyOps(SqlExec& x, OwnedUnit& u) {
               bool inserted = false;
               if (c.completion) {
                 const auto& done = std::get<CompleteOp>(u.ops[*c.completion]);
-                const bool withheld = withheldFor(x, u, done.reply_to);
+                const bool withheld = withheldFor(x, d, u, done.reply_to);
                 inserted =
                     !x.query(kClaimAnsweredSql,
                              {u.tenant, c.scope, c.key, c.request_hash, done.response_status,
@@ -244,7 +247,7 @@ void applyOps(SqlExec& x, OwnedUnit& u) {
             [&](const CompleteOp& c) -> int32_t {
               if (c.folded) return u.results[i];  // written by the claim
               // The reply decision, inside the unit: the registry as this transaction sees it.
-              const bool withheld = withheldFor(x, u, c.reply_to);
+              const bool withheld = withheldFor(x, d, u, c.reply_to);
               const std::string& body = withheld ? c.no_reply_body : c.response_body;
               if (x.query(kCompleteSql, {c.response_status, body, u.tenant, c.scope, c.key})
                       .empty()) {
@@ -263,6 +266,9 @@ void applyOps(SqlExec& x, OwnedUnit& u) {
             },
             [&](const OptOutOp& c) -> int32_t {
               // The state and its audit event, as optout_set writes them.
+              if (!d.registry_lock_exclusive.empty()) {
+                x.query(d.registry_lock_exclusive, {cat({u.tenant, "/", c.phone})});
+              }
               const int32_t state = c.opted_out ? 1 : 0;
               x.query(kOptOutStateSql, {u.tenant, c.phone, state, c.now_ms});
               x.query(kOptOutEventSql,
@@ -339,7 +345,7 @@ void SqlStore::applyOnConnection(const sdk::CallContext& ctx, OwnedUnit& u) {
       conn->execute("BEGIN");
       in_tx = true;
       u.reset();
-      applyOps(*conn, u);
+      applyOps(*conn, dialect_, u);
       committing = true;
       conn->execute("COMMIT");
       giveBack();
@@ -385,7 +391,7 @@ tg_unit_outcome SqlStore::unitApply(const sdk::CallContext& ctx, const tg_unit& 
       run(ctx, "unit_apply", Tx::kWrite, [&](Poco::Data::Session& s) {
         PocoExec x(s, dialect_);
         u->reset();
-        applyOps(x, *u);
+        applyOps(x, dialect_, *u);
       });
     } catch (Duplicate& d) {
       u->reset();
@@ -471,7 +477,7 @@ void SqlStore::commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
       u->reset();
       g.conn->execute("SAVEPOINT unit");
       try {
-        applyOps(*g.conn, *u);
+        applyOps(*g.conn, dialect_, *u);
         g.conn->execute("RELEASE unit");
         continue;
       } catch (Duplicate& d) {

@@ -107,7 +107,7 @@ struct Duplicate {
 // Applies u's operations in order on x, inside the caller's transaction or savepoint, filling
 // u.results. Throws Duplicate, sdk::Error, DbFailure or Poco::Exception; the caller then
 // rolls the unit back.
-void applyOps(SqlExec& x, OwnedUnit& u);
+void applyOps(SqlExec& x, const Dialect& d, OwnedUnit& u);
 
 // The state of storage-sqlite's group commit: units queue in `pending`; the first caller to
 // find no leader becomes it, takes the queue, applies each unit in a SAVEPOINT of one

@@ -73,6 +73,10 @@ storage_sql::Dialect postgresDialect(int64_t statement_timeout_ms) {
   d.lock_wait_prefix = "SET LOCAL lock_timeout = ";
   d.wait_limit_before_begin = false;
   d.max_wait_ms = statement_timeout_ms;
+  // Transaction-scoped advisory locks on the (tenant, phone) pair, in the two-key space (which
+  // does not overlap the one-key space of kMigrationLock); 0x74674f4f is "tgOO".
+  d.registry_lock_exclusive = "SELECT 1 FROM pg_advisory_xact_lock(1952927567, hashtext(?))";
+  d.registry_lock_shared = "SELECT 1 FROM pg_advisory_xact_lock_shared(1952927567, hashtext(?))";
   d.classify = &classify;
   return d;
 }

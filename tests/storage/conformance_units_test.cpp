@@ -2,7 +2,9 @@
 // finds its key applies nothing; one failing unit never undoes another, whether the backend
 // commits each unit alone (PostgreSQL) or many in one transaction (SQLite's group commit).
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <latch>
 #include <thread>
 #include <vector>
@@ -267,6 +269,46 @@ TEST_P(UnitsTest, AReplyToAnOptedOutSenderIsWithheldInsideTheUnit) {
     EXPECT_EQ(store().claimIdempotency(claim("tn_a", "SM4"))->response_body,
               "<Response><Message>hi</Message></Response>");
   }
+}
+
+// Several daemons on PostgreSQL: a reply decision waits for a registry change of the same
+// sender that another connection has in flight, and then sees it; so a reply is committed
+// either before a STOP or after it and withheld. (SQLite has one writer: nothing to wait for.)
+TEST_P(UnitsTest, AReplyDecisionWaitsForAStopInFlightOnAnotherConnection) {
+  if (!isPostgres()) GTEST_SKIP() << "one writer at a time on SQLite";
+  Poco::Data::Session stop = rawSession();
+  stop << "BEGIN", Poco::Data::Keywords::now;
+  // What storage-postgres takes before it changes the registry (storage_postgres.cpp).
+  stop << "SELECT 1 FROM pg_advisory_xact_lock(1952927567, hashtext('tn_a/+14155550001'))",
+      Poco::Data::Keywords::now;
+  stop << "INSERT INTO opt_outs (tenant_id, phone, opted_out, updated_at_ms) "
+          "VALUES ('tn_a', '+14155550001', 1, 0)",
+      Poco::Data::Keywords::now;
+
+  std::future<int32_t> decided = std::async(std::launch::async, [&] {
+    Unit u("tn_a");
+    u.claim(claim("tn_a", "SM1"));
+    Completion c = answer("SM1", "<Response><Message>hi</Message></Response>");
+    c.reply_to = "+14155550001";
+    c.no_reply_body = "<Response/>";
+    const auto done = u.complete(std::move(c));
+    return store().apply(u).result(done);
+  });
+  // The unit waits on the lock: PostgreSQL shows an advisory lock not granted. Polled, with a
+  // generous bound, never slept on as a guess.
+  Poco::Data::Session watch = rawSession();
+  bool waiting = false;
+  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+       !waiting && std::chrono::steady_clock::now() < end;) {
+    int n = 0;
+    watch << "SELECT COUNT(*)::int FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+        Poco::Data::Keywords::into(n), Poco::Data::Keywords::now;
+    waiting = n > 0;
+    if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(waiting) << "the reply decision did not wait for the STOP in flight";
+  stop << "COMMIT", Poco::Data::Keywords::now;
+  EXPECT_EQ(decided.get(), TG_UNIT_NO_REPLY);
 }
 
 // storage-sqlite's writer never checkpoints inside a commit (a stall for every request of its
