@@ -183,5 +183,39 @@ TEST_F(SharedStorageTest, AStopTakenByOneDaemonSilencesTheOther) {
   EXPECT_EQ(reply(postTo(port_, sms("back"), kToken)), "pong back");
 }
 
+// Routes are served from memory; a change made through one daemon reaches another within the
+// other's route_cache_ms (issue 21): 300 ms here, checked against a generous 5 s, by polling.
+TEST_F(SharedStorageTest, ARouteChangeOnOneDaemonReachesTheOtherWithinItsCacheTime) {
+  addTestPlugin("test-sms", "", true);
+  start();
+  ASSERT_TRUE(readyWithin(*daemon_, port_, std::chrono::seconds(30))) << daemon_->err();
+  const uint16_t port2 = freePort();
+  const fs::path ini2 = writeSecondIni(port2, "route_cache_ms = 300\n");
+  Child second(daemonArgv(ini2), ini2.parent_path());
+  ASSERT_TRUE(readyWithin(second, port2, std::chrono::seconds(30))) << second.err();
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber, "\"sms_plugin\":\"test-sms\"");
+
+  int n = 0;
+  auto sms = [&] {
+    return smsParams("SMroute" + std::to_string(++n), "+14155550111", kNumber, "hi");
+  };
+  EXPECT_EQ(reply(postTo(port2, sms(), kToken)), "pong hi");  // now in the second's cache
+
+  const Ran detached = ctl({"number", "detach", t, kNumber});  // through the first daemon
+  ASSERT_EQ(detached.code, 0) << detached.err;
+  const auto changed = steady_clock::now();
+  bool seen = false;
+  while (!seen && steady_clock::now() - changed < std::chrono::seconds(5)) {
+    const HttpReply r = postTo(port2, sms(), kToken);
+    ASSERT_EQ(r.status, 200) << r.body;
+    seen = !reply(r).has_value();  // a number nobody owns gets the empty answer
+    if (!seen) std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_TRUE(seen) << "the second daemon still routes a number detached 5 s ago";
+  EXPECT_NE(http(port2, "GET", "/metrics").body.find("tollgate_webhook_unknown_number_total 1\n"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace tollgate::testing
