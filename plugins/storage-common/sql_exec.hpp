@@ -27,6 +27,12 @@ class DbFailure : public std::runtime_error {
   DbError error;
 };
 
+// A statement and the values of its `?`s, for SqlExec::queryAll.
+struct Stmt {
+  std::string_view sql;
+  std::vector<Param> params;
+};
+
 class SqlExec {
  public:
   virtual ~SqlExec() = default;
@@ -35,6 +41,15 @@ class SqlExec {
   virtual Rows query(std::string_view sql, const std::vector<Param>& params) = 0;
   // A statement without parameters or rows (BEGIN, SAVEPOINT, ...).
   virtual void execute(std::string_view sql) { query(sql, {}); }
+  // Runs `stmts` in order and returns the rows of each. Stops at the first that fails and
+  // throws as query() does; the ones after it did not run. Where the connection can
+  // (storage-postgres: libpq's pipeline mode), all of them in one round trip.
+  virtual std::vector<Rows> queryAll(const std::vector<Stmt>& stmts) {
+    std::vector<Rows> out;
+    out.reserve(stmts.size());
+    for (const Stmt& s : stmts) out.push_back(query(s.sql, s.params));
+    return out;
+  }
 };
 
 // Over a Poco::Data session, in the dialect's spelling.

@@ -29,7 +29,7 @@ struct RecordUpdate;
 class SqlExec;
 struct OwnedUnit;
 struct GroupCommit;
-struct UnitConnections;
+struct GroupCommitOptions;
 
 class SqlStore : public sdk::StoragePlugin {
  public:
@@ -96,8 +96,7 @@ class SqlStore : public sdk::StoragePlugin {
   bool optoutGet(const sdk::CallContext& ctx, std::string_view phone) override;
 
   // ABI 1.3: units of work (sql_units.cpp). One transaction per unit, or, once
-  // enableGroupCommit() was called, a SAVEPOINT per unit in a transaction shared with the
-  // units of other callers.
+  // enableGroupCommit() was called, a transaction shared with the units of other callers.
   tg_unit_outcome unitApply(const sdk::CallContext& ctx, const tg_unit& unit,
                             tg_idempotency_sink existing) override;
 
@@ -105,9 +104,8 @@ class SqlStore : public sdk::StoragePlugin {
 
  protected:
   // Units go through one writer connection that `open` makes, committed in groups.
-  void enableGroupCommit(std::function<std::unique_ptr<SqlExec>()> open);
-  // Units go through up to `max` connections that `open` makes, one transaction each.
-  void enableUnitConnections(std::function<std::unique_ptr<SqlExec>()> open, size_t max);
+  void enableGroupCommit(std::function<std::unique_ptr<SqlExec>()> open,
+                         const GroupCommitOptions& options);
 
  private:
   // kMigrate: a write transaction for a schema migration, whose statements may take as long as
@@ -157,15 +155,20 @@ class SqlStore : public sdk::StoragePlugin {
   void submit(const std::shared_ptr<OwnedUnit>& u);
   // As the leader: applies and commits `batch`, setting each unit's outcome.
   void commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch);
-
-  // One unit in one transaction on a connection of unit_conns_, retried (bounded, within the
-  // call's deadline) on serialization failures and deadlocks.
-  void applyOnConnection(const sdk::CallContext& ctx, OwnedUnit& u);
+  // Each unit in a SAVEPOINT of its own, statement after statement: any unit, and a failing
+  // one rolls back alone.
+  void commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch);
+  // GroupCommitOptions::pipelined: the batch in a few rounds of statements, retried (bounded)
+  // on deadlocks, serialization failures and a lost connection before COMMIT was sent. False
+  // when a unit failed in the database, having rolled everything back: commitEach then finds
+  // which.
+  bool commitPipelined(std::vector<std::shared_ptr<OwnedUnit>>& batch);
+  // /metrics: one more group commit, of n units.
+  void countCommit(size_t n);
 
   Dialect dialect_;
   ConnectionPool pool_;
   std::unique_ptr<GroupCommit> group_;
-  std::unique_ptr<UnitConnections> unit_conns_;
   std::timed_mutex write_mu_;  // see Dialect::serialize_writes
 };
 

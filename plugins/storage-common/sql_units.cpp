@@ -5,8 +5,12 @@
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
+#include <map>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "sql_store.hpp"
@@ -115,7 +119,8 @@ std::shared_ptr<OwnedUnit> checkedUnit(const sdk::CallContext& ctx, const tg_uni
             .key = checkedText(op, "key", sdk::view(row.key), kMaxIdBytes, true),
             .request_hash =
                 checkedText(op, "request_hash", sdk::view(row.request_hash), kMaxTextBytes, false),
-            .created_at_ms = row.created_at_ms});
+            .created_at_ms = row.created_at_ms,
+            .completion = std::nullopt});
         break;
       }
       case TG_UNIT_COMPLETE: {
@@ -194,16 +199,42 @@ std::shared_ptr<OwnedUnit> checkedUnit(const sdk::CallContext& ctx, const tg_uni
 
 namespace {
 
+// The unit's own last change of `phone` in the registry, if it makes one.
+const OptOutOp* lastChangeOf(const OwnedUnit& u, const std::string& phone) {
+  for (auto it = u.ops.rbegin(); it != u.ops.rend(); ++it) {
+    const auto* change = std::get_if<OptOutOp>(&*it);
+    if (change != nullptr && change->phone == phone) return change;
+  }
+  return nullptr;
+}
+
+std::string registryKey(const std::string& tenant, const std::string& phone) {
+  return cat({tenant, "/", phone});
+}
+
+// The claim with the unit's answer folded in: the answer withheld, or the reply.
+Stmt claimAnswered(const OwnedUnit& u, const ClaimOp& c, bool withheld) {
+  const auto& done = std::get<CompleteOp>(u.ops[*c.completion]);
+  return {.sql = kClaimAnsweredSql,
+          .params = {u.tenant, c.scope, c.key, c.request_hash, done.response_status,
+                     withheld ? done.no_reply_body : done.response_body, c.created_at_ms}};
+}
+
+// A registry change: the state and its audit event, as optout_set writes them.
+std::vector<Stmt> optOutWrites(const OwnedUnit& u, const OptOutOp& c) {
+  const int32_t state = c.opted_out ? 1 : 0;
+  return {{.sql = kOptOutStateSql, .params = {u.tenant, c.phone, state, c.now_ms}},
+          {.sql = kOptOutEventSql,
+           .params = {u.tenant, c.phone, state, c.keyword, c.message_sid, c.now_ms}}};
+}
+
 // Whether a reply to `phone` is withheld: the registry as the unit leaves it, from the unit's
 // own last change of that phone if it makes one, else as stored.
 bool withheldFor(SqlExec& x, const Dialect& d, const OwnedUnit& u, const std::string& phone) {
   if (phone.empty()) return false;
-  for (auto it = u.ops.rbegin(); it != u.ops.rend(); ++it) {
-    const auto* change = std::get_if<OptOutOp>(&*it);
-    if (change != nullptr && change->phone == phone) return change->opted_out;
-  }
+  if (const OptOutOp* change = lastChangeOf(u, phone)) return change->opted_out;
   if (!d.registry_lock_shared.empty()) {
-    x.query(d.registry_lock_shared, {cat({u.tenant, "/", phone})});
+    x.query(d.registry_lock_shared, {registryKey(u.tenant, phone)});
   }
   const Rows state = x.query(kOptedOutSql, {u.tenant, phone});
   return !state.empty() && state.front().front() != "0";
@@ -223,11 +254,8 @@ void applyOps(SqlExec& x, const Dialect& d, OwnedUnit& u) {
               if (c.completion) {
                 const auto& done = std::get<CompleteOp>(u.ops[*c.completion]);
                 const bool withheld = withheldFor(x, d, u, done.reply_to);
-                inserted =
-                    !x.query(kClaimAnsweredSql,
-                             {u.tenant, c.scope, c.key, c.request_hash, done.response_status,
-                              withheld ? done.no_reply_body : done.response_body, c.created_at_ms})
-                         .empty();
+                const Stmt st = claimAnswered(u, c, withheld);
+                inserted = !x.query(st.sql, st.params).empty();
                 if (inserted) {
                   u.results[*c.completion] = withheld ? TG_UNIT_NO_REPLY : TG_UNIT_CHANGED;
                 }
@@ -265,14 +293,10 @@ void applyOps(SqlExec& x, const Dialect& d, OwnedUnit& u) {
                                                                        : TG_UNIT_UNCHANGED;
             },
             [&](const OptOutOp& c) -> int32_t {
-              // The state and its audit event, as optout_set writes them.
               if (!d.registry_lock_exclusive.empty()) {
-                x.query(d.registry_lock_exclusive, {cat({u.tenant, "/", c.phone})});
+                x.query(d.registry_lock_exclusive, {registryKey(u.tenant, c.phone)});
               }
-              const int32_t state = c.opted_out ? 1 : 0;
-              x.query(kOptOutStateSql, {u.tenant, c.phone, state, c.now_ms});
-              x.query(kOptOutEventSql,
-                      {u.tenant, c.phone, state, c.keyword, c.message_sid, c.now_ms});
+              for (const Stmt& st : optOutWrites(u, c)) x.query(st.sql, st.params);
               return TG_UNIT_CHANGED;
             },
         },
@@ -282,110 +306,22 @@ void applyOps(SqlExec& x, const Dialect& d, OwnedUnit& u) {
 
 // ---- SqlStore ----
 
-void SqlStore::enableGroupCommit(std::function<std::unique_ptr<SqlExec>()> open) {
+void SqlStore::enableGroupCommit(std::function<std::unique_ptr<SqlExec>()> open,
+                                 const GroupCommitOptions& options) {
   group_ = std::make_unique<GroupCommit>();
   group_->open = std::move(open);
+  group_->options = options;
 }
 
 // Here, where GroupCommit is complete. No unit is pending by now: the host calls no plugin it
 // is shutting down.
 SqlStore::~SqlStore() = default;
 
-void SqlStore::enableUnitConnections(std::function<std::unique_ptr<SqlExec>()> open, size_t max) {
-  unit_conns_ = std::make_unique<UnitConnections>();
-  unit_conns_->open = std::move(open);
-  unit_conns_->max = max;
-}
-
-void SqlStore::applyOnConnection(const sdk::CallContext& ctx, OwnedUnit& u) {
-  static constexpr std::string_view op = "unit_apply";
-  constexpr int kMaxAttempts = 8;
-  UnitConnections& pool = *unit_conns_;
-  for (int attempt = 1;; ++attempt) {
-    // A connection: an idle one, a new one while fewer than max exist, or one given back.
-    std::unique_ptr<SqlExec> conn;
-    {
-      std::unique_lock lock(pool.mu);
-      const auto until = std::chrono::steady_clock::now() +
-                         std::chrono::milliseconds(std::max<int64_t>(remainingMs(ctx), 0));
-      if (!pool.freed.wait_until(lock, until,
-                                 [&] { return !pool.idle.empty() || pool.opened < pool.max; })) {
-        throw sdk::Error(TG_ERR_DEADLINE, cat({op, ": all ", std::to_string(pool.max),
-                                               " connections stayed busy until the deadline"}));
-      }
-      if (!pool.idle.empty()) {
-        conn = std::move(pool.idle.back());
-        pool.idle.pop_back();
-      } else {
-        ++pool.opened;
-      }
-    }
-    bool keep = true;  // give the connection back (false: broken, close it)
-    auto giveBack = [&] {
-      std::lock_guard lock(pool.mu);
-      if (keep && conn) {
-        pool.idle.push_back(std::move(conn));
-      } else {
-        --pool.opened;
-      }
-      pool.freed.notify_one();
-    };
-    bool in_tx = false, committing = false;
-    auto rollback = [&] {
-      if (!in_tx) return;
-      try {
-        conn->execute("ROLLBACK");
-      } catch (...) {
-        keep = false;
-      }
-    };
-    DbError failure;
-    try {
-      if (!conn) conn = pool.open();
-      conn->execute("BEGIN");
-      in_tx = true;
-      u.reset();
-      applyOps(*conn, dialect_, u);
-      committing = true;
-      conn->execute("COMMIT");
-      giveBack();
-      return;
-    } catch (Duplicate& d) {
-      rollback();
-      giveBack();
-      u.reset();
-      u.duplicate = true;
-      u.existing = std::move(d.row);
-      return;
-    } catch (const DbFailure& e) {
-      failure = e.error;
-      if (failure.kind == DbErrorKind::kUnavailable) keep = false;
-      if (keep) rollback();
-      giveBack();
-    } catch (...) {
-      rollback();
-      giveBack();
-      throw;
-    }
-    // A broken connection after COMMIT was sent leaves the outcome unknown: not retried, so the
-    // caller sees UNAVAILABLE and retries with its own idempotency key.
-    const bool retry = failure.kind == DbErrorKind::kRetryable ||
-                       (failure.kind == DbErrorKind::kUnavailable && !committing);
-    if (!retry || attempt >= kMaxAttempts || remainingMs(ctx) <= 0) {
-      throw error(op, failure, attempt);
-    }
-    host().metricAdd("tx_retries");
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2 << attempt, 50)));
-  }
-}
-
 tg_unit_outcome SqlStore::unitApply(const sdk::CallContext& ctx, const tg_unit& unit,
                                     tg_idempotency_sink existing) {
   const std::shared_ptr<OwnedUnit> u = checkedUnit(ctx, unit);
   if (group_) {
     submit(u);
-  } else if (unit_conns_) {
-    applyOnConnection(ctx, *u);
   } else {
     try {
       run(ctx, "unit_apply", Tx::kWrite, [&](Poco::Data::Session& s) {
@@ -436,7 +372,7 @@ void SqlStore::submit(const std::shared_ptr<OwnedUnit>& u) {
   // Lead: commit what is queued (this unit included), in batches, until this unit is done.
   g.leading = true;
   while (!u->done) {
-    const size_t n = std::min(g.pending.size(), g.max_batch);
+    const size_t n = std::min(g.pending.size(), g.options.max_batch);
     std::vector<std::shared_ptr<OwnedUnit>> batch(g.pending.begin(), g.pending.begin() + n);
     g.pending.erase(g.pending.begin(), g.pending.begin() + n);
     lock.unlock();
@@ -455,23 +391,328 @@ void SqlStore::submit(const std::shared_ptr<OwnedUnit>& u) {
   }
 }
 
+namespace {
+
+void failAll(std::vector<std::shared_ptr<OwnedUnit>>& batch, const sdk::Error& e) {
+  for (const auto& u : batch) {
+    if (u->status != TG_OK) continue;
+    u->reset();
+    u->status = e.status();
+    u->error = e.what();
+  }
+}
+
+// One attempt at a pipelined batch (SqlStore::commitPipelined), in rounds of statements sent
+// together:
+//   1. BEGIN; the registry locks the batch needs, in the order of their keys (so that batches
+//      on other daemons cannot deadlock on them); the registry reads of the reply decisions.
+//   2. The claims, answers folded in (in the order of their keys, for the same reason).
+//   3. The duplicates' stored records, and the other operations of the units that claimed;
+//      COMMIT, unless a status update may have found nothing.
+//   4. Whether the records of those updates exist; COMMIT.
+// A round without reads to wait for goes with the one before it. Within a unit, operations
+// keep their order. Across the batch the registry is read before any unit of it changes the
+// registry: as if the units that read it ran before those that change it, which is a fair
+// order for requests that were all in flight at once.
+class PipelinedBatch {
+ public:
+  PipelinedBatch(SqlExec& x, const Dialect& d, std::vector<std::shared_ptr<OwnedUnit>>& batch)
+      : x_(x), d_(d), batch_(batch) {}
+
+  // Applies and commits the batch, and returns the units to apply again (a duplicate whose
+  // stored record was gone by the time it was read). Throws DbFailure; `committing` then says
+  // whether COMMIT had been sent.
+  std::vector<std::shared_ptr<OwnedUnit>> run(bool& committing) {
+    for (const auto& u : batch_) u->reset();
+    std::vector<Stmt> round{{.sql = "BEGIN", .params = {}}};
+    const bool reads = lockAndRead(round);
+    if (reads) {
+      const std::vector<Rows> rows = x_.queryAll(round);
+      decide(rows);
+      round.clear();
+    } else {
+      decide({});
+    }
+    claim(round);
+    const std::vector<Rows> claimed = x_.queryAll(round);
+    round.clear();
+    std::vector<std::shared_ptr<OwnedUnit>> redo;
+    const bool updates = rest(claimed, round);
+    if (!updates) {
+      round.push_back({.sql = "COMMIT", .params = {}});
+      committing = true;
+    }
+    const std::vector<Rows> done = x_.queryAll(round);
+    round.clear();
+    const bool check = settle(done, round, redo);
+    if (updates) {
+      round.push_back({.sql = "COMMIT", .params = {}});
+      committing = true;
+      const std::vector<Rows> found = x_.queryAll(round);
+      if (check) exists(found);
+    }
+    return redo;
+  }
+
+ private:
+  // Where one statement's rows go.
+  enum class What { kDuplicate, kInsert, kUpdate, kOther };
+  struct Slot {
+    size_t unit;
+    size_t op;
+    What what;
+  };
+  struct Read {
+    std::string tenant, phone;
+    size_t at = 0;  // in round 1
+  };
+
+  const CompleteOp& completion(const OwnedUnit& u) const {
+    return std::get<CompleteOp>(u.ops[*std::get<ClaimOp>(u.ops.front()).completion]);
+  }
+
+  // Round 1's locks and reads; whether there are reads.
+  bool lockAndRead(std::vector<Stmt>& round) {
+    std::map<std::string, bool> locks;  // registry key -> exclusive
+    for (const auto& u : batch_) {
+      for (const auto& o : u->ops) {
+        if (const auto* c = std::get_if<OptOutOp>(&o))
+          locks[registryKey(u->tenant, c->phone)] = true;
+      }
+    }
+    for (const auto& u : batch_) {
+      const std::string& phone = completion(*u).reply_to;
+      if (phone.empty() || lastChangeOf(*u, phone) != nullptr) continue;
+      const std::string key = registryKey(u->tenant, phone);
+      locks.try_emplace(key, false);
+      reads_.try_emplace(key, Read{.tenant = u->tenant, .phone = phone});
+    }
+    if (!d_.registry_lock_exclusive.empty()) {
+      for (const auto& [key, exclusive] : locks) {
+        round.push_back({.sql = exclusive ? d_.registry_lock_exclusive : d_.registry_lock_shared,
+                         .params = {key}});
+      }
+    }
+    for (auto& [key, r] : reads_) {
+      r.at = round.size();
+      round.push_back({.sql = kOptedOutSql, .params = {r.tenant, r.phone}});
+    }
+    return !reads_.empty();
+  }
+
+  void decide(const std::vector<Rows>& rows) {
+    withheld_.assign(batch_.size(), false);
+    for (size_t i = 0; i < batch_.size(); ++i) {
+      const OwnedUnit& u = *batch_[i];
+      const std::string& phone = completion(u).reply_to;
+      if (phone.empty()) continue;
+      if (const OptOutOp* change = lastChangeOf(u, phone)) {
+        withheld_[i] = change->opted_out;
+      } else {
+        const Rows& state = rows.at(reads_.at(registryKey(u.tenant, phone)).at);
+        withheld_[i] = !state.empty() && state.front().front() != "0";
+      }
+    }
+  }
+
+  void claim(std::vector<Stmt>& round) {
+    std::vector<size_t> order(batch_.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    auto keyOf = [&](size_t i) {
+      const auto& c = std::get<ClaimOp>(batch_[i]->ops.front());
+      return std::tie(batch_[i]->tenant, c.scope, c.key);
+    };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return keyOf(a) < keyOf(b); });
+    claim_at_.assign(batch_.size(), 0);
+    for (const size_t i : order) {
+      const OwnedUnit& u = *batch_[i];
+      claim_at_[i] = round.size();
+      round.push_back(claimAnswered(u, std::get<ClaimOp>(u.ops.front()), withheld_[i]));
+    }
+  }
+
+  // Round 3 from the claims' outcome; whether it has status updates.
+  bool rest(const std::vector<Rows>& claimed, std::vector<Stmt>& round) {
+    bool updates = false;
+    slots_.clear();
+    for (size_t i = 0; i < batch_.size(); ++i) {
+      OwnedUnit& u = *batch_[i];
+      const auto& c = std::get<ClaimOp>(u.ops.front());
+      if (claimed.at(claim_at_[i]).empty()) {
+        slots_.push_back({.unit = i, .op = 0, .what = What::kDuplicate});
+        round.push_back({.sql = kIdempotencySelectSql, .params = {u.tenant, c.scope, c.key}});
+        continue;
+      }
+      u.results[0] = TG_UNIT_CHANGED;
+      u.results[*c.completion] = withheld_[i] ? TG_UNIT_NO_REPLY : TG_UNIT_CHANGED;
+      for (size_t j = 1; j < u.ops.size(); ++j) {
+        if (const auto* r = std::get_if<RecordInsert>(&u.ops[j])) {
+          slots_.push_back({.unit = i, .op = j, .what = What::kInsert});
+          round.push_back({.sql = r->sql, .params = r->params});
+        } else if (const auto* r = std::get_if<RecordUpdate>(&u.ops[j])) {
+          updates = true;
+          slots_.push_back({.unit = i, .op = j, .what = What::kUpdate});
+          round.push_back({.sql = r->sql, .params = r->params});
+        } else if (const auto* o = std::get_if<OptOutOp>(&u.ops[j])) {
+          u.results[j] = TG_UNIT_CHANGED;
+          for (Stmt& s : optOutWrites(u, *o)) {
+            slots_.push_back({.unit = i, .op = j, .what = What::kOther});
+            round.push_back(std::move(s));
+          }
+        }
+      }
+    }
+    return updates;
+  }
+
+  // The outcome of round 3; puts the existence checks of the updates that found nothing in
+  // `round`, and returns whether there are any.
+  bool settle(const std::vector<Rows>& done, std::vector<Stmt>& round,
+              std::vector<std::shared_ptr<OwnedUnit>>& redo) {
+    checks_.clear();
+    for (size_t s = 0; s < slots_.size(); ++s) {
+      const Slot& slot = slots_[s];
+      OwnedUnit& u = *batch_[slot.unit];
+      const Rows& rows = done.at(s);
+      switch (slot.what) {
+        case What::kDuplicate:
+          u.reset();
+          if (rows.empty()) {
+            redo.push_back(batch_[slot.unit]);
+          } else {
+            u.duplicate = true;
+            u.existing = rows.front();
+          }
+          break;
+        case What::kInsert:
+          u.results[slot.op] = rows.empty() ? TG_UNIT_UNCHANGED : TG_UNIT_CHANGED;
+          break;
+        case What::kUpdate:
+          if (!rows.empty()) {
+            u.results[slot.op] = TG_UNIT_CHANGED;
+          } else {
+            const auto& r = std::get<RecordUpdate>(u.ops[slot.op]);
+            checks_.push_back(slot);
+            exists_sql_.push_back(r.existsSql());
+            round.push_back({.sql = exists_sql_.back(), .params = {r.sid, r.tenant}});
+          }
+          break;
+        case What::kOther:
+          break;
+      }
+    }
+    return !checks_.empty();
+  }
+
+  void exists(const std::vector<Rows>& found) {
+    for (size_t k = 0; k < checks_.size(); ++k) {
+      batch_[checks_[k].unit]->results[checks_[k].op] =
+          found.at(k).empty() ? TG_UNIT_MISSING : TG_UNIT_UNCHANGED;
+    }
+  }
+
+  SqlExec& x_;
+  const Dialect& d_;
+  std::vector<std::shared_ptr<OwnedUnit>>& batch_;
+  std::map<std::string, Read> reads_;  // by registry key
+  std::vector<bool> withheld_;         // by unit
+  std::vector<size_t> claim_at_;       // by unit: its claim's place in its round
+  std::vector<Slot> slots_;            // round 3's statements
+  std::vector<Slot> checks_;           // round 4's statements
+  std::deque<std::string> exists_sql_;
+};
+
+}  // namespace
+
+bool pipelinable(const OwnedUnit& u) {
+  const auto* claim = u.ops.empty() ? nullptr : std::get_if<ClaimOp>(&u.ops.front());
+  if (claim == nullptr || !claim->completion) return false;
+  for (size_t i = 1; i < u.ops.size(); ++i) {
+    if (std::holds_alternative<ClaimOp>(u.ops[i])) return false;
+    const auto* c = std::get_if<CompleteOp>(&u.ops[i]);
+    if (c != nullptr && !c->folded) return false;
+  }
+  return true;
+}
+
 void SqlStore::commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
+  if (group_->options.pipelined &&
+      std::all_of(batch.begin(), batch.end(), [](const auto& u) { return pipelinable(*u); })) {
+    if (commitPipelined(batch)) return;
+  }
+  commitEach(batch);
+}
+
+bool SqlStore::commitPipelined(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
+  static constexpr std::string_view op = "unit_apply";
+  constexpr int kMaxAttempts = 5;
+  GroupCommit& g = *group_;
+  for (int attempt = 1;; ++attempt) {
+    bool committing = false;
+    DbError failure;
+    try {
+      if (!g.conn) g.conn = g.open();
+      std::vector<std::shared_ptr<OwnedUnit>> redo =
+          PipelinedBatch(*g.conn, dialect_, batch).run(committing);
+      countCommit(batch.size());
+      if (!redo.empty()) commitEach(redo);
+      return true;
+    } catch (const DbFailure& e) {
+      failure = e.error;
+    } catch (const std::exception& e) {
+      failure = DbError{DbErrorKind::kOther, e.what()};
+    }
+    // Roll back what the failure left; a lost connection is dropped instead.
+    if (failure.kind == DbErrorKind::kUnavailable) {
+      g.conn.reset();
+    } else if (g.conn) {
+      try {
+        g.conn->execute("ROLLBACK");
+      } catch (...) {
+        g.conn.reset();
+      }
+    }
+    // A connection lost after COMMIT was sent leaves the outcome unknown: not retried, so the
+    // callers see UNAVAILABLE and retry with their own idempotency keys.
+    const bool unknown = committing && failure.kind == DbErrorKind::kUnavailable;
+    const bool again = !unknown && (failure.kind == DbErrorKind::kRetryable ||
+                                    failure.kind == DbErrorKind::kUnavailable);
+    if (again && attempt < kMaxAttempts) {
+      host().metricAdd("tx_retries");
+      std::this_thread::sleep_for(std::chrono::milliseconds(2 << attempt));
+      continue;
+    }
+    if (again || unknown) {
+      failAll(batch, error(op, failure, attempt));
+      return true;
+    }
+    return false;  // some unit failed: commitEach finds which
+  }
+}
+
+void SqlStore::countCommit(size_t n) {
+  // Commits, units, and commits by how many units they carried (/metrics).
+  host().metricAdd("group_commits");
+  host().metricAdd("group_commit_units", static_cast<int64_t>(n));
+  host().metricAdd(n == 1    ? "group_commits_of_1"
+                   : n <= 4  ? "group_commits_of_2_to_4"
+                   : n <= 16 ? "group_commits_of_5_to_16"
+                   : n <= 64 ? "group_commits_of_17_to_64"
+                             : "group_commits_of_65_or_more");
+}
+
+void SqlStore::commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
   static constexpr std::string_view op = "unit_apply";
   GroupCommit& g = *group_;
-  auto failAll = [&](const sdk::Error& e) {
-    for (const auto& u : batch) {
-      if (u->status != TG_OK) continue;
-      u->reset();
-      u->status = e.status();
-      u->error = e.what();
-    }
-  };
-  // Writes outside units (tenants, keys, the ledger) queue on the same in-process turn.
-  std::unique_lock<std::timed_mutex> turn(write_mu_);
+  // On SQLite, writes outside units (tenants, keys, the ledger) queue on the same in-process
+  // turn.
+  std::unique_lock<std::timed_mutex> turn(write_mu_, std::defer_lock);
+  if (dialect_.serialize_writes) turn.lock();
   bool in_tx = false;
   try {
     if (!g.conn) g.conn = g.open();
-    g.conn->execute("BEGIN IMMEDIATE");
+    g.conn->execute(g.options.begin);
     in_tx = true;
     for (const auto& u : batch) {
       u->reset();
@@ -498,21 +739,13 @@ void SqlStore::commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
     }
     g.conn->execute("COMMIT");
     in_tx = false;
-    // Commits, units, and commits by how many units they carried (/metrics).
-    const size_t n = batch.size();
-    host().metricAdd("group_commits");
-    host().metricAdd("group_commit_units", static_cast<int64_t>(n));
-    host().metricAdd(n == 1    ? "group_commits_of_1"
-                     : n <= 4  ? "group_commits_of_2_to_4"
-                     : n <= 16 ? "group_commits_of_5_to_16"
-                     : n <= 64 ? "group_commits_of_17_to_64"
-                               : "group_commits_of_65_or_more");
+    countCommit(batch.size());
   } catch (const DbFailure& e) {
-    failAll(error(op, e.error, 1));
+    failAll(batch, error(op, e.error, 1));
   } catch (const std::exception& e) {
-    failAll(sdk::Error(TG_ERR_INTERNAL, cat({op, ": ", e.what()})));
+    failAll(batch, sdk::Error(TG_ERR_INTERNAL, cat({op, ": ", e.what()})));
   } catch (...) {  // nothing may escape the leader: its callers wait on it
-    failAll(sdk::Error(TG_ERR_INTERNAL, cat({op, ": unknown exception"})));
+    failAll(batch, sdk::Error(TG_ERR_INTERNAL, cat({op, ": unknown exception"})));
   }
   if (in_tx) {
     try {

@@ -109,14 +109,23 @@ struct Duplicate {
 // rolls the unit back.
 void applyOps(SqlExec& x, const Dialect& d, OwnedUnit& u);
 
-// The state of storage-sqlite's group commit: units queue in `pending`; the first caller to
-// find no leader becomes it, takes the queue, applies each unit in a SAVEPOINT of one
-// BEGIN IMMEDIATE transaction on its own connection, commits, and wakes the callers of that
-// batch, and the caller of the first unit still queued to lead next. Each caller waits on its
-// unit's own condition variable, so a commit wakes only the threads it concerns.
+// How a backend commits units in groups.
+struct GroupCommitOptions {
+  std::string begin = "BEGIN IMMEDIATE";  // starts a batch's transaction
+  // Apply a batch of webhook-shaped units (pipelinable()) in a few rounds of statements sent
+  // together (SqlExec::queryAll) instead of a SAVEPOINT and statement after statement each.
+  bool pipelined = false;
+  size_t max_batch = 512;
+};
+
+// The state of group commit: units queue in `pending`; the first caller to find no leader
+// becomes it, takes the queue, applies the batch in one transaction on its own connection,
+// commits, and wakes the callers of that batch, and the caller of the first unit still queued
+// to lead next. Each caller waits on its unit's own condition variable, so a commit wakes only
+// the threads it concerns.
 struct GroupCommit {
   std::function<std::unique_ptr<SqlExec>()> open;  // the writer's connection
-  size_t max_batch = 512;
+  GroupCommitOptions options;
 
   std::unique_ptr<SqlExec> conn;  // only the leader touches it
   std::mutex mu;
@@ -124,16 +133,8 @@ struct GroupCommit {
   bool leading = false;
 };
 
-// storage-postgres's connections for units: up to `max`, opened when needed, each carrying one
-// unit (one transaction) at a time.
-struct UnitConnections {
-  std::function<std::unique_ptr<SqlExec>()> open;
-  size_t max = 8;
-
-  std::mutex mu;
-  std::condition_variable freed;
-  std::vector<std::unique_ptr<SqlExec>> idle;
-  size_t opened = 0;  // idle plus lent plus being opened
-};
+// Whether `u` has a webhook's shape, which a pipelined batch knows how to apply: its claim
+// first, with its completion folded in, and otherwise only records and registry changes.
+bool pipelinable(const OwnedUnit& u);
 
 }  // namespace tollgate::storage_sql

@@ -32,12 +32,22 @@ class PgConnection : public storage_sql::SqlExec {
   storage_sql::Rows query(std::string_view sql,
                           const std::vector<storage_sql::Param>& params) override;
   void execute(std::string_view sql) override;
+  // In pipeline mode: every statement sent, then one Sync, then every result read; one round
+  // trip. The caller bounds how many (a blocking connection whose server cannot send its
+  // results while the client is still sending would wait forever; a few hundred small results
+  // fit in the sockets' buffers many times over).
+  std::vector<storage_sql::Rows> queryAll(const std::vector<storage_sql::Stmt>& stmts) override;
 
  private:
-  [[noreturn]] void raise(PGresult* res, std::string_view what);
+  // The name of `sql`'s prepared statement, prepared now if it is new to this connection.
+  const std::string& prepared(std::string_view sql);
+  storage_sql::DbFailure failure(const PGresult* res, std::string_view what) const;
+  [[noreturn]] void raise(const PGresult* res, std::string_view what) const {
+    throw failure(res, what);
+  }
 
   PGconn* conn_ = nullptr;
-  storage_sql::Dialect numbering_;                       // `?` to `$n`
+  storage_sql::Dialect numbering_;                      // `?` to `$n`
   std::unordered_map<std::string, std::string> names_;  // SQL -> prepared statement's name
 };
 

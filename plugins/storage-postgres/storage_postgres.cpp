@@ -17,6 +17,7 @@
 #include "sql_bind.hpp"
 #include "sql_settings.hpp"
 #include "sql_store.hpp"
+#include "sql_units.hpp"
 
 namespace tollgate::storage_postgres {
 namespace {
@@ -25,6 +26,9 @@ using storage_sql::DbError;
 using storage_sql::DbErrorKind;
 namespace kw = Poco::Data::Keywords;
 namespace pg = Poco::Data::PostgreSQL;
+
+// Units in one batch: a pipeline's results must fit the sockets' buffers (PgConnection::queryAll).
+constexpr size_t kMaxBatch = 64;
 
 // Key of the advisory lock that serialises migrations: "tollgate" in ASCII.
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(8389755023011706981)";
@@ -185,12 +189,13 @@ class PostgresStorage : public storage_sql::SqlStore {
       : SqlStore(
             host, postgresDialect(s.statement_timeout_ms), [s] { return open(s); }, s.pool_size) {
     this->host().info("using PostgreSQL database " + s.where);
-    // Units of work (every webhook's writes) go through libpq, statements prepared once.
-    enableUnitConnections(
+    // Units of work (every webhook's writes) go through libpq, statements prepared once, and
+    // are committed in groups: a batch of webhooks costs a few round trips and one commit.
+    enableGroupCommit(
         [s]() -> std::unique_ptr<storage_sql::SqlExec> {
           return std::make_unique<PgConnection>(s.conninfo, s.statement_timeout_ms);
         },
-        s.pool_size);
+        {.begin = "BEGIN", .pipelined = true, .max_batch = kMaxBatch});
   }
 };
 

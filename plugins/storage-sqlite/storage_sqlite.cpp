@@ -14,6 +14,7 @@
 #include "sql_bind.hpp"
 #include "sql_settings.hpp"
 #include "sql_store.hpp"
+#include "sql_units.hpp"
 #include "sqlite_connection.hpp"
 
 namespace tollgate::storage_sqlite {
@@ -159,10 +160,12 @@ class SqliteStorage : public storage_sql::SqlStore {
     // writer, so separate commits could never share a sync.
     auto checkpointer = std::make_shared<Checkpointer>(
         s.path, s.busy_timeout_ms, [h = this->host()](const std::string& m) { h.warn(m); });
-    enableGroupCommit([s, checkpointer]() -> std::unique_ptr<storage_sql::SqlExec> {
-      return std::make_unique<SqliteConnection>(s.path, s.busy_timeout_ms, s.synchronous,
-                                                checkpointer);
-    });
+    enableGroupCommit(
+        [s, checkpointer]() -> std::unique_ptr<storage_sql::SqlExec> {
+          return std::make_unique<SqliteConnection>(s.path, s.busy_timeout_ms, s.synchronous,
+                                                    checkpointer);
+        },
+        {});
   }
 };
 

@@ -198,6 +198,138 @@ TEST_P(UnitsTest, FailingUnitsAmongConcurrentGoodOnesFailAlone) {
   }
 }
 
+// Webhooks in flight together are committed together (storage-sqlite: a SAVEPOINT each;
+// storage-postgres: rounds of statements sent at once), and each keeps the outcome it would
+// have alone: new records; duplicates of a stored webhook and of each other; status updates
+// that apply, come too late, or find no record; replies withheld by the registry or by the
+// unit's own STOP, and one that stands. The writer is held while they queue, so that they
+// share one batch.
+TEST_P(UnitsTest, WebhooksCommittedTogetherKeepTheirOwnOutcomes) {
+  if (withoutUnitApply()) GTEST_SKIP() << "no group commit without unit_apply";
+  ASSERT_FALSE(store().apply(webhook("tn_a", "SMdone")).duplicate);
+  store().insertMessage(message("tn_a", "SMold", kT0, "delivered", 5));
+  store().insertMessage(message("tn_a", "SMlate", kT0, "queued", 1));
+  store().setOptOut("tn_a", "+14155550002", true, "STOP", "SMx", kT0);
+
+  const auto replying = [](const std::string& key, const std::string& phone) {
+    Completion c = answer(key, "<Response><Message>hi</Message></Response>");
+    c.reply_to = phone;
+    c.no_reply_body = "<Response/>";
+    return c;
+  };
+  const auto statusOf = [](const std::string& key, const std::string& sid, int32_t rank) {
+    Unit u("tn_a");
+    u.claim(claim("tn_a", key));
+    u.updateMessageStatus(StatusChange{.sid = sid,
+                                       .status = rank >= 5 ? "delivered" : "sent",
+                                       .status_rank = rank,
+                                       .now_ms = kT0 + 1});
+    u.complete(answer(key));
+    return u;
+  };
+  std::vector<Unit> units;
+  units.push_back(webhook("tn_a", "SMnew1"));
+  units.push_back(webhook("tn_b", "SMnew2"));
+  units.push_back(webhook("tn_a", "SMdone"));
+  units.push_back(webhook("tn_a", "SMtwin"));
+  units.push_back(webhook("tn_a", "SMtwin"));
+  units.push_back(statusOf("ST1", "SMold", 3));
+  units.push_back(statusOf("ST2", "SMnone", 3));
+  units.push_back(statusOf("ST3", "SMlate", 5));
+  {
+    Unit u("tn_a");
+    u.claim(claim("tn_a", "SMr1"));
+    u.complete(replying("SMr1", "+14155550002"));
+    units.push_back(std::move(u));
+  }
+  {
+    Unit u("tn_a");
+    u.claim(claim("tn_a", "SMr2"));
+    u.setOptOut(OptOutChange{.phone = "+14155550003", .opted_out = true, .now_ms = kT0});
+    u.complete(replying("SMr2", "+14155550003"));
+    units.push_back(std::move(u));
+  }
+  {
+    Unit u("tn_a");
+    u.claim(claim("tn_a", "SMr3"));
+    u.complete(replying("SMr3", "+14155550004"));
+    units.push_back(std::move(u));
+  }
+
+  // Hold the writer: on PostgreSQL a first unit waits for a registry lock the test holds; on
+  // SQLite the writer waits for the test's write transaction.
+  Poco::Data::Session holder = rawSession();
+  std::future<UnitResult> first;
+  if (isPostgres()) {
+    holder << "BEGIN", Poco::Data::Keywords::now;
+    holder << "SELECT 1 FROM pg_advisory_xact_lock(1952927567, hashtext('tn_a/+14155550009'))",
+        Poco::Data::Keywords::now;
+    first = std::async(std::launch::async, [&] {
+      Unit u("tn_a");
+      u.claim(claim("tn_a", "SMfirst"));
+      u.complete(replying("SMfirst", "+14155550009"));
+      return store().apply(u);
+    });
+    Poco::Data::Session watch = rawSession();
+    bool waiting = false;
+    for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+         !waiting && std::chrono::steady_clock::now() < end;) {
+      int n = 0;
+      watch << "SELECT COUNT(*)::int FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+          Poco::Data::Keywords::into(n), Poco::Data::Keywords::now;
+      waiting = n > 0;
+      if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_TRUE(waiting) << "the first unit did not wait for the registry lock";
+  } else {
+    holder << "BEGIN IMMEDIATE", Poco::Data::Keywords::now;
+  }
+  auto before = store().plugin().metrics();
+  std::latch started(static_cast<ptrdiff_t>(units.size()) + 1);
+  std::vector<std::future<UnitResult>> results;
+  for (Unit& u : units) {
+    results.push_back(std::async(std::launch::async, [&] {
+      started.count_down();
+      return store().apply(u);
+    }));
+  }
+  started.arrive_and_wait();
+  holder << "COMMIT", Poco::Data::Keywords::now;
+  if (first.valid()) {
+    EXPECT_EQ(first.get().result(1), TG_UNIT_CHANGED);
+  }
+
+  std::vector<UnitResult> r;
+  for (auto& f : results) r.push_back(f.get());
+  EXPECT_FALSE(r[0].duplicate);
+  EXPECT_FALSE(r[1].duplicate);
+  EXPECT_TRUE(store().message("tn_a", "SMnew1").has_value());
+  EXPECT_TRUE(store().message("tn_b", "SMnew2").has_value());
+  ASSERT_TRUE(r[2].duplicate);
+  EXPECT_EQ(r[2].existing->response_body, "<Response>SMdone</Response>");
+  EXPECT_NE(r[3].duplicate, r[4].duplicate) << "exactly one of the twins applies";
+  const UnitResult& twin = r[3].duplicate ? r[3] : r[4];
+  ASSERT_TRUE(twin.existing.has_value());
+  EXPECT_EQ(twin.existing->response_body, "<Response>SMtwin</Response>");
+  EXPECT_EQ(r[5].result(1), TG_UNIT_UNCHANGED);
+  EXPECT_EQ(r[6].result(1), TG_UNIT_MISSING);
+  EXPECT_EQ(r[7].result(1), TG_UNIT_CHANGED);
+  EXPECT_EQ(store().message("tn_a", "SMold")->status, "delivered");
+  EXPECT_EQ(store().message("tn_a", "SMlate")->status, "delivered");
+  EXPECT_EQ(r[8].result(1), TG_UNIT_NO_REPLY);
+  EXPECT_EQ(store().claimIdempotency(claim("tn_a", "SMr1"))->response_body, "<Response/>");
+  EXPECT_EQ(r[9].result(2), TG_UNIT_NO_REPLY);
+  EXPECT_TRUE(store().optedOut("tn_a", "+14155550003"));
+  EXPECT_EQ(r[10].result(1), TG_UNIT_CHANGED);
+  EXPECT_EQ(store().claimIdempotency(claim("tn_a", "SMr3"))->response_body,
+            "<Response><Message>hi</Message></Response>");
+
+  // They shared commits: fewer commits than units.
+  auto after = store().plugin().metrics();
+  const int64_t commits = after["group_commits"] - before["group_commits"];
+  EXPECT_LT(commits, static_cast<int64_t>(units.size()));
+}
+
 // Of concurrent units that claim one key, exactly one applies; the others see its record.
 TEST_P(UnitsTest, ConcurrentClaimsOfOneKeyApplyExactlyOnce) {
   constexpr int kThreads = 16;
