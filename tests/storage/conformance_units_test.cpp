@@ -1,6 +1,6 @@
 // Storage conformance for ABI 1.3: units of work. All of a unit or none of it; a claim that
-// finds its key applies nothing; one failing unit never undoes another, whether the backend
-// commits each unit alone (PostgreSQL) or many in one transaction (SQLite's group commit).
+// finds its key applies nothing; one failing unit never undoes another, though both backends
+// commit many units in one transaction (group commit; on PostgreSQL in pipelined rounds).
 #include <atomic>
 #include <chrono>
 #include <filesystem>
