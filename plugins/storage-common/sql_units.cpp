@@ -405,15 +405,15 @@ void failAll(std::vector<std::shared_ptr<OwnedUnit>>& batch, const sdk::Error& e
 // One attempt at a pipelined batch (SqlStore::commitPipelined), in rounds of statements sent
 // together:
 //   1. BEGIN; the registry locks the batch needs, in the order of their keys (so that batches
-//      on other daemons cannot deadlock on them); the registry reads of the reply decisions.
-//   2. The claims, answers folded in (in the order of their keys, for the same reason).
-//   3. The duplicates' stored records, and the other operations of the units that claimed;
+//      on other daemons cannot deadlock on them); the claims, answers folded in, also in the
+//      order of their keys; a reply decision that reads the registry is made by its claim
+//      statement (kClaimDecidedSql), after the locks.
+//   2. The duplicates' stored records, and the other operations of the units that claimed;
 //      COMMIT, unless a status update may have found nothing.
-//   4. Whether the records of those updates exist; COMMIT.
-// A round without reads to wait for goes with the one before it. Within a unit, operations
-// keep their order. Across the batch the registry is read before any unit of it changes the
-// registry: as if the units that read it ran before those that change it, which is a fair
-// order for requests that were all in flight at once.
+//   3. Only then: whether the records of those updates exist; COMMIT.
+// Within a unit, operations keep their order. Across the batch the registry is read before
+// any unit of it changes the registry: as if the units that read it ran before those that
+// change it, which is a fair order for requests that were all in flight at once (ADR 0007).
 class PipelinedBatch {
  public:
   PipelinedBatch(SqlExec& x, const Dialect& d, std::vector<std::shared_ptr<OwnedUnit>>& batch)
@@ -425,14 +425,7 @@ class PipelinedBatch {
   std::vector<std::shared_ptr<OwnedUnit>> run(bool& committing) {
     for (const auto& u : batch_) u->reset();
     std::vector<Stmt> round{{.sql = "BEGIN", .params = {}}};
-    const bool reads = lockAndRead(round);
-    if (reads) {
-      const std::vector<Rows> rows = x_.queryAll(round);
-      decide(rows);
-      round.clear();
-    } else {
-      decide({});
-    }
+    lock(round);
     claim(round);
     const std::vector<Rows> claimed = x_.queryAll(round);
     round.clear();
@@ -462,56 +455,32 @@ class PipelinedBatch {
     size_t op;
     What what;
   };
-  struct Read {
-    std::string tenant, phone;
-    size_t at = 0;  // in round 1
-  };
 
   const CompleteOp& completion(const OwnedUnit& u) const {
     return std::get<CompleteOp>(u.ops[*std::get<ClaimOp>(u.ops.front()).completion]);
   }
+  // Whether the unit's reply decision reads the registry.
+  bool reads(const OwnedUnit& u) const {
+    const std::string& phone = completion(u).reply_to;
+    return !phone.empty() && lastChangeOf(u, phone) == nullptr;
+  }
 
-  // Round 1's locks and reads; whether there are reads.
-  bool lockAndRead(std::vector<Stmt>& round) {
+  void lock(std::vector<Stmt>& round) {
+    if (d_.registry_lock_exclusive.empty()) return;
     std::map<std::string, bool> locks;  // registry key -> exclusive
     for (const auto& u : batch_) {
       for (const auto& o : u->ops) {
-        if (const auto* c = std::get_if<OptOutOp>(&o))
+        if (const auto* c = std::get_if<OptOutOp>(&o)) {
           locks[registryKey(u->tenant, c->phone)] = true;
+        }
       }
     }
     for (const auto& u : batch_) {
-      const std::string& phone = completion(*u).reply_to;
-      if (phone.empty() || lastChangeOf(*u, phone) != nullptr) continue;
-      const std::string key = registryKey(u->tenant, phone);
-      locks.try_emplace(key, false);
-      reads_.try_emplace(key, Read{.tenant = u->tenant, .phone = phone});
+      if (reads(*u)) locks.try_emplace(registryKey(u->tenant, completion(*u).reply_to), false);
     }
-    if (!d_.registry_lock_exclusive.empty()) {
-      for (const auto& [key, exclusive] : locks) {
-        round.push_back({.sql = exclusive ? d_.registry_lock_exclusive : d_.registry_lock_shared,
-                         .params = {key}});
-      }
-    }
-    for (auto& [key, r] : reads_) {
-      r.at = round.size();
-      round.push_back({.sql = kOptedOutSql, .params = {r.tenant, r.phone}});
-    }
-    return !reads_.empty();
-  }
-
-  void decide(const std::vector<Rows>& rows) {
-    withheld_.assign(batch_.size(), false);
-    for (size_t i = 0; i < batch_.size(); ++i) {
-      const OwnedUnit& u = *batch_[i];
-      const std::string& phone = completion(u).reply_to;
-      if (phone.empty()) continue;
-      if (const OptOutOp* change = lastChangeOf(u, phone)) {
-        withheld_[i] = change->opted_out;
-      } else {
-        const Rows& state = rows.at(reads_.at(registryKey(u.tenant, phone)).at);
-        withheld_[i] = !state.empty() && state.front().front() != "0";
-      }
+    for (const auto& [key, exclusive] : locks) {
+      round.push_back({.sql = exclusive ? d_.registry_lock_exclusive : d_.registry_lock_shared,
+                       .params = {key}});
     }
   }
 
@@ -527,12 +496,23 @@ class PipelinedBatch {
     claim_at_.assign(batch_.size(), 0);
     for (const size_t i : order) {
       const OwnedUnit& u = *batch_[i];
+      const auto& c = std::get<ClaimOp>(u.ops.front());
       claim_at_[i] = round.size();
-      round.push_back(claimAnswered(u, std::get<ClaimOp>(u.ops.front()), withheld_[i]));
+      if (!reads(u)) {
+        const std::string& phone = completion(u).reply_to;
+        const OptOutOp* change = phone.empty() ? nullptr : lastChangeOf(u, phone);
+        round.push_back(claimAnswered(u, c, change != nullptr && change->opted_out));
+        continue;
+      }
+      const CompleteOp& done = completion(u);
+      round.push_back({.sql = kClaimDecidedSql,
+                       .params = {u.tenant, c.scope, c.key, c.request_hash, done.response_status,
+                                  u.tenant, done.reply_to, done.no_reply_body, done.response_body,
+                                  c.created_at_ms, u.tenant, done.reply_to}});
     }
   }
 
-  // Round 3 from the claims' outcome; whether it has status updates.
+  // Round 2 from the claims' outcome; whether it has status updates.
   bool rest(const std::vector<Rows>& claimed, std::vector<Stmt>& round) {
     bool updates = false;
     slots_.clear();
@@ -544,8 +524,16 @@ class PipelinedBatch {
         round.push_back({.sql = kIdempotencySelectSql, .params = {u.tenant, c.scope, c.key}});
         continue;
       }
+      // The decision: the claim's own (kClaimDecidedSql's second column), or the unit's.
+      const std::vector<std::string>& row = claimed.at(claim_at_[i]).front();
+      bool withheld = false;
+      if (row.size() > 1) {
+        withheld = row[1] == "t" || row[1] == "1";
+      } else if (const OptOutOp* change = lastChangeOf(u, completion(u).reply_to)) {
+        withheld = change->opted_out;
+      }
       u.results[0] = TG_UNIT_CHANGED;
-      u.results[*c.completion] = withheld_[i] ? TG_UNIT_NO_REPLY : TG_UNIT_CHANGED;
+      u.results[*c.completion] = withheld ? TG_UNIT_NO_REPLY : TG_UNIT_CHANGED;
       for (size_t j = 1; j < u.ops.size(); ++j) {
         if (const auto* r = std::get_if<RecordInsert>(&u.ops[j])) {
           slots_.push_back({.unit = i, .op = j, .what = What::kInsert});
@@ -566,7 +554,7 @@ class PipelinedBatch {
     return updates;
   }
 
-  // The outcome of round 3; puts the existence checks of the updates that found nothing in
+  // The outcome of round 2; puts the existence checks of the updates that found nothing in
   // `round`, and returns whether there are any.
   bool settle(const std::vector<Rows>& done, std::vector<Stmt>& round,
               std::vector<std::shared_ptr<OwnedUnit>>& redo) {
@@ -615,11 +603,9 @@ class PipelinedBatch {
   SqlExec& x_;
   const Dialect& d_;
   std::vector<std::shared_ptr<OwnedUnit>>& batch_;
-  std::map<std::string, Read> reads_;  // by registry key
-  std::vector<bool> withheld_;         // by unit
-  std::vector<size_t> claim_at_;       // by unit: its claim's place in its round
-  std::vector<Slot> slots_;            // round 3's statements
-  std::vector<Slot> checks_;           // round 4's statements
+  std::vector<size_t> claim_at_;  // by unit: its claim's place in its round
+  std::vector<Slot> slots_;       // round 2's statements
+  std::vector<Slot> checks_;      // round 3's statements
   std::deque<std::string> exists_sql_;
 };
 

@@ -31,6 +31,17 @@ inline constexpr std::string_view kClaimAnsweredSql =
     "INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, response_status, "
     "response_body, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT DO NOTHING RETURNING key";
+// kClaimAnsweredSql for an answer that depends on the registry, decided by the statement
+// itself (so a pipelined batch needs no round trip for the read): the answer without the
+// reply if the sender is opted out as the statement sees it. Returns that decision too (the
+// same snapshot, so the same answer). Bound: the claim, the registry key, the withheld and the
+// full answer, created_at_ms, and the registry key again.
+inline constexpr std::string_view kClaimDecidedSql =
+    "INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, response_status, "
+    "response_body, created_at_ms) VALUES (?, ?, ?, ?, ?, CASE WHEN EXISTS (SELECT 1 FROM "
+    "opt_outs WHERE tenant_id = ? AND phone = ? AND opted_out <> 0) THEN ? ELSE ? END, ?) "
+    "ON CONFLICT DO NOTHING RETURNING key, EXISTS (SELECT 1 FROM opt_outs WHERE tenant_id = ? "
+    "AND phone = ? AND opted_out <> 0)";
 inline constexpr std::string_view kIdempotencySelectSql =
     "SELECT tenant_id, scope, key, request_hash, response_status, response_body, created_at_ms "
     "FROM idempotency_keys WHERE tenant_id = ? AND scope = ? AND key = ?";
