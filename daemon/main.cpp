@@ -296,7 +296,6 @@ class Tollgated : public Poco::Util::ServerApplication {
     svc.webhooks = std::make_unique<twilio::WebhookGate>(c, *svc.routes, *svc.accounts, *svc.store);
     svc.optouts = std::make_unique<messaging::OptOuts>(*svc.store);
     svc.forwarder = std::make_unique<messaging::Forwarder>(2);
-    svc.executor = std::make_unique<plugins::DeadlineExecutor>(static_cast<size_t>(c.http_threads));
     svc.usage = std::make_unique<ledger::CountingUsageEvents>();
   }
 

@@ -38,7 +38,6 @@ struct Services {
   std::unique_ptr<twilio::WebhookGate> webhooks;
   std::unique_ptr<messaging::OptOuts> optouts;
   std::unique_ptr<messaging::Forwarder> forwarder;
-  std::unique_ptr<plugins::DeadlineExecutor> executor;
   std::unique_ptr<ledger::CountingUsageEvents> usage;
 
   ~Services();

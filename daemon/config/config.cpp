@@ -200,7 +200,8 @@ void loadPlugins(Config& c, std::vector<ConfigError>& errors) {
         plugin[k] = v;
     }
     Reader r(f.string(), plugin, errors);
-    r.rejectUnknown({"plugin.file", "plugin.enabled", "plugin.required", "plugin.deadline_ms"});
+    r.rejectUnknown({"plugin.file", "plugin.enabled", "plugin.required", "plugin.deadline_ms",
+                     "plugin.workers", "plugin.tenant_workers", "plugin.max_queued"});
     if (!r.boolean("plugin.enabled", true)) continue;
     const std::string file = r.str("plugin.file", "");
     if (file.empty()) {
@@ -213,6 +214,12 @@ void loadPlugins(Config& c, std::vector<ConfigError>& errors) {
     spec.required = r.boolean("plugin.required", false);
     spec.deadline = std::chrono::milliseconds(
         r.integer("plugin.deadline_ms", c.plugin_deadline.count(), 1, 60000));
+    spec.lane.workers = static_cast<size_t>(r.integer("plugin.workers", 4, 1, 256));
+    // A tenant whose calls hang leaves a worker for the others (when there are two or more).
+    spec.lane.tenant_workers = static_cast<size_t>(r.integer(
+        "plugin.tenant_workers", std::max<int64_t>(1, static_cast<int64_t>(spec.lane.workers) - 1),
+        1, static_cast<int64_t>(spec.lane.workers)));
+    spec.lane.max_queued = static_cast<size_t>(r.integer("plugin.max_queued", 64, 1, 100000));
     spec.settings = std::move(settings);
     c.plugins.push_back(std::move(spec));
   }

@@ -169,7 +169,7 @@ SmsOutcome askSmsPlugin(Services& svc, const http::Request& r, const twilio::Adm
                   family,
                   now + plugin->deadline().count()};
   auto out = plugins::callWithDeadline<SmsOutcome>(
-      *svc.executor, *plugin, [plugin, call] { return askPlugin(*plugin, *call); });
+      *plugin, route.tenant.id, [plugin, call] { return askPlugin(*plugin, *call); });
   if (!out || out->status != TG_OK) {
     svc.webhooks->counters().plugin_fallbacks.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("{}: sms plugin {} {} for {}; answering with the number's fallback", r.requestId(),

@@ -51,8 +51,13 @@ void addOpsRoutes(Router& router, Services& svc) {
     o.set("status", ready ? "ready" : svc.state());
     if (svc.host != nullptr) {
       Poco::JSON::Array list;
-      for (auto* p : svc.host->all()) list.add(p->id());
+      Poco::JSON::Object stuck;  // plugins with workers stuck in one call (Plugin::kStuckAfter)
+      for (auto* p : svc.host->all()) {
+        list.add(p->id());
+        if (const size_t n = p->stuckWorkers(); n > 0) stuck.set(p->id(), n);
+      }
       o.set("plugins", list);
+      if (stuck.size() > 0) o.set("stuck_workers", stuck);
     }
     return Response::json(ready ? 200 : 503, o);
   });
@@ -68,7 +73,16 @@ void addOpsRoutes(Router& router, Services& svc) {
         "# HELP tollgate_plugin_errors_total Plugin calls that returned an error status.\n"
         "# TYPE tollgate_plugin_errors_total counter\n"
         "# HELP tollgate_plugin_overruns_total Plugin calls that passed their deadline.\n"
-        "# TYPE tollgate_plugin_overruns_total counter\n";
+        "# TYPE tollgate_plugin_overruns_total counter\n"
+        "# HELP tollgate_plugin_refused_total Plugin calls refused at once: the plugin's queue, or "
+        "the tenant's half of it, was full.\n"
+        "# TYPE tollgate_plugin_refused_total counter\n"
+        "# HELP tollgate_plugin_skipped_total Queued plugin calls dropped because their caller had "
+        "gone.\n"
+        "# TYPE tollgate_plugin_skipped_total counter\n"
+        "# HELP tollgate_plugin_stuck_workers Workers in one plugin call for longer than 3 "
+        "deadlines.\n"
+        "# TYPE tollgate_plugin_stuck_workers gauge\n";
     if (svc.host != nullptr) {
       for (auto* p : svc.host->all()) {
         out += fmt::format("tollgate_plugin_calls_total{{plugin=\"{}\"}} {}\n", p->id(),
@@ -77,6 +91,12 @@ void addOpsRoutes(Router& router, Services& svc) {
                            p->stats().errors.load());
         out += fmt::format("tollgate_plugin_overruns_total{{plugin=\"{}\"}} {}\n", p->id(),
                            p->stats().overruns.load());
+        out += fmt::format("tollgate_plugin_refused_total{{plugin=\"{}\"}} {}\n", p->id(),
+                           p->stats().refused.load());
+        out += fmt::format("tollgate_plugin_skipped_total{{plugin=\"{}\"}} {}\n", p->id(),
+                           p->skippedCalls());
+        out += fmt::format("tollgate_plugin_stuck_workers{{plugin=\"{}\"}} {}\n", p->id(),
+                           p->stuckWorkers());
       }
       out +=
           "# HELP tollgate_plugin_counter_total What plugins count of their own work (metric_add), "

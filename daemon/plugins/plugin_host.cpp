@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "plugins/boundary.hpp"
+#include "plugins/deadline.hpp"
 #include "plugins/settings.hpp"
 #include "plugins/vtables.hpp"
 
@@ -128,6 +129,18 @@ std::map<std::string, int64_t> Plugin::metrics() {
   std::lock_guard lock(ctx_->metrics_mu);
   return ctx_->metrics;
 }
+
+Plugin::Plugin() = default;
+Plugin::~Plugin() = default;
+
+DeadlineExecutor& Plugin::lane() {
+  if (!lane_) throw std::logic_error("plugin " + id_ + " is not called through a lane");
+  return *lane_;
+}
+
+size_t Plugin::stuckWorkers() { return lane_ ? lane_->stuck(kStuckAfter * deadline_) : 0; }
+
+uint64_t Plugin::skippedCalls() { return lane_ ? lane_->skipped() : 0; }
 
 void Plugin::record(tg_status status, std::chrono::steady_clock::duration elapsed) {
   stats_.calls.fetch_add(1, std::memory_order_relaxed);
@@ -253,6 +266,8 @@ std::optional<LoadFailure> PluginHost::load(const PluginSpec& spec) {
   plugin->file_ = spec.file;
   plugin->descriptor_ = d;
   plugin->deadline_ = spec.deadline;
+  if (plugin->kind() != TG_KIND_STORAGE)
+    plugin->lane_ = std::make_unique<DeadlineExecutor>(spec.lane);
   plugin->library_ = checked->library;
   plugin->ctx_ = std::make_unique<HostContext>();
   plugin->ctx_->plugin = plugin.get();

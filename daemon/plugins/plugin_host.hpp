@@ -18,6 +18,16 @@
 
 namespace tollgate::plugins {
 
+// The bounds of a plugin's lane of workers (plugins/deadline.hpp), for plugins called with a
+// deadline (voice, SMS, billing, pricing).
+struct LaneLimits {
+  size_t workers = 4;         // calls into the plugin at once
+  size_t tenant_workers = 3;  // of those, calls of one tenant at once
+  size_t max_queued = 64;     // calls waiting for a worker (a tenant may have half of them)
+};
+
+class DeadlineExecutor;
+
 // What the configuration says about one plugin (one plugins.d/*.ini file).
 struct PluginSpec {
   std::string config_file;                      // the plugins.d file it came from, for messages
@@ -25,6 +35,7 @@ struct PluginSpec {
   bool required = false;                        // the daemon refuses to start without it
   std::map<std::string, std::string> settings;  // [settings]
   std::chrono::milliseconds deadline{2000};     // per-call deadline
+  LaneLimits lane;
 };
 
 // Counters kept for every plugin from the moment it is loaded.
@@ -32,6 +43,7 @@ struct PluginStats {
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> errors{0};           // calls that returned a status other than TG_OK
   std::atomic<uint64_t> overruns{0};         // calls that passed their deadline
+  std::atomic<uint64_t> refused{0};          // calls its lane refused (queue or tenant share full)
   std::atomic<uint64_t> exceptions{0};       // reserved: the SDK stops exceptions; raw ABI plugins
                                              // that throw are a bug the host cannot recover from
   std::atomic<uint64_t> host_exceptions{0};  // exceptions of the host's own functions and sinks,
@@ -86,6 +98,11 @@ struct HostContext {
 // A loaded and started plugin. Never unloaded while the process lives.
 class Plugin {
  public:
+  Plugin();
+  ~Plugin();
+  Plugin(const Plugin&) = delete;
+  Plugin& operator=(const Plugin&) = delete;
+
   const std::string& id() const { return id_; }
   const std::string& version() const { return version_; }
   tg_plugin_kind kind() const { return descriptor_->kind; }
@@ -105,6 +122,15 @@ class Plugin {
   // Accounts for one call that took `elapsed` and returned `status`.
   void record(tg_status status, std::chrono::steady_clock::duration elapsed);
 
+  // The workers that call it with a deadline (plugins/deadline.hpp), started when it was
+  // loaded; every kind has one but storage, which is called on the caller's thread.
+  DeadlineExecutor& lane();
+  // Its workers that have been in one call for longer than kStuckAfter deadlines.
+  static constexpr int kStuckAfter = 3;
+  size_t stuckWorkers();
+  // Calls its lane dropped because their caller had gone.
+  uint64_t skippedCalls();
+
  private:
   friend class PluginHost;
   std::string id_, version_;
@@ -114,6 +140,7 @@ class Plugin {
   bool shut_down_ = false;
   std::shared_ptr<CallsInFlight> calls_ = std::make_shared<CallsInFlight>();
   std::chrono::milliseconds deadline_{2000};
+  std::unique_ptr<DeadlineExecutor> lane_;
   PluginStats stats_;
   tg_host_api api_{};
   std::unique_ptr<HostContext> ctx_;

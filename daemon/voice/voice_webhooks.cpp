@@ -131,7 +131,7 @@ http::Response answer(Services& svc, http::Request& r, twilio::Admitted& a, tg_v
                     now,
                     now + plugin->deadline().count()};
   auto out = plugins::callWithDeadline<VoiceOutcome>(
-      *svc.executor, *plugin, [plugin, call] { return askPlugin(*plugin, *call); });
+      *plugin, route.tenant.id, [plugin, call] { return askPlugin(*plugin, *call); });
   if (!out || out->status != TG_OK) {
     svc.webhooks->counters().plugin_fallbacks.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("{}: voice plugin {} {} for {}; answering with the fallback", r.requestId(),
@@ -206,7 +206,6 @@ http::Response callStatus(Services& svc, http::Request& r, twilio::Admitted& a) 
   const int rank = messaging::callStatusRank(status);
   const int duration =
       a.hook.has("CallDuration") ? std::atoi(a.hook.get("CallDuration").c_str()) : -1;
-  const std::string& tenant = a.route->tenant.id;
   if (!messaging::knownStatus(r.requestId(), "call", sid, status, rank)) {
     return http::Response::noContent();
   }

@@ -1,6 +1,11 @@
 // Twilio webhooks end to end: signed Twilio-shaped form posts to the running daemon with real
 // plugins loaded from .so files.
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <thread>
+#include <vector>
 
 #include "e2e/webhook_support.hpp"
 #include "tenancy/secrets.hpp"
@@ -234,6 +239,49 @@ TEST_F(WebhookTest, AVoicePluginPastItsDeadlineYieldsTheFallbackInTime) {
   EXPECT_NE(metrics.find("tollgate_plugin_overruns_total{plugin=\"test-voice\"} 1"),
             std::string::npos)
       << metrics;
+}
+
+// A plugin whose calls hang for one tenant (issue 22): sixteen of that tenant's messages at
+// once each get the fallback at their deadline, while another tenant's messages to the same
+// plugin are answered by it, with no fallback. /readyz then names the stuck workers.
+TEST_F(WebhookTest, APluginHungForOneTenantLeavesAnotherTenantsMessagesAlone) {
+  const fs::path gate = dir_ / "gate";
+  fs::create_directories(gate);
+  addTestPlugin("test-sms", "gate_dir = " + gate.string() + "\n", true, "deadline_ms = 500");
+  start();
+  waitReady();
+  const std::string hung = createTenant("Hung");
+  attach(hung, kNumber, "\"sms_plugin\":\"test-sms\"");
+  const std::string fine = createTenant("Fine");
+  const std::string kOther = "+14155550101";
+  attach(fine, kOther, "\"sms_plugin\":\"test-sms\"");
+
+  std::vector<std::future<HttpReply>> held;
+  for (int i = 0; i < 16; ++i) {
+    held.push_back(std::async(std::launch::async, [&, i] {
+      return post("/twilio/sms", smsParams("SMh" + std::to_string(i), "+14155550111", kNumber,
+                                           "wait " + std::to_string(i)));
+    }));
+  }
+  for (auto& f : held) EXPECT_EQ(f.get().status, 200);
+  for (int i = 0; i < 3; ++i) {
+    const auto r = post("/twilio/sms", smsParams("SMf" + std::to_string(i), "+14155550112", kOther,
+                                                 "hi " + std::to_string(i)));
+    EXPECT_EQ(reply(r), "pong hi " + std::to_string(i)) << r.body;
+  }
+  const std::string metrics = http(port_, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("tollgate_plugin_fallbacks_total 16\n"), std::string::npos) << metrics;
+
+  // The hung tenant's calls hold workers past 3 deadlines: /readyz names them (polled).
+  std::string ready;
+  for (int i = 0; i < 2000 && ready.find("stuck_workers") == std::string::npos; ++i) {
+    ready = http(port_, "GET", "/readyz").body;
+    if (ready.find("stuck_workers") == std::string::npos) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  EXPECT_NE(ready.find("\"stuck_workers\":{\"test-sms\":3}"), std::string::npos) << ready;
+  std::ofstream(gate / "release") << "1";
 }
 
 TEST_F(WebhookTest, AFailingVoicePluginYieldsTheFallback) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -219,11 +220,11 @@ TEST_F(LoaderTest, CountsCallsAndErrorsAndStopsExceptionsAtTheBoundary) {
   ASSERT_FALSE(host_.load(spec("test-sms")).has_value());
   Plugin& p = *host_.find("test-sms");
   DeadlineExecutor ex(2);
-  auto ok = callWithDeadline<SmsResult>(ex, p, [&] { return callSms(p, "hi"); });
+  auto ok = callWithDeadline<SmsResult>(ex, p, "tn_a", [&] { return callSms(p, "hi"); });
   ASSERT_TRUE(ok.has_value());
   EXPECT_EQ(ok->status, TG_OK);
   EXPECT_EQ(ok->reply, "pong hi");
-  auto bad = callWithDeadline<SmsResult>(ex, p, [&] { return callSms(p, "throw"); });
+  auto bad = callWithDeadline<SmsResult>(ex, p, "tn_a", [&] { return callSms(p, "throw"); });
   ASSERT_TRUE(bad.has_value());
   EXPECT_EQ(bad->status, TG_ERR_INTERNAL);
   EXPECT_EQ(bad->error, "unhandled exception: asked to throw");
@@ -331,7 +332,7 @@ TEST_F(LoaderTest, ShutdownWaitsForACallStillInFlight) {
   ASSERT_FALSE(host_.load(s).has_value());
   Plugin& p = *host_.find("test-sms");
   DeadlineExecutor ex(2);
-  EXPECT_FALSE(callWithDeadline<SmsResult>(ex, p, [&] { return callSms(p, "wait late"); }));
+  EXPECT_FALSE(callWithDeadline<SmsResult>(ex, p, "tn_a", [&] { return callSms(p, "wait late"); }));
   ASSERT_TRUE(gate.waitEntered());
   // Released while shutdownAll is (most likely) already waiting; in any order, shutdown must
   // come after the answer.
@@ -357,14 +358,14 @@ TEST_F(LoaderTest, ShutdownLeavesAPluginStillBusyAfterTheGraceAlone) {
   ASSERT_FALSE(host_.load(s).has_value());
   Plugin& p = *host_.find("test-sms");
   DeadlineExecutor ex(2);
-  EXPECT_FALSE(callWithDeadline<SmsResult>(ex, p, [&] { return callSms(p, "wait late"); }));
+  EXPECT_FALSE(callWithDeadline<SmsResult>(ex, p, "tn_a", [&] { return callSms(p, "wait late"); }));
   ASSERT_TRUE(gate.waitEntered());
   host_.shutdownAll(std::chrono::milliseconds(100));
   EXPECT_NE(log_.str().find("warning plugin test-sms: 1 call(s) still in flight 100 ms after "
                             "shutdown began; not shutting it down"),
             std::string::npos)
       << log_.str();
-  auto refused = callWithDeadline<SmsResult>(ex, p, [&] { return callSms(p, "refused"); });
+  auto refused = callWithDeadline<SmsResult>(ex, p, "tn_a", [&] { return callSms(p, "refused"); });
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->status, TG_ERR_UNAVAILABLE);
   // Let the late call leave the plugin before the fixture unloads it.
@@ -375,6 +376,95 @@ TEST_F(LoaderTest, ShutdownLeavesAPluginStillBusyAfterTheGraceAlone) {
   EXPECT_EQ(log_.str().find("answered refused"), std::string::npos) << log_.str();
 }
 
+// A lane whose queue is full refuses the next call at once: the caller falls back without
+// waiting for the deadline.
+TEST_F(LoaderTest, AFullLaneRefusesACallAtOnce) {
+  GatedCall gate;
+  PluginSpec s = spec("test-sms", {{"gate_dir", gate.dir()}});
+  s.deadline = std::chrono::milliseconds(20000);
+  ASSERT_FALSE(host_.load(s).has_value());
+  Plugin& p = *host_.find("test-sms");
+  DeadlineExecutor ex(LaneLimits{.workers = 1, .tenant_workers = 1, .max_queued = 1});
+  auto held = std::async(std::launch::async, [&] {
+    return callWithDeadline<SmsResult>(ex, p, "tn_a", [&] { return callSms(p, "wait held"); });
+  });
+  ASSERT_TRUE(gate.waitEntered());
+  auto queued = std::async(std::launch::async, [&] {
+    return callWithDeadline<SmsResult>(ex, p, "tn_b", [&] { return callSms(p, "queued"); });
+  });
+  // The queue's one place is taken (polled: the call above queues on another thread).
+  for (int i = 0; i < 2000 && ex.waiting() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(ex.waiting(), 1u);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(callWithDeadline<SmsResult>(ex, p, "tn_c", [&] { return callSms(p, "refused"); }));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10))
+      << "refused only at the deadline";
+  EXPECT_GE(ex.refused(), 1u);
+  EXPECT_GE(p.stats().refused.load(), 1u);
+  gate.release();
+  ASSERT_TRUE(held.get().has_value());
+  const auto later = queued.get();
+  ASSERT_TRUE(later.has_value());
+  EXPECT_EQ(later->status, TG_OK);
+  EXPECT_EQ(log_.str().find("answered refused"), std::string::npos) << log_.str();
+}
+
+// A queued call whose caller gave up at its deadline is dropped, never made.
+TEST_F(LoaderTest, AQueuedCallWhoseCallerHasGoneIsNeverMade) {
+  GatedCall gate;
+  PluginSpec s = spec("test-sms", {{"gate_dir", gate.dir()}});
+  s.deadline = std::chrono::milliseconds(100);
+  ASSERT_FALSE(host_.load(s).has_value());
+  Plugin& p = *host_.find("test-sms");
+  DeadlineExecutor ex(LaneLimits{.workers = 1, .tenant_workers = 1, .max_queued = 8});
+  EXPECT_FALSE(callWithDeadline<SmsResult>(ex, p, "tn_a", [&] { return callSms(p, "wait late"); }));
+  ASSERT_TRUE(gate.waitEntered());
+  EXPECT_FALSE(callWithDeadline<SmsResult>(ex, p, "tn_a", [&] { return callSms(p, "gone"); }));
+  gate.release();
+  for (int i = 0; i < 2000 && ex.skipped() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(ex.skipped(), 1u);
+  // The worker is free again and serves the next call.
+  const auto next = callWithDeadline<SmsResult>(ex, p, "tn_a", [&] { return callSms(p, "next"); });
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(log_.str().find("answered gone"), std::string::npos) << log_.str();
+}
+
+// One tenant's calls that hang hold at most tenant_workers workers: another tenant's call is
+// made by a worker left free, though the hung tenant's next call was queued first.
+// Workers in one call for longer than kStuckAfter deadlines are counted.
+TEST_F(LoaderTest, OneTenantsHungCallsLeaveAWorkerForAnother) {
+  GatedCall gate;
+  PluginSpec s = spec("test-sms", {{"gate_dir", gate.dir()}});
+  s.deadline = std::chrono::milliseconds(200);
+  ASSERT_FALSE(host_.load(s).has_value());
+  Plugin& p = *host_.find("test-sms");
+  DeadlineExecutor ex(LaneLimits{.workers = 2, .tenant_workers = 1, .max_queued = 8});
+  EXPECT_FALSE(callWithDeadline<SmsResult>(ex, p, "tn_a", [&] { return callSms(p, "wait 1"); }));
+  ASSERT_TRUE(gate.waitEntered());
+  // Tenant A's next call waits for A's share of the workers, not for the free worker, and
+  // reaches its deadline there.
+  EXPECT_FALSE(callWithDeadline<SmsResult>(ex, p, "tn_a", [&] { return callSms(p, "wait 2"); }));
+  const auto other =
+      callWithDeadline<SmsResult>(ex, p, "tn_b", [&] { return callSms(p, "other tenant"); });
+  ASSERT_TRUE(other.has_value()) << "tenant B waited behind tenant A's hung calls";
+  EXPECT_EQ(other->status, TG_OK);
+  EXPECT_EQ(log_.str().find("answered wait 2"), std::string::npos) << log_.str();
+  size_t stuck = 0;
+  for (int i = 0; i < 2000 && stuck == 0; ++i) {
+    stuck = ex.stuck(Plugin::kStuckAfter * s.deadline);
+    if (stuck == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(stuck, 1u);
+  // Let the hung call leave the plugin before the gate's folder goes.
+  gate.release();
+  EXPECT_EQ(
+      p.callsInFlight()->waitIdle(std::chrono::steady_clock::now() + std::chrono::seconds(30)), 0u);
+}
+
 TEST_F(LoaderTest, AnOverrunningCallReturnsAtItsDeadline) {
   PluginSpec s = spec("test-sms", {{"sleep_ms", "1500"}});
   s.deadline = std::chrono::milliseconds(100);
@@ -382,7 +472,7 @@ TEST_F(LoaderTest, AnOverrunningCallReturnsAtItsDeadline) {
   Plugin& p = *host_.find("test-sms");
   DeadlineExecutor ex(2);
   const auto start = std::chrono::steady_clock::now();
-  auto r = callWithDeadline<SmsResult>(ex, p, [&] { return callSms(p, "slow"); });
+  auto r = callWithDeadline<SmsResult>(ex, p, "tn_a", [&] { return callSms(p, "slow"); });
   const auto waited = std::chrono::steady_clock::now() - start;
   EXPECT_FALSE(r.has_value());
   EXPECT_GE(waited, std::chrono::milliseconds(100));
