@@ -6,7 +6,7 @@ packages=(
   libpoco-dev libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev
   libsystemd-dev libphonenumber-dev libssl-dev libpq-dev libsqlite3-dev
   libhowardhinnant-date-dev tzdata
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   postgresql-15 postgresql-client-15 sqlite3 systemd
   nodejs

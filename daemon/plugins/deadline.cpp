@@ -56,7 +56,8 @@ bool DeadlineExecutor::post(std::string_view tenant, std::function<void()> task,
     s.queue.push_back(
         Task{.tenant = std::string(tenant), .fn = std::move(task), .wanted = std::move(wanted)});
   }
-  s.cv.notify_all();
+  // Workers are alike: if one cannot take this task now (its tenant has its share), none can.
+  s.cv.notify_one();
   return true;
 }
 
@@ -114,12 +115,10 @@ void DeadlineExecutor::work(std::shared_ptr<State> state, size_t index) {
     s.busy_since[index].store(nowNs(), std::memory_order_relaxed);
     task->fn();
     s.busy_since[index].store(0, std::memory_order_relaxed);
-    {
-      std::lock_guard lock(s.mu);
-      auto it = s.running.find(task->tenant);
-      if (--it->second == 0) s.running.erase(it);
-    }
-    s.cv.notify_all();  // a task of this tenant may wait for its share
+    // A task of this tenant that waited for its share can run now: this worker takes it next.
+    std::lock_guard lock(s.mu);
+    auto it = s.running.find(task->tenant);
+    if (--it->second == 0) s.running.erase(it);
   }
 }
 
