@@ -101,19 +101,21 @@ std::optional<std::string> ambiguousFraming(const Poco::Net::HTTPServerRequest& 
   return std::nullopt;
 }
 
-// Reads and drops what the handler left of the body, up to kDrainMax bytes. False when more is
-// left or the body cannot be read to its end: then the connection must close, because those
-// bytes would otherwise be parsed as the next request.
-constexpr std::streamsize kDrainMax = 64 * 1024;
-bool drainBody(Poco::Net::HTTPServerRequest& req) {
+// Reads the whole body into `out`. False when it is longer than Request::kMaxBody: the rest is
+// left unread, so the connection must close (those bytes would be parsed as the next request).
+bool readBody(Poco::Net::HTTPServerRequest& req, std::string& out) {
   if (!hasBody(req)) return true;
-  try {
-    std::istream& in = req.stream();
-    in.ignore(kDrainMax);
-    return !in.bad() && in.peek() == std::char_traits<char>::eof();
-  } catch (const std::exception&) {
+  if (req.hasContentLength() &&
+      req.getContentLength64() > static_cast<Poco::Int64>(Request::kMaxBody)) {
     return false;
   }
+  std::istream& in = req.stream();
+  char buf[8192];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    out.append(buf, static_cast<size_t>(in.gcount()));
+    if (out.size() > Request::kMaxBody) return false;
+  }
+  return true;
 }
 
 // A client's X-Request-Id starts every log line of its request, so only a short token of safe
@@ -154,9 +156,30 @@ class Dispatch : public Poco::Net::HTTPRequestHandler {
       send(resp, Response::error(400, "bad_request", *why), request_id);
       return;
     }
-    const Response r = router_.dispatch(req, request_id);
-    // A 413 stopped mid-body; any other early answer (401, 404, ...) left the body unread.
-    if (r.status == 413 || !drainBody(req)) resp.setKeepAlive(false);
+    Incoming in{.method = req.getMethod(),
+                .target = req.getURI(),
+                .peer = req.clientAddress().host().toString(),
+                .headers = {},
+                .body = {}};
+    for (const auto& [name, value] : req) in.headers.emplace_back(name, value);
+    bool whole = false;
+    try {
+      whole = readBody(req, in.body);
+    } catch (const std::exception&) {  // cut off, or too slow for the server's timeout
+      resp.setKeepAlive(false);
+      send(resp, Response::error(400, "bad_request", "the request body could not be read"),
+           request_id);
+      return;
+    }
+    if (!whole) {
+      resp.setKeepAlive(false);
+      send(resp,
+           Response::error(413, "payload_too_large",
+                           fmt::format("body exceeds {} bytes", Request::kMaxBody)),
+           request_id);
+      return;
+    }
+    const Response r = router_.dispatch(in, request_id);
     send(resp, r, request_id);
   }
 
@@ -183,14 +206,26 @@ Response Response::error(int status, const std::string& code, const std::string&
   return json(status, body);
 }
 
-Request::Request(Poco::Net::HTTPServerRequest& raw, std::map<std::string, std::string> params,
+Request::Request(const Incoming& in, std::map<std::string, std::string> params,
                  std::string request_id)
-    : raw_(raw), params_(std::move(params)), request_id_(std::move(request_id)) {
+    : in_(in), params_(std::move(params)), request_id_(std::move(request_id)) {
   try {
-    for (const auto& [k, v] : Poco::URI(raw.getURI()).getQueryParameters()) query_.emplace(k, v);
+    for (const auto& [k, v] : Poco::URI(in.target).getQueryParameters()) query_.emplace(k, v);
   } catch (const Poco::Exception&) {
     throw ApiError(400, "invalid_argument", "malformed query string");
   }
+}
+
+std::string Request::header(std::string_view name) const {
+  for (const auto& [k, v] : in_.headers) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return v;
+    }
+  }
+  return {};
 }
 
 std::string Request::query(const std::string& name, const std::string& def) const {
@@ -198,25 +233,7 @@ std::string Request::query(const std::string& name, const std::string& def) cons
   return it == query_.end() ? def : it->second;
 }
 
-const std::string& Request::body() {
-  if (body_read_) return body_;
-  body_read_ = true;
-  if (!hasBody(raw_)) return body_;
-  if (raw_.hasContentLength() && raw_.getContentLength64() > static_cast<Poco::Int64>(kMaxBody)) {
-    throw ApiError(413, "payload_too_large", fmt::format("body exceeds {} bytes", kMaxBody));
-  }
-  std::istream& in = raw_.stream();
-  char buf[8192];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    body_.append(buf, static_cast<size_t>(in.gcount()));
-    if (body_.size() > kMaxBody) {
-      throw ApiError(413, "payload_too_large", fmt::format("body exceeds {} bytes", kMaxBody));
-    }
-  }
-  return body_;
-}
-
-Poco::JSON::Object::Ptr Request::jsonBody() { return parseJsonObject(body()); }
+Poco::JSON::Object::Ptr Request::jsonBody() const { return parseJsonObject(body()); }
 
 Poco::JSON::Object::Ptr parseJsonObject(const std::string& text) {
   if (text.empty()) throw ApiError(400, "invalid_argument", "request body must be a JSON object");
@@ -244,10 +261,10 @@ Poco::Net::HTTPRequestHandler* Router::createRequestHandler(const Poco::Net::HTT
   return new Dispatch(*this);
 }
 
-Response Router::dispatch(Poco::Net::HTTPServerRequest& req, const std::string& request_id) {
+Response Router::dispatch(const Incoming& req, const std::string& request_id) {
   std::string path;
   try {
-    path = Poco::URI(req.getURI()).getPath();
+    path = Poco::URI(req.target).getPath();
   } catch (const Poco::Exception&) {
     return Response::error(400, "invalid_argument", "malformed request URI");
   }
@@ -266,7 +283,7 @@ Response Router::dispatch(Poco::Net::HTTPServerRequest& req, const std::string& 
       }
     }
     if (!match) continue;
-    if (route.method != req.getMethod()) {
+    if (route.method != req.method) {
       allowed.push_back(route.method);
       continue;
     }
@@ -277,18 +294,18 @@ Response Router::dispatch(Poco::Net::HTTPServerRequest& req, const std::string& 
       return Response::error(e.status(), e.code(), e.what(), e.field());
     } catch (const storage::StorageError& e) {
       const int status = statusFor(e.status());
-      if (status >= 500) spdlog::error("{} {} {}: {}", request_id, req.getMethod(), path, e.what());
+      if (status >= 500) spdlog::error("{} {} {}: {}", request_id, req.method, path, e.what());
       return Response::error(status, codeFor(e.status()),
                              status >= 500 ? "storage unavailable, retry later" : e.what());
     } catch (const std::exception& e) {
-      spdlog::error("{} {} {}: {}", request_id, req.getMethod(), path, e.what());
+      spdlog::error("{} {} {}: {}", request_id, req.method, path, e.what());
       return Response::error(500, "internal",
                              "internal error; see the daemon log for " + request_id);
     }
   }
   if (!allowed.empty()) {
     Response r = Response::error(405, "method_not_allowed",
-                                 fmt::format("{} is not allowed on {}", req.getMethod(), path));
+                                 fmt::format("{} is not allowed on {}", req.method, path));
     r.headers.emplace_back("Allow", fmt::format("{}", fmt::join(allowed, ", ")));
     return r;
   }

@@ -10,6 +10,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -45,32 +46,41 @@ struct Response {
   static Response noContent() { return Response{204, {}, {}, {}}; }
 };
 
+// A whole request as the HTTP front read it: what the router and the handlers see, whatever
+// server reads the wire. The front checks the framing and reads the body (at most
+// Request::kMaxBody bytes; 413 beyond) before the router sees the request.
+struct Incoming {
+  std::string method;
+  std::string target;  // the request-target as sent: path and query
+  std::string peer;    // the client's IP address
+  std::vector<std::pair<std::string, std::string>> headers;  // as received, in order
+  std::string body;
+};
+
 class Request {
  public:
-  Request(Poco::Net::HTTPServerRequest& raw, std::map<std::string, std::string> params,
-          std::string request_id);
+  Request(const Incoming& in, std::map<std::string, std::string> params, std::string request_id);
 
-  Poco::Net::HTTPServerRequest& raw() { return raw_; }
-  const std::string& method() const { return raw_.getMethod(); }
+  const std::string& method() const { return in_.method; }
+  const std::string& target() const { return in_.target; }
+  const std::string& peer() const { return in_.peer; }
   const std::string& param(const std::string& name) const { return params_.at(name); }
   const std::string& requestId() const { return request_id_; }
-  std::string header(const std::string& name) const { return raw_.get(name, ""); }
+  // The first header of that name (case-insensitive), "" when there is none.
+  std::string header(std::string_view name) const;
   std::string query(const std::string& name, const std::string& def = {}) const;
 
-  // The body, read once, at most kMaxBody bytes (413 beyond).
-  const std::string& body();
+  const std::string& body() const { return in_.body; }
   // The body as a JSON object; 400 naming the problem if it is not one.
-  Poco::JSON::Object::Ptr jsonBody();
+  Poco::JSON::Object::Ptr jsonBody() const;
 
   static constexpr size_t kMaxBody = 1 << 20;
 
  private:
-  Poco::Net::HTTPServerRequest& raw_;
+  const Incoming& in_;
   std::map<std::string, std::string> params_;
   std::string request_id_;
   std::map<std::string, std::string> query_;
-  std::string body_;
-  bool body_read_ = false;
 };
 
 using Handler = std::function<Response(Request&)>;
@@ -83,8 +93,8 @@ class Router : public Poco::Net::HTTPRequestHandlerFactory {
   Poco::Net::HTTPRequestHandler* createRequestHandler(
       const Poco::Net::HTTPServerRequest& request) override;
 
-  // Finds the route and runs it, mapping exceptions to JSON errors. Public for tests.
-  Response dispatch(Poco::Net::HTTPServerRequest& request, const std::string& request_id);
+  // Finds the route and runs it, mapping exceptions to JSON errors.
+  Response dispatch(const Incoming& request, const std::string& request_id);
 
  private:
   struct Route {

@@ -44,12 +44,12 @@ http::Response twimlResponse(std::string twiml) {
 }
 
 std::string WebhookGate::publicUrl(http::Request& r) const {
-  const std::string peer = r.raw().clientAddress().host().toString();
+  const std::string& peer = r.peer();
   // header() gives "" for a missing header, where Poco's getHost() would throw.
   const std::string host = r.header("Host");
   const std::string forwarded_proto = r.header("X-Forwarded-Proto");
   const std::string forwarded_host = r.header("X-Forwarded-Host");
-  const UrlSource source{.target = r.raw().getURI(),
+  const UrlSource source{.target = r.target(),
                          .host = host,
                          .peer = peer,
                          .forwarded_proto = forwarded_proto,
@@ -136,7 +136,7 @@ std::variant<http::Response, Admitted> WebhookGate::admit(http::Request& r,
     warnUnauthenticated(fmt::format(
         "{} {}: webhook for number {} that no tenant owns; answered with the documented empty "
         "answer",
-        r.requestId(), ops::untrusted(r.raw().getURI()), ops::untrusted(raw_number)));
+        r.requestId(), ops::untrusted(r.target()), ops::untrusted(raw_number)));
     return spec.unknown;
   }
 
@@ -155,7 +155,7 @@ std::variant<http::Response, Admitted> WebhookGate::admit(http::Request& r,
     counters_.bad_signature.fetch_add(1, std::memory_order_relaxed);
     warnUnauthenticated(
         fmt::format("{} {}: rejected webhook for {} (tenant {}): {}", r.requestId(),
-                    ops::untrusted(r.raw().getURI()), route->number.e164, route->tenant.id,
+                    ops::untrusted(r.target()), route->number.e164, route->tenant.id,
                     !token ? "no auth token known for account " + route->number.account_sid
                     : signature.empty() ? std::string("no X-Twilio-Signature")
                                         : std::string("signature does not match")));
@@ -180,7 +180,7 @@ std::optional<http::Response> WebhookGate::awaitFirst(http::Request& r, Admitted
     if (existing.response_status != 0) {
       counters_.replayed.fetch_add(1, std::memory_order_relaxed);
       spdlog::info("{} {}: retry of {} {} answered from the stored response", r.requestId(),
-                   ops::untrusted(r.raw().getURI()), a.scope, ops::untrusted(a.key));
+                   ops::untrusted(r.target()), a.scope, ops::untrusted(a.key));
       // The stored answer, as it was: status and body (TwiML, or nothing for a 204).
       http::Response replay = twimlResponse(std::move(existing.response_body));
       replay.status = existing.response_status;

@@ -110,12 +110,16 @@ TEST_F(HttpFramingTest, A413ClosesTheConnectionWithoutReadingFurther) {
   EXPECT_NE(got.find("Connection: Close"), std::string::npos) << got;
 }
 
-TEST_F(HttpFramingTest, ABodyTooLargeToDrainClosesTheConnection) {
+// The front reads every body (up to the 1 MiB limit) before any handler runs, so a body an
+// early answer did not need is read to its end: the connection stays usable and none of the
+// body's bytes is parsed as a request.
+TEST_F(HttpFramingTest, ABodyAnEarlyAnswerDidNotNeedIsReadToItsEndNeverParsed) {
   const std::string body = std::string(100 * 1024, 'a') + kSmuggled;
   const std::string got = rawExchange(port_, post("/nothing", "", body));
-  EXPECT_EQ(statusLines(got), std::vector<std::string>{"HTTP/1.1 404 Not Found"})
+  EXPECT_EQ(statusLines(got),
+            (std::vector<std::string>{"HTTP/1.1 404 Not Found", "HTTP/1.1 200 OK"}))
       << got.substr(0, 300);
-  EXPECT_NE(got.find("Connection: Close"), std::string::npos) << got.substr(0, 300);
+  EXPECT_EQ(got.find("tollgate_"), std::string::npos) << "/metrics was answered";
 }
 
 TEST_F(HttpFramingTest, AChunkedBodyLeftUnreadIsDrained) {
