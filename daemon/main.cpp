@@ -8,6 +8,7 @@
 #include <Poco/Util/ServerApplication.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <iostream>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "config/config.hpp"
 #include "http/api.hpp"
 #include "http/auth.hpp"
+#include "http/front.hpp"
 #include "messaging/forwarder.hpp"
 #include "net/client.hpp"
 #include "ops/logging.hpp"
@@ -117,6 +119,12 @@ class Tollgated : public Poco::Util::ServerApplication {
   }
 
   int serve(const config::Config& c) {
+    // Every connection is a file descriptor: take the hard limit (systemd's LimitNOFILE), as the
+    // event-driven front holds up to server.max_connections of them.
+    if (rlimit lim{}; getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+      lim.rlim_cur = lim.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &lim);
+    }
     std::error_code ec;
     fs::create_directories(c.state_dir, ec);
     if (ec) {
@@ -128,35 +136,63 @@ class Tollgated : public Poco::Util::ServerApplication {
     svc.host = &host;
     svc.config = &c;
 
-    auto* router = new http::Router;  // owned by the server
-    http::addOpsRoutes(*router, svc);
-    http::addAdminRoutes(*router, svc);
-    http::addTenantRoutes(*router, svc);
-    http::addNumberRoutes(*router, svc);
-    http::addLogRoutes(*router, svc);
-    messaging::addSmsWebhookRoutes(*router, svc);
-    voice::addVoiceWebhookRoutes(*router, svc);
+    http::Router router;
+    http::addOpsRoutes(router, svc);
+    http::addAdminRoutes(router, svc);
+    http::addTenantRoutes(router, svc);
+    http::addNumberRoutes(router, svc);
+    http::addLogRoutes(router, svc);
+    messaging::addSmsWebhookRoutes(router, svc);
+    voice::addVoiceWebhookRoutes(router, svc);
 
-    Poco::Net::ServerSocket socket;
-    try {
-      socket.bind(Poco::Net::SocketAddress(c.listen_host, c.listen_port), true);
-      socket.listen(256);
-    } catch (const Poco::Exception& e) {
-      spdlog::error("cannot listen on {}:{}: {}", c.listen_host, c.listen_port, e.displayText());
-      return kExitStart;
+    // The front: Poco's HTTPServer (a thread per connection) or the event-driven one.
+    std::unique_ptr<http::Front> front;
+    std::unique_ptr<Poco::ThreadPool> pool;
+    std::unique_ptr<Poco::Net::HTTPServer> server;
+    std::string url;
+    if (c.http_front == "beast") {
+      try {
+        front = std::make_unique<http::Front>(
+            router, http::FrontOptions{
+                        .host = c.listen_host,
+                        .port = static_cast<uint16_t>(c.listen_port),
+                        .io_threads = 1,
+                        .workers = static_cast<size_t>(c.http_threads),
+                        .header_timeout = c.header_timeout,
+                        .body_timeout = c.body_timeout,
+                        .keepalive_timeout = c.keepalive_timeout,
+                        .keepalive_requests = static_cast<size_t>(c.keepalive_requests),
+                        .max_connections = static_cast<size_t>(c.max_connections),
+                        .max_connections_per_ip = static_cast<size_t>(c.max_connections_per_ip)});
+      } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        return kExitStart;
+      }
+      front->start();
+      url = "http://" + front->address();
+    } else {
+      Poco::Net::ServerSocket socket;
+      try {
+        socket.bind(Poco::Net::SocketAddress(c.listen_host, c.listen_port), true);
+        socket.listen(256);
+      } catch (const Poco::Exception& e) {
+        spdlog::error("cannot listen on {}:{}: {}", c.listen_host, c.listen_port, e.displayText());
+        return kExitStart;
+      }
+      auto* params = new Poco::Net::HTTPServerParams;
+      params->setMaxThreads(c.http_threads);
+      params->setMaxQueued(c.http_max_queued);
+      params->setKeepAlive(true);
+      // Poco gives a worker to a connection for its whole life: without these bounds, clients
+      // beyond server.threads would wait for others to disconnect (seen in bench/).
+      params->setMaxKeepAliveRequests(c.keepalive_requests);
+      params->setKeepAliveTimeout(Poco::Timespan(c.keepalive_timeout.count() * 1000));
+      pool = std::make_unique<Poco::ThreadPool>(c.http_threads, c.http_threads);
+      server = std::make_unique<Poco::Net::HTTPServer>(http::newPocoFront(router), *pool, socket,
+                                                       params);
+      server->start();
+      url = fmt::format("http://{}", socket.address().toString());
     }
-    auto* params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(c.http_threads);
-    params->setMaxQueued(c.http_max_queued);
-    params->setKeepAlive(true);
-    // Poco gives a worker to a connection for its whole life: without these bounds, clients
-    // beyond server.threads would wait for others to disconnect (seen in bench/).
-    params->setMaxKeepAliveRequests(c.keepalive_requests);
-    params->setKeepAliveTimeout(Poco::Timespan(c.keepalive_timeout.count() * 1000));
-    Poco::ThreadPool pool(c.http_threads, c.http_threads);
-    Poco::Net::HTTPServer server(router, pool, socket, params);
-    server.start();
-    const std::string url = fmt::format("http://{}", socket.address().toString());
     spdlog::info("tollgated {} listening on {} (GET {}/readyz)", TOLLGATE_VERSION, url, url);
 
     const int rc = start(c, svc, host);
@@ -168,12 +204,16 @@ class Tollgated : public Poco::Util::ServerApplication {
       spdlog::info("stopping: finishing requests in flight");
       ops::notify("STOPPING=1");
     }
-    server.stop();  // no new connections; those open are served to the end
-    for (int i = 0; i < 100 && server.currentConnections() > 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (front) {
+      front->stop(std::chrono::seconds(10));  // no new connections; those in flight end
+    } else {
+      server->stop();  // no new connections; those open are served to the end
+      for (int i = 0; i < 100 && server->currentConnections() > 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      server->stopAll(true);
+      pool->joinAll();
     }
-    server.stopAll(true);
-    pool.joinAll();
     host.shutdownAll();
     spdlog::info("stopped");
     return rc;

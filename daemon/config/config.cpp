@@ -28,6 +28,14 @@ const std::vector<KeyDoc>& coreKeys() {
   static const std::vector<KeyDoc> keys = {
       {"server.listen", "127.0.0.1:8080", "address:port the HTTP server binds"},
       {"server.threads", "16", "HTTP worker threads"},
+      {"server.front", "poco",
+       "poco: a thread per connection; beast: an event loop holds the connections, and only "
+       "whole requests take a worker"},
+      {"server.header_timeout_ms", "10000",
+       "beast: time a client has to send a request's headers (slow clients are cut off)"},
+      {"server.body_timeout_ms", "30000", "beast: time a client has to send a request's body"},
+      {"server.max_connections", "10000", "beast: connections held at once; more are closed"},
+      {"server.max_connections_per_ip", "256", "beast: connections from one client address"},
       {"server.max_queued", "512", "connections waiting for a worker before new ones are refused"},
       {"server.keepalive_requests", "100",
        "requests served on one connection before it is closed; a worker serves one connection "
@@ -271,6 +279,17 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
   c.keepalive_requests = static_cast<int>(r.integer("server.keepalive_requests", 100, 1, 1000000));
   c.keepalive_timeout =
       std::chrono::milliseconds(r.integer("server.keepalive_timeout_ms", 5000, 100, 600000));
+  c.http_front = r.str("server.front", "poco");
+  if (c.http_front != "poco" && c.http_front != "beast") {
+    r.error("server.front", fmt::format("'{}' is neither poco nor beast", c.http_front));
+  }
+  c.header_timeout =
+      std::chrono::milliseconds(r.integer("server.header_timeout_ms", 10000, 100, 600000));
+  c.body_timeout =
+      std::chrono::milliseconds(r.integer("server.body_timeout_ms", 30000, 100, 600000));
+  c.max_connections = static_cast<int>(r.integer("server.max_connections", 10000, 1, 1000000));
+  c.max_connections_per_ip =
+      static_cast<int>(r.integer("server.max_connections_per_ip", 256, 1, 1000000));
   const fs::path base = c.file.parent_path();
   c.state_dir = resolve(base, r.str("daemon.state_dir", "/var/lib/tollgate"));
   const std::string key_file = r.str("admin.key_file", "");

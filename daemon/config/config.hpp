@@ -23,6 +23,13 @@ struct Config {
   int http_max_queued = 512;
   int keepalive_requests = 100;  // a connection is closed after this many requests
   std::chrono::milliseconds keepalive_timeout{5000};
+  // "poco": Poco's HTTPServer, a thread per connection; "beast": the event-driven front
+  // (http/front.hpp), whose deadlines and limits follow.
+  std::string http_front = "poco";
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{30000};
+  int max_connections = 10000;
+  int max_connections_per_ip = 256;
 
   std::filesystem::path state_dir;
   std::filesystem::path admin_key_file;  // empty: credential or <state_dir>/admin.key

@@ -74,33 +74,6 @@ const char* codeFor(tg_status s) {
   }
 }
 
-// Where a request's body ends (RFC 9112 section 6.3), when that is unambiguous. Poco would
-// accept a Transfer-Encoding other than plain "chunked" and fall back to Content-Length, and
-// take the first of several Content-Length headers; a proxy in front may read either
-// differently, and the bytes it counts as body we would parse as a request (smuggling).
-std::optional<std::string> ambiguousFraming(const Poco::Net::HTTPServerRequest& req) {
-  size_t lengths = 0;
-  bool encoded = false;
-  for (const auto& [name, value] : req) {
-    if (Poco::icompare(name, "Content-Length") == 0) {
-      ++lengths;
-      if (value.empty() || value.size() > 18 ||
-          !std::all_of(value.begin(), value.end(),
-                       [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-        return "Content-Length must be a decimal number of bytes";
-      }
-    } else if (Poco::icompare(name, "Transfer-Encoding") == 0) {
-      if (encoded || Poco::icompare(value, "chunked") != 0) {
-        return "the only Transfer-Encoding accepted is one 'chunked'";
-      }
-      encoded = true;
-    }
-  }
-  if (lengths > 1) return "more than one Content-Length";
-  if (lengths == 1 && encoded) return "Content-Length and Transfer-Encoding together";
-  return std::nullopt;
-}
-
 // Reads the whole body into `out`. False when it is longer than Request::kMaxBody: the rest is
 // left unread, so the connection must close (those bytes would be parsed as the next request).
 bool readBody(Poco::Net::HTTPServerRequest& req, std::string& out) {
@@ -116,14 +89,6 @@ bool readBody(Poco::Net::HTTPServerRequest& req, std::string& out) {
     if (out.size() > Request::kMaxBody) return false;
   }
   return true;
-}
-
-// A client's X-Request-Id starts every log line of its request, so only a short token of safe
-// characters is taken; anything else gets a generated id.
-bool safeRequestId(std::string_view id) {
-  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
 }
 
 void send(Poco::Net::HTTPServerResponse& resp, const Response& r, const std::string& request_id) {
@@ -145,23 +110,19 @@ class Dispatch : public Poco::Net::HTTPRequestHandler {
   explicit Dispatch(Router& router) : router_(router) {}
   void handleRequest(Poco::Net::HTTPServerRequest& req,
                      Poco::Net::HTTPServerResponse& resp) override {
-    std::string request_id = req.get("X-Request-Id", "");
-    if (!safeRequestId(request_id)) {
-      static std::atomic<uint64_t> counter{0};
-      request_id = fmt::format("rq{:x}", counter.fetch_add(1, std::memory_order_relaxed));
-    }
-    if (auto why = ambiguousFraming(req)) {
-      // Where this request ends is unclear, so nothing after it on this connection is trusted.
-      resp.setKeepAlive(false);
-      send(resp, Response::error(400, "bad_request", *why), request_id);
-      return;
-    }
+    const std::string request_id = requestIdFor(req.get("X-Request-Id", ""));
     Incoming in{.method = req.getMethod(),
                 .target = req.getURI(),
                 .peer = req.clientAddress().host().toString(),
                 .headers = {},
                 .body = {}};
     for (const auto& [name, value] : req) in.headers.emplace_back(name, value);
+    if (auto why = ambiguousFraming(in.headers)) {
+      // Where this request ends is unclear, so nothing after it on this connection is trusted.
+      resp.setKeepAlive(false);
+      send(resp, Response::error(400, "bad_request", *why), request_id);
+      return;
+    }
     bool whole = false;
     try {
       whole = readBody(req, in.body);
@@ -188,6 +149,45 @@ class Dispatch : public Poco::Net::HTTPRequestHandler {
 };
 
 }  // namespace
+
+std::optional<std::string> ambiguousFraming(const Headers& headers) {
+  const auto is = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) ==
+                    std::tolower(static_cast<unsigned char>(y));
+           });
+  };
+  size_t lengths = 0;
+  bool encoded = false;
+  for (const auto& [name, value] : headers) {
+    if (is(name, "Content-Length")) {
+      ++lengths;
+      if (value.empty() || value.size() > 18 ||
+          !std::all_of(value.begin(), value.end(),
+                       [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+        return "Content-Length must be a decimal number of bytes";
+      }
+    } else if (is(name, "Transfer-Encoding")) {
+      if (encoded || !is(value, "chunked")) {
+        return "the only Transfer-Encoding accepted is one 'chunked'";
+      }
+      encoded = true;
+    }
+  }
+  if (lengths > 1) return "more than one Content-Length";
+  if (lengths == 1 && encoded) return "Content-Length and Transfer-Encoding together";
+  return std::nullopt;
+}
+
+std::string requestIdFor(std::string_view given) {
+  const bool safe =
+      !given.empty() && given.size() <= 64 && std::all_of(given.begin(), given.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+  if (safe) return std::string(given);
+  static std::atomic<uint64_t> counter{0};
+  return fmt::format("rq{:x}", counter.fetch_add(1, std::memory_order_relaxed));
+}
 
 Response Response::json(int status, const Poco::JSON::Object& body) {
   std::ostringstream os;
@@ -257,8 +257,19 @@ void Router::add(const std::string& method, const std::string& pattern, Handler 
   routes_.push_back(Route{method, splitPath(pattern), std::move(handler)});
 }
 
-Poco::Net::HTTPRequestHandler* Router::createRequestHandler(const Poco::Net::HTTPServerRequest&) {
-  return new Dispatch(*this);
+Poco::Net::HTTPRequestHandlerFactory* newPocoFront(Router& router) {
+  class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+   public:
+    explicit Factory(Router& r) : router_(r) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(
+        const Poco::Net::HTTPServerRequest&) override {
+      return new Dispatch(router_);
+    }
+
+   private:
+    Router& router_;
+  };
+  return new Factory(router);
 }
 
 Response Router::dispatch(const Incoming& req, const std::string& request_id) {

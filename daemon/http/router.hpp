@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -49,13 +50,23 @@ struct Response {
 // A whole request as the HTTP front read it: what the router and the handlers see, whatever
 // server reads the wire. The front checks the framing and reads the body (at most
 // Request::kMaxBody bytes; 413 beyond) before the router sees the request.
+using Headers = std::vector<std::pair<std::string, std::string>>;
 struct Incoming {
   std::string method;
   std::string target;  // the request-target as sent: path and query
   std::string peer;    // the client's IP address
-  std::vector<std::pair<std::string, std::string>> headers;  // as received, in order
+  Headers headers;     // as received, in order
   std::string body;
 };
+
+// Why the end of a request's body is ambiguous (RFC 9112 section 6.3), if it is: several
+// Content-Length headers, a Transfer-Encoding other than one "chunked", or both. A proxy in
+// front may read such a request differently, and the bytes it counts as body we would parse
+// as a request (smuggling): a front answers 400 and closes the connection.
+std::optional<std::string> ambiguousFraming(const Headers& headers);
+// A client's X-Request-Id starts every log line of its request, so only a short token of safe
+// characters is taken; anything else gets a generated id.
+std::string requestIdFor(std::string_view given);
 
 class Request {
  public:
@@ -85,13 +96,10 @@ class Request {
 
 using Handler = std::function<Response(Request&)>;
 
-class Router : public Poco::Net::HTTPRequestHandlerFactory {
+class Router {
  public:
   // `pattern` is a path whose segments may be "{name}" captures, e.g. /admin/v1/tenants/{id}.
   void add(const std::string& method, const std::string& pattern, Handler handler);
-
-  Poco::Net::HTTPRequestHandler* createRequestHandler(
-      const Poco::Net::HTTPServerRequest& request) override;
 
   // Finds the route and runs it, mapping exceptions to JSON errors.
   Response dispatch(const Incoming& request, const std::string& request_id);
@@ -104,6 +112,10 @@ class Router : public Poco::Net::HTTPRequestHandlerFactory {
   };
   std::vector<Route> routes_;
 };
+
+// Poco's HTTPServer as the front (server.front = poco): a handler factory, owned by the server,
+// that reads each request whole, checks its framing and hands it to `router`.
+Poco::Net::HTTPRequestHandlerFactory* newPocoFront(Router& router);
 
 // Small helpers for handlers.
 // `text` as a JSON object; throws ApiError 400 naming the problem if it is not one.
