@@ -544,6 +544,9 @@ for target in $TARGETS; do
     # 32 connections against the shipped server.threads = 16, then with 32 threads
     sqlite-c32) TCONNS=32 gateway "$target" storage-sqlite ;;
     sqlite-c32-threads32) TCONNS=32 gateway "$target" storage-sqlite -Dserver.threads=32 ;;
+    # The event-driven front (issue 22) instead of Poco's HTTPServer, on both backends
+    sqlite-beast) gateway "$target" storage-sqlite -Dserver.front=beast ;;
+    postgres-beast) gateway "$target" storage-postgres -Dserver.front=beast ;;
     *) die "unknown target $target" ;;
   esac
 done

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -24,6 +25,9 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 constexpr size_t kHeaderLimit = 16 * 1024;
+// How long, and for how many bytes, a closing connection reads what its client still sends.
+constexpr std::chrono::seconds kLinger{2};
+constexpr size_t kLingerBytes = 2 * 1024 * 1024;
 
 class Session;
 
@@ -184,13 +188,29 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.prepare_payload();
     stream_.expires_after(f_.o.body_timeout);
     bhttp::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec || !self->keep_alive_) {
-        beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        return;
-      }
+      if (ec) return self->stream_.close();
+      if (!self->keep_alive_) return self->linger();
       self->read(self->f_.o.keepalive_timeout);
     });
+  }
+
+  // Closing with unread bytes queued would reset the connection, and the client could lose the
+  // answer it has not read yet: send our end's FIN and read and drop what the client still
+  // sends (a body we refused, say) for a while before closing (RFC 9112 section 9.6).
+  void linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(kLinger);
+    drain();
+  }
+  void drain() {
+    stream_.async_read_some(net::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->lingered_ += n;
+                              if (ec || self->lingered_ > kLingerBytes)
+                                return self->stream_.close();
+                              self->drain();
+                            });
   }
 
   // A read that failed: a malformed request gets its 4xx and the connection closes; a timeout,
@@ -224,6 +244,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   bool busy_ = false;  // between a request's headers and its answer
   size_t served_ = 0;
+  std::array<char, 8192> discard_{};
+  size_t lingered_ = 0;
 };
 
 }  // namespace

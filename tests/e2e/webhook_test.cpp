@@ -147,10 +147,15 @@ TEST_F(WebhookTest, UnsignedFloodsAreBoundedInTheLogAndCannotForgeLines) {
   }
   const std::string forged = "+1415\n2026-12-06T00:00:00.000 info FORGED admin key issued";
   Params p = smsParams("SMx", "+14155550111", forged + std::string(100000, 'A'), "hi");
-  EXPECT_EQ(post("/twilio/sms", p, "", nullptr, {{"X-Request-Id", "rq\x1b[2Jx"}}).status, 200);
+  // Poco's front takes the escape character and answers; the event-driven one refuses a
+  // header with a control character (RFC 9110 section 5.5) before any handler runs.
+  const int forged_status =
+      post("/twilio/sms", p, "", nullptr, {{"X-Request-Id", "rq\x1b[2Jx"}}).status;
+  EXPECT_TRUE(forged_status == 200 || forged_status == 400) << forged_status;
 
   const std::string metrics = http(port_, "GET", "/metrics").body;
-  EXPECT_NE(metrics.find("tollgate_webhook_unknown_number_total " + std::to_string(n + 1)),
+  EXPECT_NE(metrics.find("tollgate_webhook_unknown_number_total " +
+                         std::to_string(forged_status == 200 ? n + 1 : n)),
             std::string::npos)
       << metrics;
   const std::string log = daemon_->err();
