@@ -169,8 +169,10 @@ class Session : public std::enable_shared_from_this<Session> {
     return {};
   }
 
-  void answer(Response r, const std::string& id, bool close) {
-    if (close) keep_alive_ = false;
+  // `early`: answered before the request was read to its end (a malformed or oversized one).
+  void answer(Response r, const std::string& id, bool early) {
+    if (early) keep_alive_ = false;
+    early_ = early;
     {
       std::lock_guard lock(f_.mu);
       if (f_.stopping) keep_alive_ = false;
@@ -189,14 +191,21 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(f_.o.body_timeout);
     bhttp::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->stream_.close();
-      if (!self->keep_alive_) return self->linger();
+      if (!self->keep_alive_) {
+        if (self->early_) return self->linger();
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        return self->stream_.close();
+      }
       self->read(self->f_.o.keepalive_timeout);
     });
   }
 
   // Closing with unread bytes queued would reset the connection, and the client could lose the
-  // answer it has not read yet: send our end's FIN and read and drop what the client still
-  // sends (a body we refused, say) for a while before closing (RFC 9112 section 9.6).
+  // answer it has not read yet: after an early answer, send our end's FIN and read and drop what
+  // the client still sends (the body we refused) for a while before closing (RFC 9112 section
+  // 9.6). Not after a whole request: a client that sent another one meanwhile would wait for
+  // the linger to end instead of seeing the close at once.
   void linger() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -243,6 +252,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Incoming in_;
   bool keep_alive_ = false;
   bool busy_ = false;  // between a request's headers and its answer
+  bool early_ = false;
   size_t served_ = 0;
   std::array<char, 8192> discard_{};
   size_t lingered_ = 0;
