@@ -28,11 +28,11 @@ const std::vector<KeyDoc>& coreKeys() {
   static const std::vector<KeyDoc> keys = {
       {"server.listen", "127.0.0.1:8080", "address:port the HTTP server binds"},
       {"server.threads", "16", "HTTP worker threads"},
-      {"server.front", "poco",
-       "poco: a thread per connection; beast: an event loop holds the connections, and only "
-       "whole requests take a worker"},
+      {"server.front", "beast",
+       "beast: an event loop holds the connections, and only whole requests take a worker; "
+       "poco: a thread per connection (ADR 0008)"},
       {"server.header_timeout_ms", "10000",
-       "beast: time a client has to send a request's headers (slow clients are cut off)"},
+       "time a client has to send a request's headers (beast; slow clients are cut off)"},
       {"server.body_timeout_ms", "30000", "beast: time a client has to send a request's body"},
       {"server.max_connections", "10000", "beast: connections held at once; more are closed"},
       {"server.max_connections_per_ip", "256", "beast: connections from one client address"},
@@ -279,7 +279,7 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
   c.keepalive_requests = static_cast<int>(r.integer("server.keepalive_requests", 100, 1, 1000000));
   c.keepalive_timeout =
       std::chrono::milliseconds(r.integer("server.keepalive_timeout_ms", 5000, 100, 600000));
-  c.http_front = r.str("server.front", "poco");
+  c.http_front = r.str("server.front", "beast");
   if (c.http_front != "poco" && c.http_front != "beast") {
     r.error("server.front", fmt::format("'{}' is neither poco nor beast", c.http_front));
   }

@@ -25,7 +25,7 @@ struct Config {
   std::chrono::milliseconds keepalive_timeout{5000};
   // "poco": Poco's HTTPServer, a thread per connection; "beast": the event-driven front
   // (http/front.hpp), whose deadlines and limits follow.
-  std::string http_front = "poco";
+  std::string http_front = "beast";
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds body_timeout{30000};
   int max_connections = 10000;
