@@ -158,7 +158,7 @@ if [ ! -f "$BUILD/CMakeCache.txt" ]; then
   scripts/install-deps.sh
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-cmake --build "$BUILD" -j"$(nproc)" --target bench_make_requests tollgated storage-sqlite \
+cmake --build "$BUILD" -j"$(nproc)" --target bench_make_requests bench_hold_connections tollgated storage-sqlite \
   storage-postgres sms-keywords >/dev/null
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
 
@@ -512,11 +512,28 @@ profile_gateway() {
   } | tee -a "$OUT" >&2
 }
 
+# HOLD="IDLE SLOW": during the gateway's runs, bench_hold_connections keeps IDLE kept-alive
+# connections and SLOW ones dribbling header bytes open against it (issue 22).
+HOLD=${HOLD:-}
 gateway() {
-  local name=$1 storage=$2
+  local name=$1 storage=$2 holder="" held
   shift 2
   start_gateway "$name" "$storage" "$@"
+  if [ -n "$HOLD" ]; then
+    held=$SCR/hold-$name.txt
+    # shellcheck disable=SC2086
+    "$BUILD/bench/bench_hold_connections" "$GW_PORT" $HOLD 100000 >"$held" &
+    holder=$!
+    local i
+    for i in $(seq 600); do grep -q READY "$held" && break; sleep 0.1; done
+    grep -q READY "$held" || die "bench_hold_connections: the idle connections were not answered"
+  fi
   measure "$name" "$GW_URL" 1
+  if [ -n "$holder" ]; then
+    kill -INT "$holder" 2>/dev/null
+    wait "$holder" 2>/dev/null || true
+    echo "held:     $name: $(grep HOLD "$held")" | tee -a "$OUT" >&2
+  fi
   verify_gateway "$name" "$storage"
   profile_gateway "$name"
   stop_gateway
@@ -545,8 +562,12 @@ for target in $TARGETS; do
     sqlite-c32) TCONNS=32 gateway "$target" storage-sqlite ;;
     sqlite-c32-threads32) TCONNS=32 gateway "$target" storage-sqlite -Dserver.threads=32 ;;
     # The event-driven front (issue 22) instead of Poco's HTTPServer, on both backends
-    sqlite-beast) gateway "$target" storage-sqlite -Dserver.front=beast ;;
-    postgres-beast) gateway "$target" storage-postgres -Dserver.front=beast ;;
+    # Poco's HTTPServer instead of the event-driven front (ADR 0008), on both backends
+    sqlite-poco) gateway "$target" storage-sqlite -Dserver.front=poco ;;
+    postgres-poco) gateway "$target" storage-postgres -Dserver.front=poco ;;
+    # 1,000 idle kept-alive connections (a proxy's keep-alive: 60 s) and 1,000 dribbling header
+    # bytes (cut off at the 10 s header deadline, then reopened) held during the runs
+    sqlite-held) HOLD="1000 1000" gateway "$target" storage-sqlite -Dserver.keepalive_timeout_ms=60000 ;;
     *) die "unknown target $target" ;;
   esac
 done
