@@ -140,8 +140,26 @@ TEST_F(FrontTest, AClientSlowOverItsHeadersIsCutOffAtTheDeadline) {
   const std::string start = "GET /livez HTTP/1.1\r\nHost: x\r\n";
   ASSERT_EQ(::send(fd, start.data(), start.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(start.size()));
-  EXPECT_TRUE(closedWithin(fd, std::chrono::seconds(30)))
+  // Ten times the deadline: generous on a loaded machine, and well under the 10 s default that
+  // would apply if the setting were ignored.
+  EXPECT_TRUE(closedWithin(fd, std::chrono::seconds(5)))
       << "a connection with unfinished headers was kept past header_timeout_ms";
+  EXPECT_EQ(http(port_, "GET", "/livez").status, 200);
+}
+
+TEST_F(FrontTest, AClientSlowOverItsBodyIsCutOffAtTheDeadline) {
+  startFront("body_timeout_ms = 500\n");
+  const int fd = connectFrom("127.0.0.1", port_);
+  ASSERT_GE(fd, 0);
+  held_.push_back(fd);
+  // Whole headers, then ten of the hundred bytes of body promised.
+  const std::string start =
+      "POST /twilio/sms HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nFrom=%2B1415";
+  ASSERT_EQ(::send(fd, start.data(), start.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(start.size()));
+  // Ten times the deadline, well under the 10 s header deadline and the 30 s default.
+  EXPECT_TRUE(closedWithin(fd, std::chrono::seconds(5)))
+      << "a connection with an unfinished body was kept past body_timeout_ms";
   EXPECT_EQ(http(port_, "GET", "/livez").status, 200);
 }
 
