@@ -47,8 +47,9 @@ struct Reply {
   std::vector<Element*> verbs(Element* parent = nullptr) const {
     if (parent == nullptr) parent = doc->documentElement();
     std::vector<Element*> out;
-    for (unsigned long i = 0; i < parent->childNodes()->length(); ++i) {
-      if (auto* e = dynamic_cast<Element*>(parent->childNodes()->item(i))) out.push_back(e);
+    const Poco::XML::AutoPtr<Poco::XML::NodeList> nodes = parent->childNodes();
+    for (unsigned long i = 0; i < nodes->length(); ++i) {
+      if (auto* e = dynamic_cast<Element*>(nodes->item(i))) out.push_back(e);
     }
     return out;
   }
@@ -412,7 +413,7 @@ TEST(VoiceIvrInit, PluginWideDefaultsApply) {
           &err),
       TG_OK)
       << err.message;
-  auto doc = Poco::XML::DOMParser().parseString(twiml);
+  const Poco::XML::AutoPtr<Poco::XML::Document> doc = Poco::XML::DOMParser().parseString(twiml);
   auto* say = dynamic_cast<Element*>(doc->documentElement()->firstChild());
   ASSERT_NE(say, nullptr);
   EXPECT_EQ(say->getAttribute("voice"), "Polly.Amy");

@@ -25,8 +25,9 @@ using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 std::vector<Element*> children(Element* parent) {
   std::vector<Element*> out;
-  for (unsigned long i = 0; i < parent->childNodes()->length(); ++i) {
-    if (auto* e = dynamic_cast<Element*>(parent->childNodes()->item(i))) out.push_back(e);
+  const Poco::XML::AutoPtr<Poco::XML::NodeList> nodes = parent->childNodes();
+  for (unsigned long i = 0; i < nodes->length(); ++i) {
+    if (auto* e = dynamic_cast<Element*>(nodes->item(i))) out.push_back(e);
   }
   return out;
 }

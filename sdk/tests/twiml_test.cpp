@@ -26,8 +26,8 @@ AutoPtr<Document> parse(const std::string& xml) {
 
 // The n-th child element of `parent` (text nodes never occur between verbs here).
 XmlElement* child(Poco::XML::Node* parent, unsigned long n) {
-  auto* node = parent->childNodes()->item(n);
-  return dynamic_cast<XmlElement*>(node);
+  const Poco::XML::AutoPtr<Poco::XML::NodeList> nodes = parent->childNodes();
+  return dynamic_cast<XmlElement*>(nodes->item(n));
 }
 
 const std::string kDecl = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
@@ -49,7 +49,7 @@ TEST(Twiml, AttackerTextInSayStaysText) {
   EXPECT_EQ(xml.find("<Redirect>"), std::string::npos) << xml;
   auto doc = parse(xml);
   auto* root = doc->documentElement();
-  ASSERT_EQ(root->childNodes()->length(), 1u);
+  ASSERT_EQ(Poco::XML::AutoPtr<Poco::XML::NodeList>(root->childNodes())->length(), 1u);
   EXPECT_EQ(child(root, 0)->nodeName(), "Say");
   EXPECT_EQ(child(root, 0)->innerText(), attack);
 }
@@ -147,7 +147,7 @@ TEST(Twiml, GatherNestsItsPromptAndCarriesItsOptions) {
       tw::Response().add(tw::gather(o).add(tw::say("Press 1", s))).add(tw::hangup()).render();
   auto doc = parse(xml);
   auto* root = doc->documentElement();
-  ASSERT_EQ(root->childNodes()->length(), 2u);
+  ASSERT_EQ(Poco::XML::AutoPtr<Poco::XML::NodeList>(root->childNodes())->length(), 2u);
   auto* g = child(root, 0);
   EXPECT_EQ(g->nodeName(), "Gather");
   EXPECT_EQ(g->getAttribute("input"), "dtmf speech");
@@ -186,7 +186,7 @@ TEST(Twiml, EveryHelperRendersItsVerb) {
       .add(tw::hangup());
   auto doc = parse(r.render());
   auto* root = doc->documentElement();
-  ASSERT_EQ(root->childNodes()->length(), 8u);
+  ASSERT_EQ(Poco::XML::AutoPtr<Poco::XML::NodeList>(root->childNodes())->length(), 8u);
   EXPECT_EQ(child(root, 0)->getAttribute("loop"), "2");
   EXPECT_EQ(child(root, 1)->getAttribute("length"), "3");
   auto* dial = child(root, 2);

@@ -203,7 +203,9 @@ TEST_F(WebhookTest, UnknownNumbersAndSuspendedTenantsGetTheDocumentedAnswers) {
   waitReady();
   auto sms = post("/twilio/sms", smsParams("SM1", "+14155550111", "+14155559999", "hi"));
   EXPECT_EQ(sms.status, 200);
-  EXPECT_EQ(twiml(sms.body)->documentElement()->childNodes()->length(), 0u) << sms.body;
+  const Poco::XML::AutoPtr<Poco::XML::NodeList> nodes =
+      twiml(sms.body)->documentElement()->childNodes();
+  EXPECT_EQ(nodes->length(), 0u) << sms.body;
   auto call = post("/twilio/voice", voiceParams("CA1", "+14155550111", "+14155559999", "ringing"));
   EXPECT_EQ(call.status, 200);
   EXPECT_NE(call.body.find("<Reject"), std::string::npos) << call.body;
