@@ -163,7 +163,7 @@ void SqlStore::run(const sdk::CallContext& ctx, std::string_view op, Tx tx,
                                             (attempt > 1 ? " while retrying: " + last.detail : ""));
     }
     // Taken before a connection, so a queued writer holds no pooled connection while it waits.
-    std::unique_lock<std::timed_mutex> write_turn(write_mu_, std::defer_lock);
+    std::unique_lock<WriteTurn> write_turn(write_mu_, std::defer_lock);
     if (tx != Tx::kNone && dialect_.serialize_writes &&
         !write_turn.try_lock_for(std::chrono::milliseconds(remaining))) {
       throw sdk::Error(TG_ERR_DEADLINE,

@@ -693,7 +693,7 @@ void SqlStore::commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
   GroupCommit& g = *group_;
   // On SQLite, writes outside units (tenants, keys, the ledger) queue on the same in-process
   // turn.
-  std::unique_lock<std::timed_mutex> turn(write_mu_, std::defer_lock);
+  std::unique_lock<WriteTurn> turn(write_mu_, std::defer_lock);
   if (dialect_.serialize_writes) turn.lock();
   bool in_tx = false;
   try {
