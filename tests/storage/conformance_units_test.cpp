@@ -34,6 +34,21 @@ class UnitsTest : public RecordsTest {
   static Completion answer(const std::string& key, const std::string& body = "<Response/>") {
     return Completion{.scope = "sms", .key = key, .response_status = 200, .response_body = body};
   }
+  // PostgreSQL: whether some session waits for an advisory lock (a unit on a registry lock the
+  // test holds). Polled, with a generous bound, never slept on as a guess.
+  bool someoneWaitsForAnAdvisoryLock() {
+    Poco::Data::Session watch = rawSession();
+    for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+         std::chrono::steady_clock::now() < end;) {
+      int n = 0;
+      watch << "SELECT COUNT(*)::int FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+          Poco::Data::Keywords::into(n), Poco::Data::Keywords::now;
+      if (n > 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
   // What one inbound SMS webhook writes.
   static Unit webhook(const std::string& tenant, const std::string& sid) {
     Unit u(tenant);
@@ -270,17 +285,8 @@ TEST_P(UnitsTest, WebhooksCommittedTogetherKeepTheirOwnOutcomes) {
       u.complete(replying("SMfirst", "+14155550009"));
       return store().apply(u);
     });
-    Poco::Data::Session watch = rawSession();
-    bool waiting = false;
-    for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-         !waiting && std::chrono::steady_clock::now() < end;) {
-      int n = 0;
-      watch << "SELECT COUNT(*)::int FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
-          Poco::Data::Keywords::into(n), Poco::Data::Keywords::now;
-      waiting = n > 0;
-      if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ASSERT_TRUE(waiting) << "the first unit did not wait for the registry lock";
+    ASSERT_TRUE(someoneWaitsForAnAdvisoryLock())
+        << "the first unit did not wait for the registry lock";
   } else {
     holder << "BEGIN IMMEDIATE", Poco::Data::Keywords::now;
   }
@@ -426,19 +432,8 @@ TEST_P(UnitsTest, AReplyDecisionWaitsForAStopInFlightOnAnotherConnection) {
     const auto done = u.complete(std::move(c));
     return store().apply(u).result(done);
   });
-  // The unit waits on the lock: PostgreSQL shows an advisory lock not granted. Polled, with a
-  // generous bound, never slept on as a guess.
-  Poco::Data::Session watch = rawSession();
-  bool waiting = false;
-  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-       !waiting && std::chrono::steady_clock::now() < end;) {
-    int n = 0;
-    watch << "SELECT COUNT(*)::int FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
-        Poco::Data::Keywords::into(n), Poco::Data::Keywords::now;
-    waiting = n > 0;
-    if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_TRUE(waiting) << "the reply decision did not wait for the STOP in flight";
+  EXPECT_TRUE(someoneWaitsForAnAdvisoryLock())
+      << "the reply decision did not wait for the STOP in flight";
   stop << "COMMIT", Poco::Data::Keywords::now;
   EXPECT_EQ(decided.get(), TG_UNIT_NO_REPLY);
 }
