@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # README command 2 (and what CI runs): install what is needed, build, start a throwaway
 # PostgreSQL 15 cluster on loopback, run every test through ctest, then each libFuzzer target
-# (tests/fuzz/) for a few seconds.
+# (tests/fuzz/) for a few seconds, then the unit, storage and end-to-end tests again in the
+# AddressSanitizer + UndefinedBehaviorSanitizer build (scripts/sanitize.sh runs the rest, and
+# ThreadSanitizer: both builds and every test would not fit CI's 15 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -21,3 +23,5 @@ ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
 
 # The libFuzzer targets (clang, ASan+UBSan), each for a few seconds from its committed corpus.
 tests/fuzz/run.sh
+
+scripts/sanitize.sh asan -L "unit|storage|e2e"

@@ -2,11 +2,13 @@
 // files, driven over HTTP and through tollgatectl.
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <tollgate/abi/tollgate.h>
 
 #include "support/fixture.hpp"
+#include "support/sanitizers.hpp"
 
 namespace tollgate::testing {
 namespace {
@@ -118,6 +120,22 @@ TEST_F(DaemonTest, ReadyzIs503UntilPluginsAreUp) {
   ASSERT_GE(seen.size(), 2u) << "readyz never answered 503 while a plugin was starting";
   EXPECT_EQ(seen.front(), 503);
   EXPECT_EQ(seen.back(), 200);
+}
+
+// The harness's own check, in the asan build: a sanitizer report from the daemon (here
+// LeakSanitizer's, when it exits) fails the test, though the daemon answered everything.
+TEST_F(DaemonTest, ASanitizerReportFromTheDaemonFailsTheTest) {
+#if !defined(TOLLGATE_TEST_ASAN)
+  GTEST_SKIP() << "needs the asan build: scripts/sanitize.sh asan";
+#endif
+  addTestPlugin("test-sms", "leak_at_shutdown = true\n", true);
+  start();
+  waitReady();
+  // EXPECT_NONFATAL_FAILURE's statement cannot name members: a static alias.
+  static std::unique_ptr<Child>* daemon;
+  daemon = &daemon_;
+  EXPECT_NONFATAL_FAILURE((*daemon)->stopCleanly(), "ERROR: LeakSanitizer");
+  EXPECT_NONFATAL_FAILURE(daemon->reset(), "sanitizer report from a child process");
 }
 
 TEST_F(DaemonTest, GoesOnWithoutARejectedOptionalPlugin) {

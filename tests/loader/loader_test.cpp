@@ -13,7 +13,8 @@
 
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
+#include "support/sanitizers.hpp"
+#if defined(TOLLGATE_TEST_ASAN)
 #include <sanitizer/lsan_interface.h>
 #endif
 
@@ -186,7 +187,7 @@ TEST_F(LoaderTest, RejectsAnInitThatThrowsAcrossTheAbi) {
 TEST_F(LoaderTest, RejectsSettingsTheDescriptorDoesNotDeclare) {
   expectRejected(spec("test-sms", {{"replly", "x"}}), Rejection::kBadConfig,
                  "settings.replly: unknown key for plugin test-sms (known: reply, sleep_ms, "
-                 "init_sleep_ms, fail_init, action, gate_dir)");
+                 "init_sleep_ms, fail_init, action, gate_dir, leak_at_shutdown)");
 }
 
 TEST_F(LoaderTest, RejectsSettingsOfTheWrongType) {
@@ -378,7 +379,7 @@ TEST_F(LoaderTest, ShutdownLeavesAPluginStillBusyAfterTheGraceAlone) {
       p.callsInFlight()->waitIdle(std::chrono::steady_clock::now() + std::chrono::seconds(30)), 0u);
   EXPECT_EQ(log_.str().find("test-sms shut down"), std::string::npos) << log_.str();
   EXPECT_EQ(log_.str().find("answered refused"), std::string::npos) << log_.str();
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(TOLLGATE_TEST_ASAN)
   // Never shut down, by design: its instance is left for good, not leaked by mistake.
   __lsan_ignore_object(p.instance());
 #endif

@@ -53,7 +53,7 @@ TEST_F(NextMinorTest, ReadsTheConfigKeysOfAPluginOfAnOlderMinor) {
   std::vector<std::string> names;
   for (const auto& k : in->config_keys) names.emplace_back(k.name.data, k.name.size);
   EXPECT_EQ(names, (std::vector<std::string>{"reply", "sleep_ms", "init_sleep_ms", "fail_init",
-                                             "action", "gate_dir"}));
+                                             "action", "gate_dir", "leak_at_shutdown"}));
   EXPECT_FALSE(host_.load(spec("test-sms", {{"sleep_ms", "1"}})).has_value()) << log_.str();
 }
 

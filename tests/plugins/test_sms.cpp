@@ -25,13 +25,23 @@ class TestSms : public tollgate::sdk::SmsPlugin {
               : action == "opt_out" ? TG_SMS_OPT_OUT
                                     : TG_SMS_REPLY;
     gate_dir_ = host.configOr("gate_dir", "");
+    leak_at_shutdown_ = host.configOr("leak_at_shutdown", "false") == "true";
     sleep_ms_ = std::stoll(host.configOr("sleep_ms", "0"));
     std::this_thread::sleep_for(
         std::chrono::milliseconds(std::stoll(host.configOr("init_sleep_ms", "0"))));
   }
 
   // Logged so that tests can tell when shutdown ran, and whether a call was still in flight.
-  ~TestSms() override { host().info("test-sms shut down"); }
+  // With `leak_at_shutdown`, it leaks on purpose: the test that the harness fails a test on a
+  // daemon's sanitizer report (LeakSanitizer's at exit) uses it.
+  ~TestSms() override {
+    if (leak_at_shutdown_) {
+      [[maybe_unused]] static std::string* volatile unreachable;
+      unreachable = new std::string(100, 'x');
+      unreachable = nullptr;
+    }
+    host().info("test-sms shut down");
+  }
 
   static tollgate::sdk::ConfigKeys configKeys() noexcept {
     using tollgate::sdk::configKey;
@@ -45,6 +55,8 @@ class TestSms : public tollgate::sdk::SmsPlugin {
                   lit("decision for every message: reply, opt_in or opt_out")),
         configKey(lit("gate_dir"), TG_CONFIG_STRING, false, lit(""),
                   lit("folder through which a test holds and releases 'wait...' messages")),
+        configKey(lit("leak_at_shutdown"), TG_CONFIG_BOOL, false, lit("false"),
+                  lit("leak 100 bytes when shut down")),
     };
     return {keys, sizeof keys / sizeof keys[0]};
   }
@@ -74,6 +86,7 @@ class TestSms : public tollgate::sdk::SmsPlugin {
   tg_sms_action action_ = TG_SMS_REPLY;
   std::string gate_dir_;
   int64_t sleep_ms_ = 0;
+  bool leak_at_shutdown_ = false;
 };
 
 }  // namespace

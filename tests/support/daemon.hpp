@@ -7,6 +7,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -66,7 +67,21 @@ inline fs::path makeTempDir(const std::string& prefix) {
   return tmpl;
 }
 
-// A child process with stdout and stderr captured to files.
+// The first sanitizer report in a child's stderr, or "" if none. Sanitized builds stop a
+// process at its first report (-fno-sanitize-recover); LeakSanitizer reports when it exits.
+inline std::string sanitizerReport(const std::string& err) {
+  for (const char* marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                             "WARNING: ThreadSanitizer", ": runtime error: "}) {
+    const auto at = err.find(marker);
+    if (at == std::string::npos) continue;
+    const auto line = err.rfind('\n', at);
+    return err.substr(line == std::string::npos ? 0 : line + 1, 6000);
+  }
+  return "";
+}
+
+// A child process with stdout and stderr captured to files. Whatever way it ends, a sanitizer
+// report in its stderr fails the test that ran it.
 class Child {
  public:
   Child(const std::vector<std::string>& argv, const fs::path& dir)
@@ -91,7 +106,13 @@ class Child {
       ::kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
+    if (pid_ > 0) {
+      const std::string report = sanitizerReport(err());
+      if (!report.empty()) ADD_FAILURE() << "sanitizer report from a child process:\n" << report;
+    }
   }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
   // Waits for exit; returns the exit code (or 128+signal), or -1 on timeout.
   int wait(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
     const auto end = std::chrono::steady_clock::now() + timeout;
@@ -112,6 +133,21 @@ class Child {
     return !exited_;
   }
   void signal(int sig) { ::kill(pid_, sig); }
+  // Stops it as systemd does (SIGTERM) and checks that it exits 0 in time: a clean shutdown,
+  // and in sanitized builds no leak at exit. A running child that does not stop is killed.
+  void stopCleanly(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    if (!running()) return;
+    signal(SIGTERM);
+    const int code = wait(timeout);
+    if (code == -1) {
+      ADD_FAILURE() << "did not exit within " << timeout.count() << " ms of SIGTERM:\n" << err();
+      ::kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      exited_ = true;
+    } else if (code != 0) {
+      ADD_FAILURE() << "exited " << code << " after SIGTERM:\n" << err();
+    }
+  }
   std::string out() const { return slurp(out_); }
   std::string err() const { return slurp(err_); }
 

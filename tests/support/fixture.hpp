@@ -91,6 +91,7 @@ class DaemonFixture : public ::testing::Test {
         << extra;
   }
   void TearDown() override {
+    if (daemon_) daemon_->stopCleanly();
     daemon_.reset();
     if (!schema_.empty()) sql("DROP SCHEMA " + schema_ + " CASCADE");
     if (!HasFailure()) fs::remove_all(dir_);
