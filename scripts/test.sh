@@ -21,7 +21,8 @@ export TOLLGATE_TEST_PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=postgres user=p
 
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
 
-# The libFuzzer targets (clang, ASan+UBSan), each for a few seconds from its committed corpus.
-tests/fuzz/run.sh
+# The libFuzzer targets (clang, ASan+UBSan), each for 8 s from its committed corpus (which
+# fuzz_regressions_test also replays); longer runs: tests/fuzz/run.sh SECONDS.
+tests/fuzz/run.sh 8
 
 scripts/sanitize.sh asan -L "unit|storage|e2e"
