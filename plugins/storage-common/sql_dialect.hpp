@@ -64,6 +64,10 @@ struct Dialect {
   // is the call's remaining time, never more than max_wait_ms, the configured limit (0: none).
   std::string wait_limit_prefix;
   bool wait_limit_before_begin = false;
+  // The same bound for a batch of units on the group-commit connection, whose statements are
+  // prepared once: a statement run right after BEGIN with the milliseconds (as text) as its
+  // one parameter. Empty: SqlExec::limitWaits before BEGIN instead (SQLite).
+  std::string wait_limit_sql;
   // Bounds lock waits alone, completed with milliseconds ("SET LOCAL lock_timeout = "): what a
   // migration waits for another daemon's migration lock with. Empty: no such setting.
   std::string lock_wait_prefix;

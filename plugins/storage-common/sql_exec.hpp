@@ -6,6 +6,7 @@
 
 #include <Poco/Data/Session.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -41,6 +42,10 @@ class SqlExec {
   virtual Rows query(std::string_view sql, const std::vector<Param>& params) = 0;
   // A statement without parameters or rows (BEGIN, SAVEPOINT, ...).
   virtual void execute(std::string_view sql) { query(sql, {}); }
+  // Bounds how long the next transaction waits for the database's write lock (storage-sqlite:
+  // the busy timeout). Engines that bound waits with a statement (Dialect::wait_limit_sql)
+  // leave it alone.
+  virtual void limitWaits(int64_t /*ms*/) {}
   // Runs `stmts` in order and returns the rows of each. Stops at the first that fails and
   // throws as query() does; the ones after it did not run. Where the connection can
   // (storage-postgres: libpq's pipeline mode), all of them in one round trip.

@@ -4,6 +4,7 @@
 
 #include "sql_bind.hpp"
 #include "sql_store.hpp"
+#include "sql_units.hpp"
 #include "sql_validate.hpp"
 
 namespace tollgate::storage_sql {
@@ -15,19 +16,18 @@ using WalletTuple = Poco::Tuple<std::string, std::string, Poco::Int64, Poco::Int
 using EntryTuple = Poco::Tuple<Poco::Int64, std::string, std::string, Poco::Int32, Poco::Int64,
                                Poco::Int64, std::string, std::string, std::string, Poco::Int64>;
 
-// One validated entry of a ledger_apply request, owned.
-struct Entry {
-  tg_entry_kind kind;
-  int64_t amount;
-  std::string reference;
-  std::string description;
-};
+}  // namespace
 
-// The request's entries, checked. The array is walked with the stride the host declared in
-// each element's struct_size rather than with this plugin's sizeof: a host built against a
-// later minor version may have appended fields to tg_ledger_entry_in.
-std::vector<Entry> checkedEntries(std::string_view op, const tg_ledger_apply_request& req,
-                                  int64_t* sum) {
+// The entries are walked with the stride the host declared in each element's struct_size rather
+// than with this plugin's sizeof: a host built against a later minor version may have appended
+// fields to tg_ledger_entry_in.
+LedgerOp checkedLedgerOp(std::string_view op, const tg_ledger_apply_request& req) {
+  LedgerOp out{
+      .currency = checkedCurrency(op, std::string_view(req.currency, strnlen(req.currency, 4))),
+      .key = checkedText(op, "idempotency_key", sdk::view(req.idempotency_key), kMaxIdBytes, true),
+      .entries = {},
+      .sum = 0,
+      .now_ms = req.now_ms};
   if (req.entries == nullptr || req.entry_count == 0) invalid(op, "entries", "at least one entry");
   if (req.entry_count > 1000) invalid(op, "entries", "at most 1000 entries per apply");
   const size_t stride = req.entries[0].struct_size;
@@ -35,9 +35,7 @@ std::vector<Entry> checkedEntries(std::string_view op, const tg_ledger_apply_req
     invalid(op, "entries[0].struct_size", "smaller than an ABI 1.0 entry or misaligned");
   }
   const auto* base = reinterpret_cast<const unsigned char*>(req.entries);
-  std::vector<Entry> out;
-  out.reserve(req.entry_count);
-  int64_t total = 0;
+  out.entries.reserve(req.entry_count);
   for (size_t i = 0; i < req.entry_count; ++i) {
     const auto& e = *reinterpret_cast<const tg_ledger_entry_in*>(base + i * stride);
     const std::string field = "entries[" + std::to_string(i) + "]";
@@ -46,19 +44,101 @@ std::vector<Entry> checkedEntries(std::string_view op, const tg_ledger_apply_req
       invalid(op, field + ".kind", "unknown entry kind " + std::to_string(e.kind));
     }
     if (e.amount_micros == 0) invalid(op, field + ".amount_micros", "must not be 0");
-    if (__builtin_add_overflow(total, e.amount_micros, &total)) {
+    if (__builtin_add_overflow(out.sum, e.amount_micros, &out.sum)) {
       invalid(op, "entries", "the sum of the amounts overflows int64");
     }
-    out.push_back(Entry{
-        e.kind, e.amount_micros,
-        checkedText(op, field + ".reference", sdk::view(e.reference), kMaxTextBytes, false),
-        checkedText(op, field + ".description", sdk::view(e.description), kMaxTextBytes, false)});
+    out.entries.push_back(LedgerEntry{
+        .kind = e.kind,
+        .amount = e.amount_micros,
+        .reference =
+            checkedText(op, field + ".reference", sdk::view(e.reference), kMaxTextBytes, false),
+        .description = checkedText(op, field + ".description", sdk::view(e.description),
+                                   kMaxTextBytes, false)});
   }
-  *sum = total;
   return out;
 }
 
-}  // namespace
+tg_ledger_apply_result applyLedger(SqlExec& x, const Dialect& d, const std::string& tenant,
+                                   const LedgerOp& op) {
+  tg_ledger_apply_result result{.struct_size = sizeof(tg_ledger_apply_result),
+                                .outcome = 0,
+                                .balance_micros = 0,
+                                .first_seq = 0};
+  // 1. Lock the wallet. Every apply on this wallet queues here, so the balance read below stays
+  //    current until commit and the key check below sees every earlier apply.
+  const std::string lock_wallet =
+      cat({"SELECT balance_micros, credit_limit_micros FROM wallets "
+           "WHERE tenant_id = ? AND currency = ?",
+           d.lock_rows});
+  const Rows wallet = x.query(lock_wallet, {tenant, op.currency});
+  if (wallet.empty()) {
+    throw sdk::Error(TG_ERR_NOT_FOUND,
+                     cat({"ledger_apply: tenant '", tenant, "' has no ", op.currency, " wallet"}));
+  }
+  const int64_t balance = std::stoll(wallet[0][0]);
+  const int64_t credit_limit = std::stoll(wallet[0][1]);
+
+  // 2. A key applied before answers with that apply's result and appends nothing.
+  const Rows prior = x.query(
+      "SELECT first_seq, balance_after_micros FROM ledger_transactions "
+      "WHERE tenant_id = ? AND idempotency_key = ?",
+      {tenant, op.key});
+  if (!prior.empty()) {
+    result.outcome = TG_APPLY_ALREADY_APPLIED;
+    result.first_seq = std::stoll(prior[0][0]);
+    result.balance_micros = std::stoll(prior[0][1]);
+    return result;
+  }
+
+  // 3. Funds. A net credit is never refused, even below the limit: it only moves the balance
+  //    towards it. Nothing is written and the key stays free for a later attempt.
+  int64_t final_balance = 0;
+  if (__builtin_add_overflow(balance, op.sum, &final_balance)) {
+    invalid("ledger_apply", "entries", "the wallet balance would overflow int64");
+  }
+  if (op.sum < 0 && final_balance < -credit_limit) {
+    result.outcome = TG_APPLY_INSUFFICIENT_FUNDS;
+    result.balance_micros = balance;
+    return result;
+  }
+
+  // 4. Append the entries in order, each with the balance right after it.
+  int64_t running = balance;
+  int64_t first_seq = 0;
+  for (const LedgerEntry& e : op.entries) {
+    if (__builtin_add_overflow(running, e.amount, &running)) {
+      invalid("ledger_apply", "entries", "a running balance would overflow int64");
+    }
+    const Rows seq = x.query(
+        "INSERT INTO ledger_entries (tenant_id, currency, kind, amount_micros, "
+        "balance_after_micros, idempotency_key, reference, description, created_at_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+        {tenant, op.currency, e.kind, e.amount, running, op.key, e.reference, e.description,
+         op.now_ms});
+    if (seq.size() != 1) throw std::runtime_error("INSERT ... RETURNING seq returned no row");
+    if (first_seq == 0) first_seq = std::stoll(seq[0][0]);
+  }
+
+  // 5. Move the balance and record the key, in the same transaction.
+  x.query("UPDATE wallets SET balance_micros = ? WHERE tenant_id = ? AND currency = ?",
+          {running, tenant, op.currency});
+  const Rows recorded = x.query(
+      "INSERT INTO ledger_transactions (tenant_id, idempotency_key, currency, first_seq, "
+      "entry_count, balance_after_micros, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT DO NOTHING RETURNING idempotency_key",
+      {tenant, op.key, op.currency, first_seq, static_cast<int32_t>(op.entries.size()), running,
+       op.now_ms});
+  if (recorded.empty()) {
+    // The same key was applied concurrently to another of the tenant's wallets (this wallet's
+    // lock does not cover that one). Rolled back and applied again, it answers ALREADY_APPLIED.
+    throw DbFailure(
+        DbError{DbErrorKind::kRetryable, "idempotency key '" + op.key + "' applied concurrently"});
+  }
+  result.outcome = TG_APPLY_APPLIED;
+  result.balance_micros = running;
+  result.first_seq = first_seq;
+  return result;
+}
 
 // ---- wallets ----
 
@@ -118,97 +198,14 @@ void SqlStore::walletGet(const sdk::CallContext& ctx, std::string_view currency,
 tg_ledger_apply_result SqlStore::ledgerApply(const sdk::CallContext& ctx,
                                              const tg_ledger_apply_request& req) {
   static constexpr std::string_view op = "ledger_apply";
-  const std::string tenant = scopedTenant(op, ctx);
-  const std::string currency =
-      checkedCurrency(op, std::string_view(req.currency, strnlen(req.currency, 4)));
-  const std::string key =
-      checkedText(op, "idempotency_key", sdk::view(req.idempotency_key), kMaxIdBytes, true);
-  int64_t sum = 0;
-  const std::vector<Entry> entries = checkedEntries(op, req, &sum);
-
-  tg_ledger_apply_result result{sizeof(tg_ledger_apply_result), 0, 0, 0};
-  run(ctx, op, Tx::kWrite, [&](Session& s) {
-    // 1. Lock the wallet. Every apply on this wallet queues here, so the balance read below
-    //    stays current until commit and the key check below sees every earlier apply.
-    std::vector<Poco::Tuple<Poco::Int64, Poco::Int64>> wallet;
-    s << dialect_.sql(
-        cat({"SELECT balance_micros, credit_limit_micros FROM wallets "
-             "WHERE tenant_id = ? AND currency = ?",
-             dialect_.lock_rows})),
-        text(tenant), text(currency), kw::into(wallet), kw::now;
-    if (wallet.empty()) {
-      throw sdk::Error(TG_ERR_NOT_FOUND,
-                       cat({op, ": tenant '", tenant, "' has no ", currency, " wallet"}));
-    }
-    const int64_t balance = wallet[0].get<0>();
-    const int64_t credit_limit = wallet[0].get<1>();
-
-    // 2. A key applied before answers with that apply's result and appends nothing.
-    std::vector<Poco::Tuple<Poco::Int64, Poco::Int64>> prior;
-    s << dialect_.sql(
-        "SELECT first_seq, balance_after_micros FROM ledger_transactions "
-        "WHERE tenant_id = ? AND idempotency_key = ?"),
-        text(tenant), text(key), kw::into(prior), kw::now;
-    if (!prior.empty()) {
-      result.outcome = TG_APPLY_ALREADY_APPLIED;
-      result.first_seq = prior[0].get<0>();
-      result.balance_micros = prior[0].get<1>();
-      return;
-    }
-
-    // 3. Funds. A net credit is never refused, even below the limit: it only moves the
-    //    balance towards it. Nothing is written and the key stays free for a later attempt.
-    int64_t final_balance = 0;
-    if (__builtin_add_overflow(balance, sum, &final_balance)) {
-      invalid(op, "entries", "the wallet balance would overflow int64");
-    }
-    if (sum < 0 && final_balance < -credit_limit) {
-      result.outcome = TG_APPLY_INSUFFICIENT_FUNDS;
-      result.balance_micros = balance;
-      result.first_seq = 0;
-      return;
-    }
-
-    // 4. Append the entries in order, each with the balance right after it.
-    int64_t running = balance;
-    int64_t first_seq = 0;
-    for (const Entry& e : entries) {
-      if (__builtin_add_overflow(running, e.amount, &running)) {
-        invalid(op, "entries", "a running balance would overflow int64");
-      }
-      std::vector<Poco::Int64> seq;
-      s << dialect_.sql(
-          "INSERT INTO ledger_entries (tenant_id, currency, kind, amount_micros, "
-          "balance_after_micros, idempotency_key, reference, description, created_at_ms) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq"),
-          text(tenant), text(currency), i32(e.kind), i64(e.amount), i64(running), text(key),
-          text(e.reference), text(e.description), i64(req.now_ms), kw::into(seq), kw::now;
-      if (seq.size() != 1) throw std::runtime_error("INSERT ... RETURNING seq returned no row");
-      if (first_seq == 0) first_seq = seq[0];
-    }
-
-    // 5. Move the balance and record the key, in the same transaction.
-    s << dialect_.sql("UPDATE wallets SET balance_micros = ? WHERE tenant_id = ? AND currency = ?"),
-        i64(running), text(tenant), text(currency), kw::now;
-    std::vector<std::string> recorded;
-    s << dialect_.sql(
-        "INSERT INTO ledger_transactions (tenant_id, idempotency_key, currency, first_seq, "
-        "entry_count, balance_after_micros, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT DO NOTHING RETURNING idempotency_key"),
-        text(tenant), text(key), text(currency), i64(first_seq),
-        i32(static_cast<int32_t>(entries.size())), i64(running), i64(req.now_ms),
-        kw::into(recorded), kw::now;
-    if (recorded.empty()) {
-      // The same key was applied concurrently to another of the tenant's wallets (this wallet's
-      // lock does not cover that one). Roll back; the next attempt answers ALREADY_APPLIED.
-      throw Retry{"idempotency key '" + key + "' applied concurrently"};
-    }
-    result.outcome = TG_APPLY_APPLIED;
-    result.balance_micros = running;
-    result.first_seq = first_seq;
-  });
-  if (result.outcome == TG_APPLY_APPLIED) host().metricAdd("ledger_applied");
-  return result;
+  auto u = std::make_shared<OwnedUnit>();
+  u->tenant = scopedTenant(op, ctx);
+  u->ops.emplace_back(checkedLedgerOp(op, req));
+  u->reset();
+  applyUnit(ctx, u);  // with other callers' units, in one commit
+  if (u->status != TG_OK) throw sdk::Error(u->status, u->error);
+  if (u->ledger.front().outcome == TG_APPLY_APPLIED) host().metricAdd("ledger_applied");
+  return u->ledger.front();
 }
 
 void SqlStore::ledgerList(const sdk::CallContext& ctx, std::string_view currency, int64_t after_seq,

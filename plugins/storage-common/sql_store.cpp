@@ -93,6 +93,28 @@ int64_t SqlStore::remainingMs(const sdk::CallContext& ctx) const {
   return ctx.deadline_unix_ms - host().nowUnixMs();
 }
 
+int64_t SqlStore::batchWaitLimitMs(const std::vector<std::shared_ptr<OwnedUnit>>& batch) const {
+  const int64_t now = host().nowUnixMs();
+  int64_t limit = kNoDeadlineWaitMs;
+  for (const auto& u : batch) {
+    if (u->deadline_unix_ms > 0) limit = std::min(limit, u->deadline_unix_ms - now);
+  }
+  limit = std::max<int64_t>(limit, 1);
+  if (dialect_.max_wait_ms > 0) limit = std::min(limit, dialect_.max_wait_ms);
+  return limit;
+}
+
+void SqlStore::markDeadlines(const std::vector<std::shared_ptr<OwnedUnit>>& batch) const {
+  const int64_t now = host().nowUnixMs();
+  for (const auto& u : batch) {
+    if (u->status == TG_OK || u->status == TG_ERR_DEADLINE) continue;
+    if (u->deadline_unix_ms > 0 && now >= u->deadline_unix_ms) {
+      u->status = TG_ERR_DEADLINE;
+      u->error = "unit_apply: deadline passed: " + u->error;
+    }
+  }
+}
+
 std::optional<int64_t> SqlStore::waitLimitMs(const sdk::CallContext& ctx, Tx tx) const {
   if (dialect_.wait_limit_prefix.empty()) return std::nullopt;
   // A transaction-local limit for a migration: the rest of its deadline. (A connection setting
@@ -224,6 +246,10 @@ void SqlStore::run(const sdk::CallContext& ctx, std::string_view op, Tx tx,
     } catch (const Retry& r) {
       rollback();
       last = DbError{DbErrorKind::kRetryable, r.why};
+    } catch (const DbFailure& f) {  // classified already (a unit's operation)
+      rollback();
+      if (f.error.kind != DbErrorKind::kRetryable) fail(op, f.error, attempt);
+      last = f.error;
     } catch (const Poco::Exception& e) {
       DbError err = dialect_.classify(e);
       if (!isConnected(s)) {

@@ -190,14 +190,18 @@ class SqlStore : public sdk::StoragePlugin {
   // has no such record.
   bool updateRecord(const sdk::CallContext& ctx, std::string_view op, const RecordUpdate& u);
 
+  // Applies u (checked) durably: with group commit, in a batch with other callers' units;
+  // without, in a transaction of its own. Sets its outcome (status, duplicate, results).
+  void applyUnit(const sdk::CallContext& ctx, const std::shared_ptr<OwnedUnit>& u);
   // Group commit (sql_units.cpp): queues u and returns once the batch that carried it
   // committed (or failed), having led the batches itself if no other caller did.
   void submit(const std::shared_ptr<OwnedUnit>& u);
   // As the leader: applies and commits `batch`, setting each unit's outcome.
   void commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch);
   // Each unit in a SAVEPOINT of its own, statement after statement: any unit, and a failing
-  // one rolls back alone.
-  void commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch);
+  // one rolls back alone. A unit that meets a deadlock or a concurrent apply of its ledger key
+  // is rolled back and applied again after the others commit (at most `attempt` 5).
+  void commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch, int attempt = 1);
   // GroupCommitOptions::pipelined: the batch in a few rounds of statements, retried (bounded)
   // on deadlocks, serialization failures and a lost connection before COMMIT was sent. False
   // when a unit failed in the database, having rolled everything back: commitEach then finds
@@ -205,6 +209,12 @@ class SqlStore : public sdk::StoragePlugin {
   bool commitPipelined(std::vector<std::shared_ptr<OwnedUnit>>& batch);
   // /metrics: one more group commit, of n units.
   void countCommit(size_t n);
+  // How long a batch may wait for locks: until the nearest deadline among its units, and
+  // never more than max_wait_ms.
+  int64_t batchWaitLimitMs(const std::vector<std::shared_ptr<OwnedUnit>>& batch) const;
+  // A failed unit whose caller's deadline has passed fails with TG_ERR_DEADLINE: that is
+  // why it gave up.
+  void markDeadlines(const std::vector<std::shared_ptr<OwnedUnit>>& batch) const;
 
   Dialect dialect_;
   ConnectionPool pool_;

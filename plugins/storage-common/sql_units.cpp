@@ -243,7 +243,7 @@ bool withheldFor(SqlExec& x, const Dialect& d, const OwnedUnit& u, const std::st
 }  // namespace
 
 void applyOps(SqlExec& x, const Dialect& d, OwnedUnit& u) {
-  u.results.assign(u.ops.size(), TG_UNIT_UNCHANGED);
+  u.reset();
   for (size_t i = 0; i < u.ops.size(); ++i) {
     u.results[i] = std::visit(
         Overloaded{
@@ -292,6 +292,10 @@ void applyOps(SqlExec& x, const Dialect& d, OwnedUnit& u) {
               return x.query(r.existsSql(), {r.sid, r.tenant}).empty() ? TG_UNIT_MISSING
                                                                        : TG_UNIT_UNCHANGED;
             },
+            [&](const LedgerOp& l) -> int32_t {
+              u.ledger[i] = applyLedger(x, d, u.tenant, l);
+              return u.ledger[i].outcome == TG_APPLY_APPLIED ? TG_UNIT_CHANGED : TG_UNIT_UNCHANGED;
+            },
             [&](const OptOutOp& c) -> int32_t {
               if (!d.registry_lock_exclusive.empty()) {
                 x.query(d.registry_lock_exclusive, {registryKey(u.tenant, c.phone)});
@@ -317,24 +321,29 @@ void SqlStore::enableGroupCommit(std::function<std::unique_ptr<SqlExec>()> open,
 // is shutting down.
 SqlStore::~SqlStore() = default;
 
+void SqlStore::applyUnit(const sdk::CallContext& ctx, const std::shared_ptr<OwnedUnit>& u) {
+  u->deadline_unix_ms = ctx.deadline_unix_ms;
+  if (group_) {
+    submit(u);
+    return;
+  }
+  try {
+    run(ctx, "unit_apply", Tx::kWrite, [&](Poco::Data::Session& s) {
+      PocoExec x(s, dialect_);
+      u->reset();
+      applyOps(x, dialect_, *u);
+    });
+  } catch (Duplicate& d) {
+    u->reset();
+    u->duplicate = true;
+    u->existing = std::move(d.row);
+  }
+}
+
 tg_unit_outcome SqlStore::unitApply(const sdk::CallContext& ctx, const tg_unit& unit,
                                     tg_idempotency_sink existing) {
   const std::shared_ptr<OwnedUnit> u = checkedUnit(ctx, unit);
-  if (group_) {
-    submit(u);
-  } else {
-    try {
-      run(ctx, "unit_apply", Tx::kWrite, [&](Poco::Data::Session& s) {
-        PocoExec x(s, dialect_);
-        u->reset();
-        applyOps(x, dialect_, *u);
-      });
-    } catch (Duplicate& d) {
-      u->reset();
-      u->duplicate = true;
-      u->existing = std::move(d.row);
-    }
-  }
+  applyUnit(ctx, u);
   if (u->status != TG_OK) throw sdk::Error(u->status, u->error);
   if (u->duplicate) {
     const auto& r = u->existing;
@@ -416,8 +425,9 @@ void failAll(std::vector<std::shared_ptr<OwnedUnit>>& batch, const sdk::Error& e
 // change it, which is a fair order for requests that were all in flight at once (ADR 0007).
 class PipelinedBatch {
  public:
-  PipelinedBatch(SqlExec& x, const Dialect& d, std::vector<std::shared_ptr<OwnedUnit>>& batch)
-      : x_(x), d_(d), batch_(batch) {}
+  PipelinedBatch(SqlExec& x, const Dialect& d, std::vector<std::shared_ptr<OwnedUnit>>& batch,
+                 int64_t wait_ms)
+      : x_(x), d_(d), batch_(batch), wait_ms_(wait_ms) {}
 
   // Applies and commits the batch, and returns the units to apply again (a duplicate whose
   // stored record was gone by the time it was read). Throws DbFailure; `committing` then says
@@ -425,6 +435,9 @@ class PipelinedBatch {
   std::vector<std::shared_ptr<OwnedUnit>> run(bool& committing) {
     for (const auto& u : batch_) u->reset();
     std::vector<Stmt> round{{.sql = "BEGIN", .params = {}}};
+    if (!d_.wait_limit_sql.empty()) {
+      round.push_back({.sql = d_.wait_limit_sql, .params = {std::to_string(wait_ms_)}});
+    }
     lock(round);
     claim(round);
     const std::vector<Rows> claimed = x_.queryAll(round);
@@ -607,6 +620,7 @@ class PipelinedBatch {
   std::vector<Slot> slots_;       // round 2's statements
   std::vector<Slot> checks_;      // round 3's statements
   std::deque<std::string> exists_sql_;
+  int64_t wait_ms_;  // how long the batch may wait for locks (SqlStore::batchWaitLimitMs)
 };
 
 }  // namespace
@@ -615,7 +629,9 @@ bool pipelinable(const OwnedUnit& u) {
   const auto* claim = u.ops.empty() ? nullptr : std::get_if<ClaimOp>(&u.ops.front());
   if (claim == nullptr || !claim->completion) return false;
   for (size_t i = 1; i < u.ops.size(); ++i) {
-    if (std::holds_alternative<ClaimOp>(u.ops[i])) return false;
+    if (std::holds_alternative<ClaimOp>(u.ops[i]) || std::holds_alternative<LedgerOp>(u.ops[i])) {
+      return false;
+    }
     const auto* c = std::get_if<CompleteOp>(&u.ops[i]);
     if (c != nullptr && !c->folded) return false;
   }
@@ -640,7 +656,7 @@ bool SqlStore::commitPipelined(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
     try {
       if (!g.conn) g.conn = g.open();
       std::vector<std::shared_ptr<OwnedUnit>> redo =
-          PipelinedBatch(*g.conn, dialect_, batch).run(committing);
+          PipelinedBatch(*g.conn, dialect_, batch, batchWaitLimitMs(batch)).run(committing);
       countCommit(batch.size());
       if (!redo.empty()) commitEach(redo);
       return true;
@@ -671,6 +687,7 @@ bool SqlStore::commitPipelined(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
     }
     if (again || unknown) {
       failAll(batch, error(op, failure, attempt));
+      markDeadlines(batch);
       return true;
     }
     return false;  // some unit failed: commitEach finds which
@@ -688,9 +705,27 @@ void SqlStore::countCommit(size_t n) {
                              : "group_commits_of_65_or_more");
 }
 
-void SqlStore::commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
+namespace {
+
+// The wallet a unit's first ledger apply locks, or "" if it applies none.
+std::string walletOf(const OwnedUnit& u) {
+  for (const UnitOp& o : u.ops) {
+    if (const auto* l = std::get_if<LedgerOp>(&o)) return cat({u.tenant, "/", l->currency});
+  }
+  return "";
+}
+
+}  // namespace
+
+void SqlStore::commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch, int attempt) {
   static constexpr std::string_view op = "unit_apply";
+  constexpr int kMaxAttempts = 5;
   GroupCommit& g = *group_;
+  // Wallets locked in one order by every batch (stable: one wallet's units keep theirs), so
+  // two daemons' batches do not deadlock on each other's wallets.
+  std::stable_sort(batch.begin(), batch.end(),
+                   [](const auto& a, const auto& b) { return walletOf(*a) < walletOf(*b); });
+  std::vector<std::shared_ptr<OwnedUnit>> again;
   // On SQLite, writes outside units (tenants, keys, the ledger) queue on the same in-process
   // turn.
   std::unique_lock<WriteTurn> turn(write_mu_, std::defer_lock);
@@ -698,8 +733,13 @@ void SqlStore::commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
   bool in_tx = false;
   try {
     if (!g.conn) g.conn = g.open();
+    const int64_t wait_ms = batchWaitLimitMs(batch);
+    if (dialect_.wait_limit_sql.empty()) g.conn->limitWaits(wait_ms);
     g.conn->execute(g.options.begin);
     in_tx = true;
+    if (!dialect_.wait_limit_sql.empty()) {
+      g.conn->query(dialect_.wait_limit_sql, {std::to_string(wait_ms)});
+    }
     for (const auto& u : batch) {
       u->reset();
       g.conn->execute("SAVEPOINT unit");
@@ -715,9 +755,14 @@ void SqlStore::commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
         u->status = e.status();
         u->error = e.what();
       } catch (const DbFailure& e) {
-        const sdk::Error err = error(op, e.error, 1);
-        u->status = err.status();
-        u->error = err.what();
+        if (e.error.kind == DbErrorKind::kRetryable && attempt < kMaxAttempts) {
+          u->reset();
+          again.push_back(u);  // after the others commit, which ends what it ran into
+        } else {
+          const sdk::Error err = error(op, e.error, attempt);
+          u->status = err.status();
+          u->error = err.what();
+        }
       }
       // Only this unit's writes go; the transaction goes on with the others'.
       g.conn->execute("ROLLBACK TO unit");
@@ -725,7 +770,7 @@ void SqlStore::commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
     }
     g.conn->execute("COMMIT");
     in_tx = false;
-    countCommit(batch.size());
+    countCommit(batch.size() - again.size());
   } catch (const DbFailure& e) {
     failAll(batch, error(op, e.error, 1));
   } catch (const std::exception& e) {
@@ -733,12 +778,18 @@ void SqlStore::commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
   } catch (...) {  // nothing may escape the leader: its callers wait on it
     failAll(batch, sdk::Error(TG_ERR_INTERNAL, cat({op, ": unknown exception"})));
   }
+  markDeadlines(batch);
   if (in_tx) {
     try {
       g.conn->execute("ROLLBACK");
     } catch (...) {
       g.conn.reset();  // in an unknown state: open a new one for the next batch
     }
+    return;
+  }
+  if (!again.empty()) {
+    host().metricAdd("tx_retries");
+    commitEach(again, attempt + 1);
   }
 }
 

@@ -80,11 +80,35 @@ struct OptOutOp {
   std::string keyword, message_sid;
   int64_t now_ms = 0;
 };
-using UnitOp = std::variant<ClaimOp, CompleteOp, RecordInsert, RecordUpdate, OptOutOp>;
+// A ledger apply (abi/storage.h, ledger_apply), checked: appends its entries to the tenant's
+// wallet in `currency` unless its key was applied before or funds are short.
+struct LedgerEntry {
+  tg_entry_kind kind = 0;
+  int64_t amount = 0;
+  std::string reference, description;
+};
+struct LedgerOp {
+  std::string currency, key;
+  std::vector<LedgerEntry> entries;
+  int64_t sum = 0;  // of the amounts, checked not to overflow
+  int64_t now_ms = 0;
+};
+// Checks and copies a ledger_apply request (TG_ERR_INVALID_ARGUMENT naming the field).
+LedgerOp checkedLedgerOp(std::string_view op, const tg_ledger_apply_request& req);
+// Applies `op` to `tenant`'s wallet inside the caller's transaction (sql_ledger.cpp): locks the
+// wallet, answers a key applied before with that apply's result, refuses a debit past the
+// credit limit, else appends the entries with their balance_after and records the key. Throws
+// sdk::Error (no such wallet) or a retryable DbFailure (the key applied concurrently to another
+// wallet: applied again, it answers ALREADY_APPLIED).
+tg_ledger_apply_result applyLedger(SqlExec& x, const Dialect& d, const std::string& tenant,
+                                   const LedgerOp& op);
+
+using UnitOp = std::variant<ClaimOp, CompleteOp, RecordInsert, RecordUpdate, OptOutOp, LedgerOp>;
 
 struct OwnedUnit {
   std::string tenant;
   std::vector<UnitOp> ops;
+  int64_t deadline_unix_ms = 0;  // the caller's (0: none): bounds the batch's lock waits
 
   // The outcome, once applied (or failed).
   tg_status status = TG_OK;
@@ -92,6 +116,7 @@ struct OwnedUnit {
   bool duplicate = false;             // the claim found its key
   std::vector<std::string> existing;  // the stored idempotency row, as text, when duplicate
   std::vector<int32_t> results;       // per op
+  std::vector<tg_ledger_apply_result> ledger;  // per op; what each LedgerOp did
   // Group commit, under GroupCommit::mu: the outcome is final (done), or its caller is to
   // lead the next batch (lead); `wake` wakes that caller alone.
   bool done = false;
@@ -104,6 +129,10 @@ struct OwnedUnit {
     duplicate = false;
     existing.clear();
     results.assign(ops.size(), TG_UNIT_UNCHANGED);
+    ledger.assign(ops.size(), tg_ledger_apply_result{.struct_size = sizeof(tg_ledger_apply_result),
+                                                     .outcome = 0,
+                                                     .balance_micros = 0,
+                                                     .first_seq = 0});
   }
 };
 

@@ -74,6 +74,7 @@ storage_sql::Dialect postgresDialect(int64_t statement_timeout_ms) {
   d.migration_lock = kMigrationLock;
   d.lock_rows = " FOR UPDATE";
   d.wait_limit_prefix = "SET LOCAL statement_timeout = ";
+  d.wait_limit_sql = "SELECT set_config('statement_timeout', ?, true)";
   d.lock_wait_prefix = "SET LOCAL lock_timeout = ";
   d.wait_limit_before_begin = false;
   d.max_wait_ms = statement_timeout_ms;

@@ -1,5 +1,7 @@
 #include "sqlite_connection.hpp"
 
+#include <algorithm>
+
 #include <Poco/Data/LOB.h>
 
 #include "sql_bind.hpp"
@@ -155,6 +157,11 @@ void SqliteConnection::raise(int rc, std::string_view what) const {
   const int extended = sqlite3_extended_errcode(db_);
   throw DbFailure(DbError{kindOf(extended != 0 ? extended : rc),
                           std::string(what) + ": " + sqlite3_errmsg(db_)});
+}
+
+void SqliteConnection::limitWaits(int64_t ms) {
+  const int rc = sqlite3_busy_timeout(db_, static_cast<int>(std::clamp<int64_t>(ms, 1, INT32_MAX)));
+  if (rc != SQLITE_OK) raise(rc, "busy_timeout");
 }
 
 sqlite3_stmt* SqliteConnection::prepared(std::string_view sql) {

@@ -71,6 +71,7 @@ class SqliteConnection : public storage_sql::SqlExec {
 
   storage_sql::Rows query(std::string_view sql,
                           const std::vector<storage_sql::Param>& params) override;
+  void limitWaits(int64_t ms) override;
 
  private:
   sqlite3_stmt* prepared(std::string_view sql);

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <latch>
 #include <limits>
 #include <map>
@@ -372,6 +373,70 @@ TEST_P(LedgerTest, SixteenThreadsDebitingOneWallet) {
   EXPECT_EQ(records, applied_count + 1);
   EXPECT_EQ(distinct, applied_count + 1);
   expectConsistent("tn_a");
+}
+
+// Charges go through the write path's group commit: applies queued behind a busy writer are
+// committed together, each with its own outcome (a repeated key, a refused debit) and with
+// every balance_after exact.
+TEST_P(LedgerTest, ChargesQueuedBehindABusyWriterShareCommits) {
+  apply("tn_a", "topup", {1000});
+  // Hold the writer: on PostgreSQL a first charge waits for the wallet's row lock the test
+  // holds; on SQLite the writer waits for the test's write transaction.
+  Poco::Data::Session holder = rawSession();
+  std::future<ApplyResult> first;
+  if (isPostgres()) {
+    holder << "BEGIN", kw::now;
+    Poco::Int64 b = 0;
+    holder << "SELECT balance_micros FROM wallets WHERE tenant_id = 'tn_a' FOR UPDATE", kw::into(b),
+        kw::now;
+    first = std::async(std::launch::async, [&] { return apply("tn_a", "first", {-100}); });
+    Poco::Data::Session watch = rawSession();
+    int waiting = 0;
+    for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+         waiting == 0 && std::chrono::steady_clock::now() < end;) {
+      watch << "SELECT COUNT(*)::int FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+          kw::into(waiting), kw::now;
+      if (waiting == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_GT(waiting, 0) << "the first charge did not wait for the wallet's lock";
+  } else {
+    holder << "BEGIN IMMEDIATE", kw::now;
+  }
+  auto before = store().plugin().metrics();
+  // 8 debits of 100, one of them twice (same key), and one of 5000 that must be refused.
+  std::vector<std::pair<std::string, int64_t>> charges;
+  for (int i = 0; i < 8; ++i) charges.emplace_back("debit-" + std::to_string(i), -100);
+  charges.emplace_back("debit-3", -100);
+  charges.emplace_back("too-much", -5000);
+  std::latch started(static_cast<ptrdiff_t>(charges.size()) + 1);
+  std::vector<std::future<ApplyResult>> results;
+  for (const auto& [key, amount] : charges) {
+    results.push_back(std::async(std::launch::async, [&, key = key, amount = amount] {
+      started.count_down();
+      return apply("tn_a", key, {amount});
+    }));
+  }
+  started.arrive_and_wait();
+  if (isPostgres()) {
+    holder << "COMMIT", kw::now;
+    EXPECT_EQ(first.get().outcome, TG_APPLY_APPLIED);
+  } else {
+    holder << "COMMIT", kw::now;
+  }
+  std::vector<ApplyResult> r;
+  for (auto& f : results) r.push_back(f.get());
+  for (int i = 0; i < 8; ++i) {
+    if (i != 3) EXPECT_EQ(r[i].outcome, TG_APPLY_APPLIED) << i;
+  }
+  EXPECT_NE(r[3].outcome, r[8].outcome) << "the repeated key applies once";
+  EXPECT_EQ(r[3].balance_micros, r[8].balance_micros) << "and answers both with one result";
+  EXPECT_EQ(r[9].outcome, TG_APPLY_INSUFFICIENT_FUNDS);
+  EXPECT_EQ(balance("tn_a"), 1000 - 100 * (isPostgres() ? 9 : 8));
+  expectConsistent("tn_a");
+  auto after = store().plugin().metrics();
+  const auto n = static_cast<int64_t>(charges.size());
+  EXPECT_GE(after["group_commit_units"] - before["group_commit_units"], n);
+  EXPECT_LT(after["group_commits"] - before["group_commits"], n);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LedgerTest, ::testing::Values("sqlite", "postgres"),
