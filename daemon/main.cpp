@@ -140,6 +140,7 @@ class Tollgated : public Poco::Util::ServerApplication {
     http::addOpsRoutes(router, svc);
     http::addAdminRoutes(router, svc);
     http::addTenantRoutes(router, svc);
+    http::addWalletRoutes(router, svc);
     http::addNumberRoutes(router, svc);
     http::addLogRoutes(router, svc);
     messaging::addSmsWebhookRoutes(router, svc);
@@ -274,6 +275,13 @@ class Tollgated : public Poco::Util::ServerApplication {
       const std::string admin_key = tenancy::loadAdminKey(c, key_source);
       spdlog::info("admin key from {}", key_source.string());
       svc.tenants = std::make_unique<tenancy::Tenants>(*svc.store);
+      svc.ledger = std::make_unique<ledger::Ledger>(*svc.store, c.wallet_currency,
+                                                    c.wallet_credit_limit_micros);
+      // Every tenant has its wallet: one created but not its wallet (a crash between the two)
+      // gets it now.
+      if (const size_t created = svc.ledger->ensureWallets(tenancy::nowMs())) {
+        spdlog::info("created {} missing {} wallet(s)", created, c.wallet_currency);
+      }
       svc.auth = std::make_unique<http::Auth>(*svc.tenants, admin_key);
       startTwilio(c, svc);
     } catch (const std::exception& e) {

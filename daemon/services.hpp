@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "ledger/ledger.hpp"
 #include "ledger/usage_events.hpp"
 #include "messaging/optouts.hpp"
 #include "numbers/routes.hpp"
@@ -32,6 +33,7 @@ struct Services {
   plugins::PluginHost* host = nullptr;
   std::unique_ptr<storage::Store> store;
   std::unique_ptr<tenancy::Tenants> tenants;
+  std::unique_ptr<ledger::Ledger> ledger;
   std::unique_ptr<http::Auth> auth;
   std::unique_ptr<numbers::Routes> routes;
   std::unique_ptr<twilio::Accounts> accounts;

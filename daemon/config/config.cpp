@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include <limits>
+
 #include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
 #include <Poco/NumberParser.h>
@@ -78,6 +80,10 @@ const std::vector<KeyDoc>& coreKeys() {
       {"voice.fallback_say",
        "We are sorry, this line cannot take your call right now. Please try again later.",
        "spoken when a number has no fallback of its own and its voice plugin fails"},
+      {"billing.currency", "USD",
+       "ISO 4217 currency of the prepaid wallet every tenant gets when it is created"},
+      {"billing.credit_limit_micros", "0",
+       "how far below zero a new tenant's wallet may go, in micro-units (0: prepaid only)"},
       {"log.level", "info", "trace, debug, info, warn, error"},
       {"outbound.extra_ca_file", "",
        "PEM file of CA certificates (a private CA) that every outbound HTTPS connection, e.g. a "
@@ -338,6 +344,16 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
   c.voice_fallback_say =
       r.str("voice.fallback_say",
             "We are sorry, this line cannot take your call right now. Please try again later.");
+  c.wallet_currency = r.str("billing.currency", "USD");
+  if (c.wallet_currency.size() != 3 ||
+      !std::all_of(c.wallet_currency.begin(), c.wallet_currency.end(),
+                   [](char ch) { return ch >= 'A' && ch <= 'Z'; })) {
+    r.error("billing.currency",
+            fmt::format("'{}' is not an ISO 4217 code (three capital letters, e.g. USD)",
+                        c.wallet_currency));
+  }
+  c.wallet_credit_limit_micros =
+      r.integer("billing.credit_limit_micros", 0, 0, std::numeric_limits<int64_t>::max() / 2);
   c.log_level = r.str("log.level", "info");
   static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
   if (!levels.count(c.log_level)) {

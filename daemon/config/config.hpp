@@ -51,6 +51,10 @@ struct Config {
   std::string voice_fallback_say;                    // spoken when a voice plugin fails or overruns
   std::string log_level = "info";
 
+  // Every tenant's prepaid wallet, created with the tenant.
+  std::string wallet_currency = "USD";     // ISO 4217
+  int64_t wallet_credit_limit_micros = 0;  // how far below zero it may go
+
   // Outbound HTTPS (forwards, Twilio, Stripe) trusts the system CA store and this PEM file.
   std::filesystem::path outbound_extra_ca_file;  // empty: the system store only
 

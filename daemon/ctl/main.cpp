@@ -3,6 +3,8 @@
 //   tollgatectl [--url URL] [--ca-file FILE] [--admin-key-file FILE] [--json] COMMAND ...
 //     tenant create NAME | tenant list | tenant show ID | tenant suspend ID | tenant activate ID
 //     key issue TENANT_ID [--label TEXT] | key list TENANT_ID | key revoke TENANT_ID KEY_ID
+//     wallet show|entries TENANT_ID | wallet credit|debit TENANT_ID AMOUNT --reason TEXT --key KEY
+//     ledger verify [TENANT_ID]   (exit status 3 when the ledger is not consistent)
 //
 // URL defaults to $TOLLGATE_URL or http://127.0.0.1:8080; the admin key file to
 // $TOLLGATE_ADMIN_KEY_FILE or /var/lib/tollgate/admin.key. An https:// URL is verified like
@@ -17,6 +19,7 @@
 #include <Poco/URI.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -48,6 +51,14 @@ const char* kUsage =
     "  number detach TENANT_ID E164\n"
     "  account add TENANT_ID AC... --token-file FILE [--name TEXT]\n"
     "                              register a tenant's Twilio subaccount (token stored encrypted)\n"
+    "  wallet show TENANT_ID       balance of the tenant's prepaid wallet\n"
+    "  wallet entries TENANT_ID    every entry of its ledger, oldest first\n"
+    "  wallet credit TENANT_ID AMOUNT --reason TEXT --key KEY\n"
+    "  wallet debit TENANT_ID AMOUNT --reason TEXT --key KEY\n"
+    "                              top up or debit the wallet (AMOUNT in currency units, e.g.\n"
+    "                              12.50; KEY makes a retry safe: it applies once)\n"
+    "  ledger verify [TENANT_ID]   check every wallet (or one): balance = sum of entries, each\n"
+    "                              balance_after; exit status 3 on any mismatch\n"
     "environment: TOLLGATE_URL, TOLLGATE_ADMIN_KEY_FILE\n";
 
 struct Options {
@@ -131,6 +142,38 @@ void printNumber(const Options&, const Poco::JSON::Object& n) {
       n.getValue<std::string>("voice_plugin").empty() ? "-"
                                                       : n.getValue<std::string>("voice_plugin"),
       n.getValue<std::string>("sms_plugin").empty() ? "-" : n.getValue<std::string>("sms_plugin"));
+}
+
+// Micro-units as currency units, exactly: -1250000 -> "-1.250000".
+std::string money(int64_t micros) {
+  const uint64_t magnitude =
+      micros < 0 ? 0 - static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);
+  return fmt::format("{}{}.{:06}", micros < 0 ? "-" : "", magnitude / 1000000, magnitude % 1000000);
+}
+
+// "12.50" -> 12500000 micro-units, exactly (no floating point); at most 6 decimals.
+int64_t parseMoney(const std::string& text) {
+  const auto dot = text.find('.');
+  const std::string whole = text.substr(0, dot);
+  std::string frac = dot == std::string::npos ? "" : text.substr(dot + 1);
+  auto digits = [](const std::string& t) {
+    return std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (whole.empty() || whole.size() > 12 || !digits(whole) || frac.size() > 6 || !digits(frac) ||
+      (dot != std::string::npos && frac.empty())) {
+    throw std::invalid_argument("AMOUNT '" + text +
+                                "' is not an amount in currency units like 12.50 (at most 6 "
+                                "decimals)");
+  }
+  frac.resize(6, '0');
+  return std::stoll(whole) * 1000000 + std::stoll(frac);
+}
+
+void printWallet(const Options&, const Poco::JSON::Object& w) {
+  std::cout << fmt::format("{}  {} {}  (credit limit {})\n", w.getValue<std::string>("tenant_id"),
+                           w.getValue<std::string>("currency"),
+                           money(w.getValue<Poco::Int64>("balance_micros")),
+                           money(w.getValue<Poco::Int64>("credit_limit_micros")));
 }
 
 void output(const Options& o, const Reply& r,
@@ -261,6 +304,79 @@ int run(const Options& o) {
            [](const Options&, const Poco::JSON::Object& r) {
              std::cout << "registered " << r.getValue<std::string>("account_sid") << "\n";
            });
+  } else if (what == "wallet show") {
+    need(3);
+    output(o, call(o, "GET", "/admin/v1/tenants/" + a[2] + "/wallet"), printWallet);
+  } else if (what == "wallet entries") {
+    need(3);
+    int64_t after = 0;
+    for (;;) {
+      const Reply r = call(
+          o, "GET",
+          fmt::format("/admin/v1/tenants/{}/wallet/entries?limit=1000&after_seq={}", a[2], after));
+      auto list = r.body->getArray("entries");
+      for (size_t i = 0; i < list->size(); ++i) {
+        auto e = list->getObject(i);
+        if (o.json) {
+          e->stringify(std::cout);
+          std::cout << "\n";
+        } else {
+          std::cout << fmt::format("{}  {}  {}  balance {}  {}\n", e->getValue<Poco::Int64>("seq"),
+                                   e->getValue<std::string>("type"),
+                                   money(e->getValue<Poco::Int64>("amount_micros")),
+                                   money(e->getValue<Poco::Int64>("balance_after_micros")),
+                                   e->getValue<std::string>("description"));
+        }
+      }
+      if (!r.body->has("next_after_seq")) break;
+      after = r.body->getValue<Poco::Int64>("next_after_seq");
+    }
+  } else if (what == "wallet credit" || what == "wallet debit") {
+    if (a.size() != 8) throw std::invalid_argument("wrong number of arguments");
+    Poco::JSON::Object b;
+    b.set("amount_micros", parseMoney(a[3]));
+    for (size_t i = 4; i < 8; i += 2) {
+      if (a[i] == "--reason") {
+        b.set("reason", a[i + 1]);
+      } else if (a[i] == "--key") {
+        b.set("idempotency_key", a[i + 1]);
+      } else {
+        throw std::invalid_argument("unknown option " + a[i]);
+      }
+    }
+    if (!b.has("reason") || !b.has("idempotency_key")) {
+      throw std::invalid_argument("want --reason TEXT and --key KEY");
+    }
+    const std::string path =
+        "/admin/v1/tenants/" + a[2] + "/wallet/" + (a[1] == "credit" ? "credits" : "debits");
+    output(o, call(o, "POST", path, &b), [](const Options&, const Poco::JSON::Object& r) {
+      std::cout << fmt::format("{} {}: balance {} (entry {})\n",
+                               r.getValue<std::string>("currency"),
+                               money(r.getValue<Poco::Int64>("amount_micros")),
+                               money(r.getValue<Poco::Int64>("balance_after_micros")),
+                               r.getValue<Poco::Int64>("entry_seq"));
+    });
+  } else if (what == "ledger verify") {
+    if (a.size() != 2 && a.size() != 3) throw std::invalid_argument("wrong number of arguments");
+    const Reply r =
+        call(o, "GET", "/admin/v1/ledger/verify" + (a.size() == 3 ? "?tenant_id=" + a[2] : ""));
+    output(o, r, [](const Options&, const Poco::JSON::Object& v) {
+      auto list = v.getArray("mismatches");
+      for (size_t i = 0; i < list->size(); ++i) {
+        auto m = list->getObject(i);
+        std::cout << fmt::format("MISMATCH {} {}{}: {}\n", m->getValue<std::string>("tenant_id"),
+                                 m->getValue<std::string>("currency"),
+                                 m->has("seq")
+                                     ? fmt::format(" entry {}", m->getValue<Poco::Int64>("seq"))
+                                     : std::string(),
+                                 m->getValue<std::string>("problem"));
+      }
+      std::cout << fmt::format("{}: {} wallet(s), {} entries checked\n",
+                               v.getValue<bool>("consistent") ? "consistent" : "NOT CONSISTENT",
+                               v.getValue<Poco::Int64>("wallets_checked"),
+                               v.getValue<Poco::Int64>("entries_checked"));
+    });
+    return r.body->getValue<bool>("consistent") ? 0 : 3;
   } else {
     throw std::invalid_argument("unknown command");
   }

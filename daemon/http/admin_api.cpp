@@ -61,7 +61,9 @@ void addAdminRoutes(Router& router, Services& svc) {
     const std::string name = requireString(*body, "name", kMaxName);
     if (name.empty()) throw ApiError(400, "invalid_argument", "'name' must not be empty", "name");
     try {
-      return Response::json(201, tenantJson(svc.tenants->create(name)));
+      const storage::Tenant t = svc.tenants->create(name);
+      svc.ledger->ensureWallet(t.id, t.created_at_ms);  // else at the next start
+      return Response::json(201, tenantJson(t));
     } catch (const storage::StorageError& e) {
       if (e.status() != TG_ERR_CONFLICT) throw;
       throw ApiError(409, "conflict", fmt::format("a tenant named '{}' exists", name), "name");

@@ -11,6 +11,7 @@ void addAdminRoutes(Router& router, Services& svc);   // /admin/v1/...
 void addTenantRoutes(Router& router, Services& svc);  // /v1/...
 void addNumberRoutes(Router& router, Services& svc);  // /admin/v1/tenants/{id}/numbers, accounts
 void addLogRoutes(Router& router, Services& svc);     // /v1/messages, /v1/calls
+void addWalletRoutes(Router& router, Services& svc);  // wallets and the ledger, admin and tenant
 
 // JSON shapes shared by the admin and tenant APIs.
 Poco::JSON::Object tenantJson(const storage::Tenant& t);

@@ -426,7 +426,9 @@ TEST_P(LedgerTest, ChargesQueuedBehindABusyWriterShareCommits) {
   std::vector<ApplyResult> r;
   for (auto& f : results) r.push_back(f.get());
   for (int i = 0; i < 8; ++i) {
-    if (i != 3) EXPECT_EQ(r[i].outcome, TG_APPLY_APPLIED) << i;
+    if (i != 3) {
+      EXPECT_EQ(r[i].outcome, TG_APPLY_APPLIED) << i;
+    }
   }
   EXPECT_NE(r[3].outcome, r[8].outcome) << "the repeated key applies once";
   EXPECT_EQ(r[3].balance_micros, r[8].balance_micros) << "and answers both with one result";
