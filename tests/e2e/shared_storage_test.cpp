@@ -4,6 +4,12 @@
 // rotations included. Always on PostgreSQL (CMake sets TOLLGATE_E2E_STORAGE=postgres), and
 // run serially: the migration lock is one for the whole database.
 #include <chrono>
+#include <functional>
+#include <latch>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "e2e/webhook_support.hpp"
 #include "twilio/accounts.hpp"
@@ -215,6 +221,99 @@ TEST_F(SharedStorageTest, ARouteChangeOnOneDaemonReachesTheOtherWithinItsCacheTi
   EXPECT_TRUE(seen) << "the second daemon still routes a number detached 5 s ago";
   EXPECT_NE(http(port2, "GET", "/metrics").body.find("tollgate_webhook_unknown_number_total 1\n"),
             std::string::npos);
+}
+
+// The ledger under two daemons and many threads on one PostgreSQL wallet (issue 24): the
+// overdraft guard holds however the debits interleave (Blnk #181: six in-flight debits of 1,000
+// against 5,000), a key raced by every thread of both daemons applies once and every caller
+// gets the same full answer (Formance #364 answered 200 with an empty body), no update is lost,
+// and `ledger verify` is clean afterwards.
+TEST_F(SharedStorageTest, TwoDaemonsChargingOneWalletNeverOverdrawAndApplyEachKeyOnce) {
+  start();
+  ASSERT_TRUE(readyWithin(*daemon_, port_, std::chrono::seconds(30))) << daemon_->err();
+  const uint16_t port2 = freePort();
+  const fs::path ini2 = writeSecondIni(port2, "");
+  Child second(daemonArgv(ini2), ini2.parent_path());
+  ASSERT_TRUE(readyWithin(second, port2, std::chrono::seconds(30))) << second.err();
+  const std::string t = createTenant("Acme");
+  const std::string path = "/admin/v1/tenants/" + t + "/wallet/";
+  const auto hdrs = admin();
+  // Each daemon has an admin key of its own (in its state directory).
+  std::string key2 = slurp(dir_ / "second" / "state" / "admin.key");
+  while (!key2.empty() && key2.back() == '\n') key2.pop_back();
+  const auto hdrs2 = bearer(key2);
+  auto move = [&](uint16_t port, const std::string& kind, int64_t amount, const std::string& key) {
+    return http(port, "POST", path + kind,
+                fmt::format(R"({{"amount_micros":{},"reason":"load","idempotency_key":"{}"}})",
+                            amount, key),
+                port == port_ ? hdrs : hdrs2);
+  };
+  auto balance = [&] {
+    return json(http(port_, "GET", path.substr(0, path.size() - 1), "", hdrs).body)
+        ->getValue<int64_t>("balance_micros");
+  };
+  // Runs `per_thread` debits on each of `threads` threads, half of them on each daemon, all
+  // released at once; `key(thread, i)` names each.
+  auto race = [&](int threads, int per_thread, int64_t amount,
+                  const std::function<std::string(int, int)>& key) {
+    std::vector<std::vector<HttpReply>> out(static_cast<size_t>(threads));
+    std::latch go(threads);
+    std::vector<std::thread> pool;
+    for (int th = 0; th < threads; ++th) {
+      pool.emplace_back([&, th] {
+        go.arrive_and_wait();
+        for (int i = 0; i < per_thread; ++i) {
+          out[static_cast<size_t>(th)].push_back(
+              move(th % 2 == 0 ? port_ : port2, "debits", amount, key(th, i)));
+        }
+      });
+    }
+    for (auto& p : pool) p.join();
+    return out;
+  };
+  auto count = [](const std::vector<std::vector<HttpReply>>& out, int status) {
+    int n = 0;
+    for (const auto& th : out) {
+      for (const auto& r : th) n += r.status == status;
+    }
+    return n;
+  };
+
+  // Blnk #181: six debits of 1,000 in flight at once (three per daemon) against 5,000.
+  ASSERT_EQ(move(port_, "credits", 5000, "seed-1").status, 201);
+  const auto blnk = race(6, 1, 1000, [](int th, int) { return "blnk-" + std::to_string(th); });
+  EXPECT_EQ(count(blnk, 201), 5);
+  EXPECT_EQ(count(blnk, 402), 1);
+  EXPECT_EQ(balance(), 0);
+
+  // 16 threads, 8 per daemon, 40 debits of 100 each: every fifth debit uses a key all 16
+  // threads race for; the others' keys are their own. 520 distinct keys, so 52,000 goes.
+  ASSERT_EQ(move(port2, "credits", 1'000'000, "seed-2").status, 201);
+  const auto raced = race(16, 40, 100, [](int th, int i) {
+    return i % 5 == 0 ? "shared-" + std::to_string(i) : fmt::format("own-{}-{}", th, i);
+  });
+  EXPECT_EQ(count(raced, 201), 16 * 40);
+  for (int i = 0; i < 40; i += 5) {
+    const std::string& first = raced[0][static_cast<size_t>(i)].body;
+    EXPECT_NE(first.find("balance_after_micros"), std::string::npos) << first;
+    for (int th = 1; th < 16; ++th) {
+      EXPECT_EQ(raced[static_cast<size_t>(th)][static_cast<size_t>(i)].body, first)
+          << "shared-" << i << ", thread " << th;
+    }
+  }
+  EXPECT_EQ(balance(), 1'000'000 - 520 * 100);
+
+  // Until the money runs out: 10,000 left, 16 threads try 10 debits of 100 each (unique keys):
+  // exactly 100 go through, and the balance ends at 0, never below.
+  ASSERT_EQ(move(port_, "debits", 1'000'000 - 520 * 100 - 10'000, "drain").status, 201);
+  const auto dry = race(16, 10, 100, [](int th, int i) { return fmt::format("dry-{}-{}", th, i); });
+  EXPECT_EQ(count(dry, 201), 100);
+  EXPECT_EQ(count(dry, 402), 60);
+  EXPECT_EQ(balance(), 0);
+
+  const Ran verify = ctl({"ledger", "verify", t});
+  EXPECT_EQ(verify.code, 0) << verify.out << verify.err;
+  EXPECT_EQ(json(verify.out)->getValue<int64_t>("entries_checked"), 1 + 5 + 1 + 520 + 1 + 100);
 }
 
 }  // namespace

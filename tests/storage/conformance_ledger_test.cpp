@@ -441,6 +441,18 @@ TEST_P(LedgerTest, ChargesQueuedBehindABusyWriterShareCommits) {
   EXPECT_LT(after["group_commits"] - before["group_commits"], n);
 }
 
+// Blnk #183: its overdraft guard depended on the order of a transaction's legs. Here only the
+// apply's sum is held against the limit, so the same legs in any order get the same answer.
+TEST_P(LedgerTest, TheFundsCheckDoesNotDependOnTheOrderOfTheLegs) {
+  EXPECT_EQ(apply("tn_a", "debit-first", {-500, 1000}).outcome, TG_APPLY_APPLIED);
+  EXPECT_EQ(apply("tn_a", "credit-first", {1000, -500}).outcome, TG_APPLY_APPLIED);
+  EXPECT_EQ(balance("tn_a"), 1000);
+  EXPECT_EQ(apply("tn_a", "short-a", {-2500, 1000}).outcome, TG_APPLY_INSUFFICIENT_FUNDS);
+  EXPECT_EQ(apply("tn_a", "short-b", {1000, -2500}).outcome, TG_APPLY_INSUFFICIENT_FUNDS);
+  EXPECT_EQ(balance("tn_a"), 1000);
+  expectConsistent("tn_a");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, LedgerTest, ::testing::Values("sqlite", "postgres"),
                          backendName);
 
