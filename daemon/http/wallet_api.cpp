@@ -13,6 +13,9 @@ namespace {
 
 constexpr size_t kMaxReason = 200;
 constexpr size_t kMaxKey = 100;
+// One move at most a billion currency units: larger is a typo or an attack on the balance's
+// int64, refused naming the field.
+constexpr int64_t kMaxMoveMicros = 1'000'000'000'000'000;
 
 std::string_view kindName(tg_entry_kind k) {
   switch (k) {
@@ -97,8 +100,10 @@ Response adminMove(Services& svc, Request& r, bool credit) {
     throw ApiError(400, "invalid_argument", "'amount_micros' must be an integer", "amount_micros");
   }
   const int64_t amount = body->getValue<Poco::Int64>("amount_micros");
-  if (amount <= 0) {
-    throw ApiError(400, "invalid_argument", "'amount_micros' must be > 0", "amount_micros");
+  if (amount <= 0 || amount > kMaxMoveMicros) {
+    throw ApiError(400, "invalid_argument",
+                   fmt::format("'amount_micros' must be from 1 to {}", kMaxMoveMicros),
+                   "amount_micros");
   }
   const std::string reason = requireString(*body, "reason", kMaxReason);
   if (reason.empty()) {

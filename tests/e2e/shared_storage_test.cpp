@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <latch>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -43,6 +44,23 @@ class SharedStorageTest : public WebhookFixture {
       std::this_thread::sleep_for(milliseconds(50));
     }
     return false;
+  }
+
+  // Starts this fixture's daemon, then a second one on the same database (writeSecondIni),
+  // on `port2`; returns the second once both are ready, else null having said why.
+  std::unique_ptr<Child> startTwo(uint16_t port2, const std::string& twilio) {
+    start();
+    if (!readyWithin(*daemon_, port_, std::chrono::seconds(30))) {
+      ADD_FAILURE() << "the first daemon is not ready:\n" << daemon_->err();
+      return nullptr;
+    }
+    const fs::path ini2 = writeSecondIni(port2, twilio);
+    auto second = std::make_unique<Child>(daemonArgv(ini2), ini2.parent_path());
+    if (!readyWithin(*second, port2, std::chrono::seconds(30))) {
+      ADD_FAILURE() << "the second daemon is not ready:\n" << second->err();
+      return nullptr;
+    }
+    return second;
   }
 
   // A signed SMS webhook to the daemon on `port`.
@@ -116,12 +134,10 @@ TEST_F(SharedStorageTest, RefusesToStartOnSharedStorageWithoutAnExplicitTokenKey
 
 TEST_F(SharedStorageTest, TwoDaemonsSharingOneKeyServeASubaccountNumberAndSeeItsRotation) {
   addTestPlugin("test-sms", "", true);
-  start();
-  ASSERT_TRUE(readyWithin(*daemon_, port_, std::chrono::seconds(30))) << daemon_->err();
   const uint16_t port2 = freePort();
-  const fs::path ini2 = writeSecondIni(port2, "token_cache_ms = 600000\n");
-  Child second(daemonArgv(ini2), ini2.parent_path());
-  ASSERT_TRUE(readyWithin(second, port2, std::chrono::seconds(30))) << second.err();
+  const auto second_daemon = startTwo(port2, "token_cache_ms = 600000\n");
+  ASSERT_TRUE(second_daemon);
+  Child& second = *second_daemon;
 
   // The subaccount and its number are registered through the first daemon only.
   const std::string t = json(ctl({"tenant", "create", "Acme"}).out)->getValue<std::string>("id");
@@ -163,12 +179,10 @@ TEST_F(SharedStorageTest, TwoDaemonsSharingOneKeyServeASubaccountNumberAndSeeIts
 // another (issue 21), and a START on the second opens the way again on the first.
 TEST_F(SharedStorageTest, AStopTakenByOneDaemonSilencesTheOther) {
   addTestPlugin("test-sms", "", true);
-  start();
-  ASSERT_TRUE(readyWithin(*daemon_, port_, std::chrono::seconds(30))) << daemon_->err();
   const uint16_t port2 = freePort();
-  const fs::path ini2 = writeSecondIni(port2, "");
-  Child second(daemonArgv(ini2), ini2.parent_path());
-  ASSERT_TRUE(readyWithin(second, port2, std::chrono::seconds(30))) << second.err();
+  const auto second_daemon = startTwo(port2, "");
+  ASSERT_TRUE(second_daemon);
+  Child& second = *second_daemon;
   attach(createTenant("Acme"), kNumber, "\"sms_plugin\":\"test-sms\"");
 
   int n = 0;
@@ -193,12 +207,10 @@ TEST_F(SharedStorageTest, AStopTakenByOneDaemonSilencesTheOther) {
 // other's route_cache_ms (issue 21): 300 ms here, checked against a generous 5 s, by polling.
 TEST_F(SharedStorageTest, ARouteChangeOnOneDaemonReachesTheOtherWithinItsCacheTime) {
   addTestPlugin("test-sms", "", true);
-  start();
-  ASSERT_TRUE(readyWithin(*daemon_, port_, std::chrono::seconds(30))) << daemon_->err();
   const uint16_t port2 = freePort();
-  const fs::path ini2 = writeSecondIni(port2, "route_cache_ms = 300\n");
-  Child second(daemonArgv(ini2), ini2.parent_path());
-  ASSERT_TRUE(readyWithin(second, port2, std::chrono::seconds(30))) << second.err();
+  const auto second_daemon = startTwo(port2, "route_cache_ms = 300\n");
+  ASSERT_TRUE(second_daemon);
+  Child& second = *second_daemon;
   const std::string t = createTenant("Acme");
   attach(t, kNumber, "\"sms_plugin\":\"test-sms\"");
 
@@ -229,12 +241,10 @@ TEST_F(SharedStorageTest, ARouteChangeOnOneDaemonReachesTheOtherWithinItsCacheTi
 // gets the same full answer (Formance #364 answered 200 with an empty body), no update is lost,
 // and `ledger verify` is clean afterwards.
 TEST_F(SharedStorageTest, TwoDaemonsChargingOneWalletNeverOverdrawAndApplyEachKeyOnce) {
-  start();
-  ASSERT_TRUE(readyWithin(*daemon_, port_, std::chrono::seconds(30))) << daemon_->err();
   const uint16_t port2 = freePort();
-  const fs::path ini2 = writeSecondIni(port2, "");
-  Child second(daemonArgv(ini2), ini2.parent_path());
-  ASSERT_TRUE(readyWithin(second, port2, std::chrono::seconds(30))) << second.err();
+  const auto second_daemon = startTwo(port2, "");
+  ASSERT_TRUE(second_daemon);
+  Child& second = *second_daemon;
   const std::string t = createTenant("Acme");
   const std::string path = "/admin/v1/tenants/" + t + "/wallet/";
   const auto hdrs = admin();

@@ -55,6 +55,15 @@ TEST_F(WalletTest, TopUpDebitAndAuditThroughTollgatectl) {
            R"({"amount_micros": 1.5, "reason": "x", "idempotency_key": "b1"})", bearer(adminKey()));
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(json(bad.body)->getObject("error")->getValue<std::string>("field"), "amount_micros");
+  for (const std::string body :
+       {R"({"amount_micros": 9223372036854775807, "reason": "x", "idempotency_key": "b2"})",
+        R"({"amount_micros": 1e30, "reason": "x", "idempotency_key": "b3"})",
+        R"({"amount_micros": 100, "reason": "", "idempotency_key": "b4"})",
+        R"({"amount_micros": 100, "reason": "x"})", R"({"amount_micros": 100)"}) {
+    const auto r = http(port_, "POST", "/admin/v1/tenants/" + acme + "/wallet/credits", body,
+                        bearer(adminKey()));
+    EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
+  }
 
   // The tenant sees its own wallet and entries with its key.
   const std::string key = json(ctl({"key", "issue", acme}).out)->getValue<std::string>("key");
