@@ -37,14 +37,25 @@ thread_local bool sink_threw = false;  // the failure was an exception of the ho
 // Sink adapters: each copies the borrowed row into an owned C++ value. A row shorter than this
 // host's struct is refused rather than over-read (a field a later minor appends must be read
 // with TG_HAS_FIELD here first).
+// A converter may accept an older, shorter row by naming its kMinSize.
+template <class Row, class Convert>
+constexpr size_t minRowSize() {
+  if constexpr (requires { Convert::kMinSize; }) {
+    return Convert::kMinSize;
+  } else {
+    return sizeof(Row);
+  }
+}
+
 template <class Row, class Out, class Convert>
 struct Collector {
   std::vector<Out> rows;
   static void fn(void* ctx, const Row* row) noexcept {
     if (!sink_failure.empty()) return;
-    if (row == nullptr || row->struct_size < sizeof(Row)) {
+    constexpr size_t kNeeded = minRowSize<Row, Convert>();
+    if (row == nullptr || row->struct_size < kNeeded) {
       sink_failure = fmt::format("plugin delivered a {} of {} bytes; this host needs {}",
-                                 Convert::kRow, row == nullptr ? 0 : row->struct_size, sizeof(Row));
+                                 Convert::kRow, row == nullptr ? 0 : row->struct_size, kNeeded);
       return;
     }
     const bool taken = plugins::stopAtBoundary("storage row sink", nullptr, [&] {
@@ -72,9 +83,41 @@ struct ToApiKey {
 };
 struct ToWallet {
   static constexpr const char* kRow = "tg_wallet_row";
+  // A plugin older than ABI 1.4 has no holds: its rows end before held_micros.
+  static constexpr size_t kMinSize = offsetof(tg_wallet_row, held_micros);
   Wallet operator()(const tg_wallet_row& r) const {
-    return Wallet{copy(r.tenant_id), std::string(r.currency, strnlen(r.currency, 4)),
-                  r.balance_micros, r.credit_limit_micros, r.created_at_ms};
+    return Wallet{
+        .tenant_id = copy(r.tenant_id),
+        .currency = std::string(r.currency, strnlen(r.currency, 4)),
+        .balance_micros = r.balance_micros,
+        .credit_limit_micros = r.credit_limit_micros,
+        .created_at_ms = r.created_at_ms,
+        .held_micros = TG_HAS_FIELD(tg_wallet_row, r.struct_size, held_micros) ? r.held_micros : 0};
+  }
+};
+struct ToHold {
+  static constexpr const char* kRow = "tg_hold_row";
+  Hold operator()(const tg_hold_row& r) const {
+    return Hold{.hold_id = copy(r.hold_id),
+                .tenant_id = copy(r.tenant_id),
+                .currency = std::string(r.currency, strnlen(r.currency, 4)),
+                .status = r.status,
+                .amount_micros = r.amount_micros,
+                .captured_micros = r.captured_micros,
+                .entry_seq = r.entry_seq,
+                .reference = copy(r.reference),
+                .expires_at_ms = r.expires_at_ms,
+                .created_at_ms = r.created_at_ms,
+                .updated_at_ms = r.updated_at_ms};
+  }
+};
+struct ToSummary {
+  static constexpr const char* kRow = "tg_ledger_summary_row";
+  SummaryRow operator()(const tg_ledger_summary_row& r) const {
+    return SummaryRow{.bucket_start_ms = r.bucket_start_ms,
+                      .kind = r.kind,
+                      .entry_count = r.entry_count,
+                      .total_micros = r.total_micros};
   }
 };
 struct ToEntry {
@@ -145,6 +188,8 @@ using KeyRows = Collector<tg_api_key_row, ApiKey, ToApiKey>;
 using WalletRows = Collector<tg_wallet_row, Wallet, ToWallet>;
 using EntryRows = Collector<tg_ledger_entry_row, LedgerEntry, ToEntry>;
 using IdemRows = Collector<tg_idempotency_row, IdempotencyRecord, ToIdem>;
+using HoldRows = Collector<tg_hold_row, Hold, ToHold>;
+using SummaryRows = Collector<tg_ledger_summary_row, SummaryRow, ToSummary>;
 
 template <class T>
 std::optional<T> first(std::vector<T>& rows) {
@@ -281,8 +326,13 @@ void Store::revokeApiKey(std::string_view tenant_id, std::string_view key_id, in
 }
 
 void Store::createWallet(const Wallet& w) {
-  tg_wallet_row row{sizeof(row),      str(w.tenant_id),      {},
-                    w.balance_micros, w.credit_limit_micros, w.created_at_ms};
+  tg_wallet_row row{.struct_size = sizeof(row),
+                    .tenant_id = str(w.tenant_id),
+                    .currency = {},
+                    .balance_micros = w.balance_micros,
+                    .credit_limit_micros = w.credit_limit_micros,
+                    .created_at_ms = w.created_at_ms,
+                    .held_micros = 0};
   setCode(row.currency, w.currency);
   invoke("wallet_create", w.tenant_id,
          [&](auto* c, auto* e) { return vt_->wallet_create(plugin_.instance(), c, &row, e); });
@@ -332,6 +382,110 @@ std::vector<LedgerEntry> Store::ledger(std::string_view tenant_id, std::string_v
   });
   return std::move(rows.rows);
 }
+
+// ---- ABI 1.4: holds and ledger queries ----
+
+#define TG_STORE_REQUIRE_14(field)                                                          \
+  do {                                                                                      \
+    if (!TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, field) || vt_->field == nullptr) \
+      throw StorageError(TG_ERR_UNSUPPORTED,                                                \
+                         "storage plugin lacks " #field                                     \
+                         " (ABI 1.4): holds and ledger "                                    \
+                         "queries need a storage plugin built for ABI 1.4 or later");       \
+  } while (0)
+
+bool Store::hasHolds() const {
+  return TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, ledger_summary) &&
+         vt_->hold_apply != nullptr && vt_->hold_list != nullptr && vt_->hold_expire != nullptr &&
+         vt_->ledger_query != nullptr && vt_->ledger_summary != nullptr;
+}
+
+namespace {
+tg_ledger_query ledgerQueryOf(const LedgerQuery& q) {
+  tg_ledger_query out{.struct_size = sizeof(tg_ledger_query),
+                      .currency = {},
+                      .after_seq = q.after_seq,
+                      .limit = q.limit,
+                      .kind = q.kind,
+                      .from_ms = q.from_ms,
+                      .to_ms = q.to_ms,
+                      .bucket_ms = q.bucket_ms};
+  setCode(out.currency, q.currency);
+  return out;
+}
+}  // namespace
+
+HoldResult Store::applyHold(std::string_view tenant_id, const HoldRequest& r) {
+  TG_STORE_REQUIRE_14(hold_apply);
+  tg_hold_request req{.struct_size = sizeof(tg_hold_request),
+                      .action = r.action,
+                      .currency = {},
+                      .hold_id = str(r.hold_id),
+                      .amount_micros = r.amount_micros,
+                      .kind = r.kind,
+                      .reference = str(r.reference),
+                      .description = str(r.description),
+                      .expires_at_ms = r.expires_at_ms,
+                      .now_ms = r.now_ms};
+  setCode(req.currency, r.currency);
+  tg_hold_result out{};
+  out.struct_size = sizeof(out);
+  invoke("hold_apply", tenant_id,
+         [&](auto* c, auto* e) { return vt_->hold_apply(plugin_.instance(), c, &req, &out, e); });
+  return HoldResult{.outcome = out.outcome,
+                    .status = out.status,
+                    .balance_micros = out.balance_micros,
+                    .held_micros = out.held_micros,
+                    .captured_micros = out.captured_micros,
+                    .entry_seq = out.entry_seq};
+}
+
+std::vector<Hold> Store::holds(std::string_view tenant_id, const HoldQuery& q) {
+  TG_STORE_REQUIRE_14(hold_list);
+  tg_hold_query query{.struct_size = sizeof(tg_hold_query),
+                      .currency = {},
+                      .status = q.status,
+                      .hold_id = str(q.hold_id),
+                      .after_id = str(q.after_id),
+                      .limit = q.limit};
+  setCode(query.currency, q.currency);
+  HoldRows rows;
+  invoke("hold_list", tenant_id, [&](auto* c, auto* e) {
+    return vt_->hold_list(plugin_.instance(), c, &query, {&rows, HoldRows::fn}, e);
+  });
+  return std::move(rows.rows);
+}
+
+uint32_t Store::expireHolds(std::string_view tenant_id, int64_t now_ms, uint32_t limit) {
+  TG_STORE_REQUIRE_14(hold_expire);
+  uint32_t expired = 0;
+  invoke("hold_expire", tenant_id, [&](auto* c, auto* e) {
+    return vt_->hold_expire(plugin_.instance(), c, now_ms, limit, &expired, e);
+  });
+  return expired;
+}
+
+std::vector<LedgerEntry> Store::queryLedger(std::string_view tenant_id, const LedgerQuery& q) {
+  TG_STORE_REQUIRE_14(ledger_query);
+  const tg_ledger_query query = ledgerQueryOf(q);
+  EntryRows rows;
+  invoke("ledger_query", tenant_id, [&](auto* c, auto* e) {
+    return vt_->ledger_query(plugin_.instance(), c, &query, {&rows, EntryRows::fn}, e);
+  });
+  return std::move(rows.rows);
+}
+
+std::vector<SummaryRow> Store::summarizeLedger(std::string_view tenant_id, const LedgerQuery& q) {
+  TG_STORE_REQUIRE_14(ledger_summary);
+  const tg_ledger_query query = ledgerQueryOf(q);
+  SummaryRows rows;
+  invoke("ledger_summary", tenant_id, [&](auto* c, auto* e) {
+    return vt_->ledger_summary(plugin_.instance(), c, &query, {&rows, SummaryRows::fn}, e);
+  });
+  return std::move(rows.rows);
+}
+
+#undef TG_STORE_REQUIRE_14
 
 std::optional<IdempotencyRecord> Store::claimIdempotency(const IdempotencyRecord& r) {
   const tg_idempotency_row row = idempotencyRow(r);

@@ -44,6 +44,9 @@ struct Wallet {
   int64_t balance_micros = 0;
   int64_t credit_limit_micros = 0;
   int64_t created_at_ms = 0;
+  int64_t held_micros = 0;  // ABI 1.4: the active holds (0 from an older plugin)
+  // What may be spent: balance less holds, down to -credit_limit.
+  int64_t availableMicros() const { return balance_micros - held_micros; }
 };
 
 struct LedgerEntryIn {
@@ -70,6 +73,67 @@ struct ApplyResult {
   tg_apply_outcome outcome = TG_APPLY_INSUFFICIENT_FUNDS;
   int64_t balance_micros = 0;
   int64_t first_seq = 0;
+};
+
+// ABI 1.4: holds (abi/storage.h, hold_apply) and ledger queries.
+struct HoldRequest {
+  tg_hold_action action = TG_HOLD_RESERVE;
+  std::string currency;
+  std::string hold_id;
+  int64_t amount_micros = 0;
+  tg_entry_kind kind = TG_ENTRY_CHARGE;  // capture
+  std::string reference;
+  std::string description;
+  int64_t expires_at_ms = 0;  // reserve
+  int64_t now_ms = 0;
+};
+
+struct HoldResult {
+  tg_apply_outcome outcome = TG_APPLY_INSUFFICIENT_FUNDS;
+  tg_hold_status status = 0;
+  int64_t balance_micros = 0;
+  int64_t held_micros = 0;
+  int64_t captured_micros = 0;
+  int64_t entry_seq = 0;
+};
+
+struct Hold {
+  std::string hold_id;
+  std::string tenant_id;
+  std::string currency;
+  tg_hold_status status = TG_HOLD_ACTIVE;
+  int64_t amount_micros = 0;
+  int64_t captured_micros = 0;
+  int64_t entry_seq = 0;
+  std::string reference;
+  int64_t expires_at_ms = 0;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+struct HoldQuery {
+  std::string currency;
+  tg_hold_status status = 0;  // 0: any
+  std::string hold_id;        // non-empty: that one
+  std::string after_id;
+  uint32_t limit = 100;
+};
+
+struct LedgerQuery {
+  std::string currency;
+  int64_t after_seq = 0;
+  uint32_t limit = 100;
+  tg_entry_kind kind = 0;  // 0: any
+  int64_t from_ms = 0;
+  int64_t to_ms = 0;
+  int64_t bucket_ms = 0;  // summaries
+};
+
+struct SummaryRow {
+  int64_t bucket_start_ms = 0;
+  tg_entry_kind kind = 0;
+  int64_t entry_count = 0;
+  int64_t total_micros = 0;
 };
 
 struct IdempotencyRecord {
@@ -184,6 +248,15 @@ class Store {
                           const std::vector<LedgerEntryIn>& entries, int64_t now_ms);
   std::vector<LedgerEntry> ledger(std::string_view tenant_id, std::string_view currency,
                                   int64_t after_seq, uint32_t limit);
+
+  // ABI 1.4. Each throws StorageError TG_ERR_UNSUPPORTED when the plugin lacks it.
+  bool hasHolds() const;
+  HoldResult applyHold(std::string_view tenant_id, const HoldRequest& r);
+  std::vector<Hold> holds(std::string_view tenant_id, const HoldQuery& q);
+  // Expires due holds of tenant_id, or of every tenant when it is empty; returns how many.
+  uint32_t expireHolds(std::string_view tenant_id, int64_t now_ms, uint32_t limit);
+  std::vector<LedgerEntry> queryLedger(std::string_view tenant_id, const LedgerQuery& q);
+  std::vector<SummaryRow> summarizeLedger(std::string_view tenant_id, const LedgerQuery& q);
 
   // Returns nullopt when this call claimed the key, else the record stored earlier.
   std::optional<IdempotencyRecord> claimIdempotency(const IdempotencyRecord& r);

@@ -1,5 +1,6 @@
 #include "sql_dialect.hpp"
 
+#include <cctype>
 #include <stdexcept>
 
 namespace tollgate::storage_sql {
@@ -28,6 +29,16 @@ std::string Dialect::sql(std::string_view query) const {
 }
 
 std::string Dialect::ddl(std::string_view ddl_template) const {
+  // A statement for one engine only: "{POSTGRES} ..." or "{SQLITE} ...".
+  for (const std::string_view engine : {std::string_view("postgres"), std::string_view("sqlite")}) {
+    std::string prefix = "{" + std::string(engine) + "} ";
+    for (char& c : prefix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (ddl_template.substr(0, prefix.size()) == prefix) {
+      if (name != engine) return "";
+      ddl_template.remove_prefix(prefix.size());
+      break;
+    }
+  }
   std::string out;
   out.reserve(ddl_template.size() + 32);
   bool quoted = false;  // inside a '...' literal, e.g. DEFAULT '{}': copied as is

@@ -90,7 +90,9 @@ struct Dialect {
 
   // `query` with its `?` placeholders in the engine's spelling (quoted text left alone).
   std::string sql(std::string_view query) const;
-  // `ddl_template` with its {TOKENS} replaced by this dialect's fragments.
+  // `ddl_template` with its {TOKENS} replaced by this dialect's fragments; "" for a statement
+  // that starts with another engine's "{POSTGRES} " or "{SQLITE} " (and that prefix removed
+  // for this engine's).
   std::string ddl(std::string_view ddl_template) const;
 };
 

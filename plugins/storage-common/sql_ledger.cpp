@@ -12,7 +12,8 @@ namespace {
 
 using Poco::Data::Session;
 
-using WalletTuple = Poco::Tuple<std::string, std::string, Poco::Int64, Poco::Int64, Poco::Int64>;
+using WalletTuple =
+    Poco::Tuple<std::string, std::string, Poco::Int64, Poco::Int64, Poco::Int64, Poco::Int64>;
 using EntryTuple = Poco::Tuple<Poco::Int64, std::string, std::string, Poco::Int32, Poco::Int64,
                                Poco::Int64, std::string, std::string, std::string, Poco::Int64>;
 
@@ -40,7 +41,7 @@ LedgerOp checkedLedgerOp(std::string_view op, const tg_ledger_apply_request& req
     const auto& e = *reinterpret_cast<const tg_ledger_entry_in*>(base + i * stride);
     const std::string field = "entries[" + std::to_string(i) + "]";
     if (e.struct_size != stride) invalid(op, field + ".struct_size", "differs from entries[0]");
-    if (e.kind < TG_ENTRY_TOPUP || e.kind > TG_ENTRY_ADJUSTMENT) {
+    if (e.kind < TG_ENTRY_TOPUP || e.kind > TG_ENTRY_KIND_MAX) {
       invalid(op, field + ".kind", "unknown entry kind " + std::to_string(e.kind));
     }
     if (e.amount_micros == 0) invalid(op, field + ".amount_micros", "must not be 0");
@@ -58,6 +59,27 @@ LedgerOp checkedLedgerOp(std::string_view op, const tg_ledger_apply_request& req
   return out;
 }
 
+bool fundsCover(int64_t balance_after, const LockedWallet& w) {
+  // In 128 bits: a balance near the bottom of int64 less a large held total must not wrap.
+  return static_cast<__int128>(balance_after) - w.held >= -static_cast<__int128>(w.credit_limit);
+}
+
+LockedWallet lockWallet(SqlExec& x, const Dialect& d, std::string_view op,
+                        const std::string& tenant, const std::string& currency) {
+  const std::string sql =
+      cat({"SELECT balance_micros, credit_limit_micros, held_micros FROM wallets "
+           "WHERE tenant_id = ? AND currency = ?",
+           d.lock_rows});
+  const Rows wallet = x.query(sql, {tenant, currency});
+  if (wallet.empty()) {
+    throw sdk::Error(TG_ERR_NOT_FOUND,
+                     cat({op, ": tenant '", tenant, "' has no ", currency, " wallet"}));
+  }
+  return LockedWallet{.balance = std::stoll(wallet[0][0]),
+                      .credit_limit = std::stoll(wallet[0][1]),
+                      .held = std::stoll(wallet[0][2])};
+}
+
 tg_ledger_apply_result applyLedger(SqlExec& x, const Dialect& d, const std::string& tenant,
                                    const LedgerOp& op) {
   tg_ledger_apply_result result{.struct_size = sizeof(tg_ledger_apply_result),
@@ -66,17 +88,7 @@ tg_ledger_apply_result applyLedger(SqlExec& x, const Dialect& d, const std::stri
                                 .first_seq = 0};
   // 1. Lock the wallet. Every apply on this wallet queues here, so the balance read below stays
   //    current until commit and the key check below sees every earlier apply.
-  const std::string lock_wallet =
-      cat({"SELECT balance_micros, credit_limit_micros FROM wallets "
-           "WHERE tenant_id = ? AND currency = ?",
-           d.lock_rows});
-  const Rows wallet = x.query(lock_wallet, {tenant, op.currency});
-  if (wallet.empty()) {
-    throw sdk::Error(TG_ERR_NOT_FOUND,
-                     cat({"ledger_apply: tenant '", tenant, "' has no ", op.currency, " wallet"}));
-  }
-  const int64_t balance = std::stoll(wallet[0][0]);
-  const int64_t credit_limit = std::stoll(wallet[0][1]);
+  const LockedWallet w = lockWallet(x, d, "ledger_apply", tenant, op.currency);
 
   // 2. A key applied before answers with that apply's result and appends nothing.
   const Rows prior = x.query(
@@ -90,31 +102,28 @@ tg_ledger_apply_result applyLedger(SqlExec& x, const Dialect& d, const std::stri
     return result;
   }
 
-  // 3. Funds. A net credit is never refused, even below the limit: it only moves the balance
-  //    towards it. Nothing is written and the key stays free for a later attempt.
+  // 3. Funds: what is available is the balance less the active holds. A net credit is never
+  //    refused, even below the limit: it only moves the balance towards it. Nothing is written
+  //    and the key stays free for a later attempt.
   int64_t final_balance = 0;
-  if (__builtin_add_overflow(balance, op.sum, &final_balance)) {
+  if (__builtin_add_overflow(w.balance, op.sum, &final_balance)) {
     invalid("ledger_apply", "entries", "the wallet balance would overflow int64");
   }
-  if (op.sum < 0 && final_balance < -credit_limit) {
+  if (op.sum < 0 && !fundsCover(final_balance, w)) {
     result.outcome = TG_APPLY_INSUFFICIENT_FUNDS;
-    result.balance_micros = balance;
+    result.balance_micros = w.balance;
     return result;
   }
 
   // 4. Append the entries in order, each with the balance right after it.
-  int64_t running = balance;
+  int64_t running = w.balance;
   int64_t first_seq = 0;
   for (const LedgerEntry& e : op.entries) {
     if (__builtin_add_overflow(running, e.amount, &running)) {
       invalid("ledger_apply", "entries", "a running balance would overflow int64");
     }
-    const Rows seq = x.query(
-        "INSERT INTO ledger_entries (tenant_id, currency, kind, amount_micros, "
-        "balance_after_micros, idempotency_key, reference, description, created_at_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
-        {tenant, op.currency, e.kind, e.amount, running, op.key, e.reference, e.description,
-         op.now_ms});
+    const Rows seq = x.query(kInsertEntrySql, {tenant, op.currency, e.kind, e.amount, running,
+                                               op.key, e.reference, e.description, op.now_ms});
     if (seq.size() != 1) throw std::runtime_error("INSERT ... RETURNING seq returned no row");
     if (first_seq == 0) first_seq = std::stoll(seq[0][0]);
   }
@@ -177,8 +186,8 @@ void SqlStore::walletGet(const sdk::CallContext& ctx, std::string_view currency,
   run(ctx, op, Tx::kNone, [&](Session& s) {
     rows.clear();
     s << dialect_.sql(
-        "SELECT tenant_id, currency, balance_micros, credit_limit_micros, created_at_ms "
-        "FROM wallets WHERE tenant_id = ? AND currency = ?"),
+        "SELECT tenant_id, currency, balance_micros, credit_limit_micros, created_at_ms, "
+        "held_micros FROM wallets WHERE tenant_id = ? AND currency = ?"),
         text(tenant), text(code), kw::into(rows), kw::now;
   });
   if (rows.empty()) {
@@ -186,8 +195,13 @@ void SqlStore::walletGet(const sdk::CallContext& ctx, std::string_view currency,
                      cat({op, ": tenant '", tenant, "' has no ", code, " wallet"}));
   }
   for (const auto& r : rows) {
-    tg_wallet_row out{
-        sizeof(tg_wallet_row), sdk::str(r.get<0>()), {}, r.get<2>(), r.get<3>(), r.get<4>()};
+    tg_wallet_row out{.struct_size = sizeof(tg_wallet_row),
+                      .tenant_id = sdk::str(r.get<0>()),
+                      .currency = {},
+                      .balance_micros = r.get<2>(),
+                      .credit_limit_micros = r.get<3>(),
+                      .created_at_ms = r.get<4>(),
+                      .held_micros = r.get<5>()};
     sdk::setCode(out.currency, r.get<1>());
     sink.fn(sink.ctx, &out);
   }
@@ -249,6 +263,113 @@ void SqlStore::ledgerList(const sdk::CallContext& ctx, std::string_view currency
                             sdk::str(r.get<8>()),
                             r.get<9>()};
     sdk::setCode(out.currency, r.get<2>());
+    sink.fn(sink.ctx, &out);
+  }
+}
+
+// ---- ledger queries (ABI 1.4) ----
+
+SqlStore::EntryFilter SqlStore::entryFilter(std::string_view op, const sdk::CallContext& ctx,
+                                            const tg_ledger_query& q) const {
+  checkStructSize(op, "query", q.struct_size, sizeof(tg_ledger_query));
+  EntryFilter f{
+      .tenant = scopedTenant(op, ctx),
+      .currency = checkedCurrency(op, std::string_view(q.currency, strnlen(q.currency, 4))),
+      .where = " WHERE tenant_id = ? AND currency = ?",
+      .params = {}};
+  f.params = {f.tenant, f.currency};
+  if (q.kind != 0) {
+    if (q.kind < TG_ENTRY_TOPUP || q.kind > TG_ENTRY_KIND_MAX) {
+      invalid(op, "kind", "unknown entry kind " + std::to_string(q.kind));
+    }
+    f.where += " AND kind = ?";
+    f.params.emplace_back(q.kind);
+  }
+  if (q.from_ms < 0) invalid(op, "from_ms", "must be >= 0");
+  if (q.to_ms < 0) invalid(op, "to_ms", "must be >= 0");
+  if (q.from_ms != 0) {
+    f.where += " AND created_at_ms >= ?";
+    f.params.emplace_back(q.from_ms);
+  }
+  if (q.to_ms != 0) {
+    f.where += " AND created_at_ms < ?";
+    f.params.emplace_back(q.to_ms);
+  }
+  return f;
+}
+
+void SqlStore::requireWallet(const sdk::CallContext& ctx, std::string_view op,
+                             const std::string& tenant, const std::string& currency) {
+  bool found = false;
+  run(ctx, op, Tx::kNone, [&](Session& s) {
+    PocoExec x(s, dialect_);
+    found =
+        !x.query("SELECT 1 FROM wallets WHERE tenant_id = ? AND currency = ?", {tenant, currency})
+             .empty();
+  });
+  if (!found) {
+    throw sdk::Error(TG_ERR_NOT_FOUND,
+                     cat({op, ": tenant '", tenant, "' has no ", currency, " wallet"}));
+  }
+}
+
+void SqlStore::ledgerQuery(const sdk::CallContext& ctx, const tg_ledger_query& q,
+                           tg_ledger_entry_sink sink) {
+  static constexpr std::string_view op = "ledger_query";
+  EntryFilter f = entryFilter(op, ctx, q);
+  const std::string sql =
+      cat({"SELECT seq, tenant_id, currency, kind, amount_micros, "
+           "balance_after_micros, idempotency_key, reference, description, "
+           "created_at_ms FROM ledger_entries",
+           f.where, " AND seq > ? ORDER BY seq LIMIT ?"});
+  f.params.emplace_back(q.after_seq);
+  f.params.emplace_back(static_cast<int64_t>(std::min(q.limit, kMaxPageRows)));
+  Rows rows;
+  run(ctx, op, Tx::kNone, [&](Session& s) {
+    PocoExec x(s, dialect_);
+    rows = x.query(sql, f.params);
+  });
+  if (rows.empty()) requireWallet(ctx, op, f.tenant, f.currency);
+  for (const auto& r : rows) {
+    tg_ledger_entry_row out{.struct_size = sizeof(tg_ledger_entry_row),
+                            .seq = std::stoll(r[0]),
+                            .tenant_id = sdk::str(r[1]),
+                            .currency = {},
+                            .kind = std::stoi(r[3]),
+                            .amount_micros = std::stoll(r[4]),
+                            .balance_after_micros = std::stoll(r[5]),
+                            .idempotency_key = sdk::str(r[6]),
+                            .reference = sdk::str(r[7]),
+                            .description = sdk::str(r[8]),
+                            .created_at_ms = std::stoll(r[9])};
+    sdk::setCode(out.currency, r[2]);
+    sink.fn(sink.ctx, &out);
+  }
+}
+
+void SqlStore::ledgerSummary(const sdk::CallContext& ctx, const tg_ledger_query& q,
+                             tg_ledger_summary_sink sink) {
+  static constexpr std::string_view op = "ledger_summary";
+  EntryFilter f = entryFilter(op, ctx, q);
+  if (q.bucket_ms < 1) invalid(op, "bucket_ms", "must be >= 1");
+  // Buckets counted from the epoch: created_at_ms rounded down to a multiple of bucket_ms.
+  const std::string sql =
+      cat({"SELECT created_at_ms - (created_at_ms % ?) AS bucket, kind, "
+           "COUNT(*), SUM(amount_micros) FROM ledger_entries",
+           f.where, " GROUP BY 1, 2 ORDER BY 1, 2"});
+  f.params.insert(f.params.begin(), q.bucket_ms);
+  Rows rows;
+  run(ctx, op, Tx::kNone, [&](Session& s) {
+    PocoExec x(s, dialect_);
+    rows = x.query(sql, f.params);
+  });
+  if (rows.empty()) requireWallet(ctx, op, f.tenant, f.currency);
+  for (const auto& r : rows) {
+    const tg_ledger_summary_row out{.struct_size = sizeof(tg_ledger_summary_row),
+                                    .bucket_start_ms = std::stoll(r[0]),
+                                    .kind = std::stoi(r[1]),
+                                    .entry_count = std::stoll(r[2]),
+                                    .total_micros = std::stoll(r[3])};
     sink.fn(sink.ctx, &out);
   }
 }

@@ -237,12 +237,70 @@ const std::vector<std::string_view> kVersion2 = {
     "CREATE INDEX calls_by_to ON calls (tenant_id, to_number, created_at_ms)",
 };
 
+// ABI 1.4: usage entry kinds (5..8), holds, and wallets' held total.
+//   - ledger_entries.kind accepts 1..8. PostgreSQL swaps the CHECK; SQLite, which cannot alter
+//     a constraint, copies the table into a new one (seq values kept, so the AUTOINCREMENT
+//     counter goes on from the same place) and recreates its indexes.
+//   - ledger_holds, created unused by version 1, is replaced by the shape holds have: one per
+//     (tenant, hold_id), the capture's amount and entry, and a partial index of active holds
+//     by expiry for the sweeper.
+//   - wallets.held_micros: the sum of the wallet's active holds, kept by every hold change in
+//     its transaction, as balance_micros is by every entry.
+const std::vector<std::string_view> kVersion3 = {
+    "{POSTGRES} ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_kind_check",
+    "{POSTGRES} ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_kind_check "
+    "CHECK (kind BETWEEN 1 AND 8)",
+    R"({SQLITE} CREATE TABLE ledger_entries_v3 (
+  seq {SEQ_PK},
+  tenant_id TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 8),
+  amount_micros BIGINT NOT NULL CHECK (amount_micros <> 0),
+  balance_after_micros BIGINT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  reference TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT '',
+  created_at_ms BIGINT NOT NULL,
+  FOREIGN KEY (tenant_id, currency) REFERENCES wallets (tenant_id, currency)
+))",
+    "{SQLITE} INSERT INTO ledger_entries_v3 (seq, tenant_id, currency, kind, amount_micros, "
+    "balance_after_micros, idempotency_key, reference, description, created_at_ms) "
+    "SELECT seq, tenant_id, currency, kind, amount_micros, balance_after_micros, "
+    "idempotency_key, reference, description, created_at_ms FROM ledger_entries",
+    "{SQLITE} DROP TABLE ledger_entries",
+    "{SQLITE} ALTER TABLE ledger_entries_v3 RENAME TO ledger_entries",
+    "{SQLITE} CREATE INDEX ledger_entries_by_wallet ON ledger_entries (tenant_id, currency, seq)",
+    "{SQLITE} CREATE INDEX ledger_entries_by_key ON ledger_entries (tenant_id, idempotency_key)",
+    "ALTER TABLE wallets ADD COLUMN held_micros BIGINT NOT NULL DEFAULT 0 "
+    "CHECK (held_micros >= 0)",
+    "DROP TABLE ledger_holds",
+    R"(CREATE TABLE ledger_holds (
+  tenant_id TEXT NOT NULL,
+  hold_id {ID_TEXT} NOT NULL,
+  currency TEXT NOT NULL,
+  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 4),
+  amount_micros BIGINT NOT NULL CHECK (amount_micros > 0),
+  captured_micros BIGINT NOT NULL DEFAULT 0
+    CHECK (captured_micros >= 0 AND captured_micros <= amount_micros),
+  entry_seq BIGINT NOT NULL DEFAULT 0,
+  reference TEXT NOT NULL DEFAULT '',
+  expires_at_ms BIGINT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, hold_id),
+  FOREIGN KEY (tenant_id, currency) REFERENCES wallets (tenant_id, currency)
+))",
+    "CREATE INDEX ledger_holds_by_wallet ON ledger_holds (tenant_id, currency, hold_id)",
+    "CREATE INDEX ledger_holds_expiring ON ledger_holds (expires_at_ms) WHERE status = 1",
+};
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all = {
       {1, "initial schema", kVersion1},
       {2, "ABI 1.1: status ranks and record log indexes", kVersion2},
+      {3, "ABI 1.4: usage entry kinds, holds and held totals", kVersion3},
   };
   return all;
 }

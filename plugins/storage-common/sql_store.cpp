@@ -305,7 +305,10 @@ int64_t SqlStore::migrate(const sdk::CallContext& ctx) {
       Poco::Int64 current = 0;
       s << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", kw::into(current), kw::now;
       if (current >= m.version) return;
-      for (const std::string_view stmt : m.statements) s << dialect_.ddl(stmt), kw::now;
+      for (const std::string_view stmt : m.statements) {
+        const std::string sql = dialect_.ddl(stmt);
+        if (!sql.empty()) s << sql, kw::now;  // empty: another engine's statement
+      }
       s << dialect_.sql(
           "INSERT INTO schema_migrations (version, description, applied_at_ms) "
           "VALUES (?, ?, ?)"),

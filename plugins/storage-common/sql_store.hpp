@@ -140,6 +140,16 @@ class SqlStore : public sdk::StoragePlugin {
   tg_unit_outcome unitApply(const sdk::CallContext& ctx, const tg_unit& unit,
                             tg_idempotency_sink existing) override;
 
+  // ABI 1.4: holds (sql_holds.cpp) and ledger queries (sql_ledger.cpp). hold_apply goes
+  // through applyUnit, as ledger_apply does.
+  tg_hold_result holdApply(const sdk::CallContext& ctx, const tg_hold_request& req) override;
+  void holdList(const sdk::CallContext& ctx, const tg_hold_query& q, tg_hold_sink sink) override;
+  uint32_t holdExpire(const sdk::CallContext& ctx, int64_t now_ms, uint32_t limit) override;
+  void ledgerQuery(const sdk::CallContext& ctx, const tg_ledger_query& q,
+                   tg_ledger_entry_sink sink) override;
+  void ledgerSummary(const sdk::CallContext& ctx, const tg_ledger_query& q,
+                     tg_ledger_summary_sink sink) override;
+
   ~SqlStore() override;
 
  protected:
@@ -166,6 +176,18 @@ class SqlStore : public sdk::StoragePlugin {
   // run() returns (in particular, sinks are called afterwards).
   void run(const sdk::CallContext& ctx, std::string_view op, Tx tx,
            const std::function<void(Poco::Data::Session&)>& body);
+
+  // The WHERE clause and parameters of a ledger query's filters (sql_ledger.cpp); throws
+  // TG_ERR_INVALID_ARGUMENT naming a bad field.
+  struct EntryFilter {
+    std::string tenant, currency, where;
+    std::vector<Param> params;
+  };
+  EntryFilter entryFilter(std::string_view op, const sdk::CallContext& ctx,
+                          const tg_ledger_query& q) const;
+  // TG_ERR_NOT_FOUND unless the tenant has a wallet in that currency.
+  void requireWallet(const sdk::CallContext& ctx, std::string_view op, const std::string& tenant,
+                     const std::string& currency);
 
   [[noreturn]] void fail(std::string_view op, const DbError& e, int attempts) const;
   // The error a caller gets for `e` (logged when it is the database's fault, not the caller's).

@@ -296,6 +296,10 @@ void applyOps(SqlExec& x, const Dialect& d, OwnedUnit& u) {
               u.ledger[i] = applyLedger(x, d, u.tenant, l);
               return u.ledger[i].outcome == TG_APPLY_APPLIED ? TG_UNIT_CHANGED : TG_UNIT_UNCHANGED;
             },
+            [&](const HoldOp& h) -> int32_t {
+              u.holds[i] = applyHold(x, d, u.tenant, h);
+              return u.holds[i].outcome == TG_APPLY_APPLIED ? TG_UNIT_CHANGED : TG_UNIT_UNCHANGED;
+            },
             [&](const OptOutOp& c) -> int32_t {
               if (!d.registry_lock_exclusive.empty()) {
                 x.query(d.registry_lock_exclusive, {registryKey(u.tenant, c.phone)});
@@ -629,7 +633,8 @@ bool pipelinable(const OwnedUnit& u) {
   const auto* claim = u.ops.empty() ? nullptr : std::get_if<ClaimOp>(&u.ops.front());
   if (claim == nullptr || !claim->completion) return false;
   for (size_t i = 1; i < u.ops.size(); ++i) {
-    if (std::holds_alternative<ClaimOp>(u.ops[i]) || std::holds_alternative<LedgerOp>(u.ops[i])) {
+    if (std::holds_alternative<ClaimOp>(u.ops[i]) || std::holds_alternative<LedgerOp>(u.ops[i]) ||
+        std::holds_alternative<HoldOp>(u.ops[i])) {
       return false;
     }
     const auto* c = std::get_if<CompleteOp>(&u.ops[i]);
@@ -707,10 +712,11 @@ void SqlStore::countCommit(size_t n) {
 
 namespace {
 
-// The wallet a unit's first ledger apply locks, or "" if it applies none.
+// The wallet a unit's first ledger apply or hold locks, or "" if it has none.
 std::string walletOf(const OwnedUnit& u) {
   for (const UnitOp& o : u.ops) {
-    if (const auto* l = std::get_if<LedgerOp>(&o)) return cat({u.tenant, "/", l->currency});
+    if (const auto* l = std::get_if<LedgerOp>(&o)) return walletKey(u.tenant, l->currency);
+    if (const auto* h = std::get_if<HoldOp>(&o)) return walletKey(u.tenant, h->currency);
   }
   return "";
 }

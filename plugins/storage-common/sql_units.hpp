@@ -58,6 +58,13 @@ inline constexpr std::string_view kOptOutEventSql =
     "INSERT INTO opt_out_events (tenant_id, phone, action, keyword, message_sid, "
     "created_at_ms) VALUES (?, ?, ?, ?, ?, ?)";
 
+// Appends one ledger entry and returns its seq: tenant, currency, kind, amount,
+// balance_after, idempotency_key, reference, description, created_at_ms.
+inline constexpr std::string_view kInsertEntrySql =
+    "INSERT INTO ledger_entries (tenant_id, currency, kind, amount_micros, "
+    "balance_after_micros, idempotency_key, reference, description, created_at_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq";
+
 // One operation, checked, owning its values.
 struct ClaimOp {
   std::string scope, key, request_hash;
@@ -103,7 +110,43 @@ LedgerOp checkedLedgerOp(std::string_view op, const tg_ledger_apply_request& req
 tg_ledger_apply_result applyLedger(SqlExec& x, const Dialect& d, const std::string& tenant,
                                    const LedgerOp& op);
 
-using UnitOp = std::variant<ClaimOp, CompleteOp, RecordInsert, RecordUpdate, OptOutOp, LedgerOp>;
+// A hold action (abi/storage.h, hold_apply), checked. kExpire is the sweeper's own action
+// (hold_expire): an ACTIVE hold past its expiry becomes EXPIRED, anything else is left alone.
+struct HoldOp {
+  static constexpr tg_hold_action kExpire = 100;
+  tg_hold_action action = 0;
+  std::string currency, hold_id;
+  int64_t amount = 0;
+  tg_entry_kind kind = 0;
+  std::string reference, description;
+  int64_t expires_at_ms = 0;
+  int64_t now_ms = 0;
+};
+// Checks and copies a hold_apply request (TG_ERR_INVALID_ARGUMENT naming the field).
+HoldOp checkedHoldOp(std::string_view op, const tg_hold_request& req);
+// Applies `op` to `tenant`'s wallet inside the caller's transaction (sql_holds.cpp), under the
+// same wallet lock as applyLedger. Throws sdk::Error (no such wallet or hold, a capture above
+// the hold) or a retryable DbFailure (the id reserved concurrently in another wallet).
+tg_hold_result applyHold(SqlExec& x, const Dialect& d, const std::string& tenant, const HoldOp& op);
+
+// The order in which transactions lock wallets (commitEach sorts its batch by it, hold_expire
+// its holds): one order for all, so two transactions never wait for each other's wallets.
+inline std::string walletKey(const std::string& tenant, const std::string& currency) {
+  return tenant + "/" + currency;
+}
+
+// Locks `tenant`'s wallet in `currency` until the transaction ends and returns its balance,
+// credit limit and held total, in that order (sdk::Error TG_ERR_NOT_FOUND if there is none).
+struct LockedWallet {
+  int64_t balance = 0, credit_limit = 0, held = 0;
+};
+LockedWallet lockWallet(SqlExec& x, const Dialect& d, std::string_view op,
+                        const std::string& tenant, const std::string& currency);
+// Whether a balance of `balance_after`, with w's holds and credit limit, stays available.
+bool fundsCover(int64_t balance_after, const LockedWallet& w);
+
+using UnitOp =
+    std::variant<ClaimOp, CompleteOp, RecordInsert, RecordUpdate, OptOutOp, LedgerOp, HoldOp>;
 
 struct OwnedUnit {
   std::string tenant;
@@ -117,6 +160,7 @@ struct OwnedUnit {
   std::vector<std::string> existing;  // the stored idempotency row, as text, when duplicate
   std::vector<int32_t> results;       // per op
   std::vector<tg_ledger_apply_result> ledger;  // per op; what each LedgerOp did
+  std::vector<tg_hold_result> holds;           // per op; what each HoldOp did
   // Group commit, under GroupCommit::mu: the outcome is final (done), or its caller is to
   // lead the next batch (lead); `wake` wakes that caller alone.
   bool done = false;
@@ -133,6 +177,13 @@ struct OwnedUnit {
                                                      .outcome = 0,
                                                      .balance_micros = 0,
                                                      .first_seq = 0});
+    holds.assign(ops.size(), tg_hold_result{.struct_size = sizeof(tg_hold_result),
+                                            .outcome = 0,
+                                            .status = 0,
+                                            .balance_micros = 0,
+                                            .held_micros = 0,
+                                            .captured_micros = 0,
+                                            .entry_seq = 0});
   }
 };
 

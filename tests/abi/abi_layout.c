@@ -547,6 +547,78 @@ PIN_VALUE(TG_UNIT_NO_REPLY, 2);
 PIN_VALUE(TG_UNIT_APPLIED, 1);
 PIN_VALUE(TG_UNIT_DUPLICATE, 2);
 
+/* --- ABI 1.4 --- */
+PIN(tg_wallet_row, held_micros, 56, 8);
+PIN_END(tg_wallet_row, held_micros, 64);
+PIN(tg_hold_request, action, 4, 4);
+PIN(tg_hold_request, currency, 8, 4);
+PIN(tg_hold_request, hold_id, 16, 16);
+PIN(tg_hold_request, amount_micros, 32, 8);
+PIN(tg_hold_request, kind, 40, 4);
+PIN(tg_hold_request, reference, 48, 16);
+PIN(tg_hold_request, description, 64, 16);
+PIN(tg_hold_request, expires_at_ms, 80, 8);
+PIN(tg_hold_request, now_ms, 88, 8);
+PIN_END(tg_hold_request, now_ms, 96);
+PIN(tg_hold_result, outcome, 4, 4);
+PIN(tg_hold_result, status, 8, 4);
+PIN(tg_hold_result, balance_micros, 16, 8);
+PIN(tg_hold_result, held_micros, 24, 8);
+PIN(tg_hold_result, captured_micros, 32, 8);
+PIN(tg_hold_result, entry_seq, 40, 8);
+PIN_END(tg_hold_result, entry_seq, 48);
+PIN(tg_hold_row, hold_id, 8, 16);
+PIN(tg_hold_row, tenant_id, 24, 16);
+PIN(tg_hold_row, currency, 40, 4);
+PIN(tg_hold_row, status, 44, 4);
+PIN(tg_hold_row, amount_micros, 48, 8);
+PIN(tg_hold_row, captured_micros, 56, 8);
+PIN(tg_hold_row, entry_seq, 64, 8);
+PIN(tg_hold_row, reference, 72, 16);
+PIN(tg_hold_row, expires_at_ms, 88, 8);
+PIN(tg_hold_row, created_at_ms, 96, 8);
+PIN(tg_hold_row, updated_at_ms, 104, 8);
+PIN_END(tg_hold_row, updated_at_ms, 112);
+PIN(tg_hold_query, currency, 4, 4);
+PIN(tg_hold_query, status, 8, 4);
+PIN(tg_hold_query, hold_id, 16, 16);
+PIN(tg_hold_query, after_id, 32, 16);
+PIN(tg_hold_query, limit, 48, 4);
+PIN_END(tg_hold_query, limit, 52);
+PIN(tg_ledger_query, currency, 4, 4);
+PIN(tg_ledger_query, after_seq, 8, 8);
+PIN(tg_ledger_query, limit, 16, 4);
+PIN(tg_ledger_query, kind, 20, 4);
+PIN(tg_ledger_query, from_ms, 24, 8);
+PIN(tg_ledger_query, to_ms, 32, 8);
+PIN(tg_ledger_query, bucket_ms, 40, 8);
+PIN_END(tg_ledger_query, bucket_ms, 48);
+PIN(tg_ledger_summary_row, bucket_start_ms, 8, 8);
+PIN(tg_ledger_summary_row, kind, 16, 4);
+PIN(tg_ledger_summary_row, entry_count, 24, 8);
+PIN(tg_ledger_summary_row, total_micros, 32, 8);
+PIN_END(tg_ledger_summary_row, total_micros, 40);
+PIN_SIZE(tg_hold_sink, 16);
+PIN_SIZE(tg_ledger_summary_sink, 16);
+PIN(tg_storage_vtable, hold_apply, 280, 8);
+PIN(tg_storage_vtable, hold_list, 288, 8);
+PIN(tg_storage_vtable, hold_expire, 296, 8);
+PIN(tg_storage_vtable, ledger_query, 304, 8);
+PIN(tg_storage_vtable, ledger_summary, 312, 8);
+PIN_END(tg_storage_vtable, ledger_summary, 320); /* as released in 1.4 */
+PIN_VALUE(TG_ENTRY_SMS_USAGE, 5);
+PIN_VALUE(TG_ENTRY_VOICE_USAGE, 6);
+PIN_VALUE(TG_ENTRY_NUMBER_PURCHASE, 7);
+PIN_VALUE(TG_ENTRY_NUMBER_RENTAL, 8);
+PIN_VALUE(TG_APPLY_HOLD_NOT_ACTIVE, 4);
+PIN_VALUE(TG_HOLD_ACTIVE, 1);
+PIN_VALUE(TG_HOLD_CAPTURED, 2);
+PIN_VALUE(TG_HOLD_RELEASED, 3);
+PIN_VALUE(TG_HOLD_EXPIRED, 4);
+PIN_VALUE(TG_HOLD_RESERVE, 1);
+PIN_VALUE(TG_HOLD_CAPTURE, 2);
+PIN_VALUE(TG_HOLD_RELEASE, 3);
+
 #endif /* LP64 */
 
 /* Something to link, so that the test target is an executable ctest can run. */

@@ -191,6 +191,17 @@ void StorageTest::expectConsistent(const std::string& tenant, const std::string&
     last_seq = e.seq;
   }
   EXPECT_EQ(balance(tenant, currency), running) << "balance != sum of entries";
+  // held == the sum of the active holds (a plugin with holds).
+  if (!store().hasHolds()) return;
+  int64_t held = 0;
+  storage::HoldQuery q{.currency = currency, .status = TG_HOLD_ACTIVE, .limit = 1000};
+  for (auto page = store().holds(tenant, q); !page.empty(); page = store().holds(tenant, q)) {
+    for (const auto& h : page) held += h.amount_micros;
+    q.after_id = page.back().hold_id;
+  }
+  const auto w = store().wallet(tenant, currency);
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(w->held_micros, held) << "held != sum of active holds";
 }
 
 }  // namespace tollgate::testing

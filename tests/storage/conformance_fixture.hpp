@@ -19,7 +19,7 @@
 namespace tollgate::testing {
 
 inline constexpr int64_t kT0 = 1700000000000;  // a fixed "now" for rows the tests create
-inline constexpr int64_t kSchemaVersion = 2;   // the newest migration's version
+inline constexpr int64_t kSchemaVersion = 3;   // the newest migration's version
 
 class StorageTest : public ::testing::TestWithParam<std::string> {
  protected:

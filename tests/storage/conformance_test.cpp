@@ -34,7 +34,7 @@ TEST_P(StorageMigrationTest, MigrateReportsTheVersionAndIsIdempotent) {
   auto s = rawSession();
   std::vector<Poco::Int64> versions;
   s << "SELECT version FROM schema_migrations ORDER BY version", kw::into(versions), kw::now;
-  EXPECT_EQ(versions, (std::vector<Poco::Int64>{1, 2}));
+  EXPECT_EQ(versions, (std::vector<Poco::Int64>{1, 2, 3}));
 }
 
 // A database that a 1.0 plugin migrated (version 1), with rows in it, upgrades in place.
@@ -62,8 +62,39 @@ TEST_P(StorageMigrationTest, UpgradesAVersion1DatabaseKeepingItsRows) {
        "created_at_ms, updated_at_ms) VALUES ('CAold', 'tn_a', 'inbound', '+14155550001', "
        "'+14155550100', 'completed', 7, 8)",
       kw::now;
+  // A wallet with two entries (seq 1 and 2): version 3 rebuilds SQLite's ledger_entries.
+  s << "INSERT INTO wallets (tenant_id, currency, balance_micros, credit_limit_micros, "
+       "created_at_ms) VALUES ('tn_a', 'USD', 700, 0, 1)",
+      kw::now;
+  s << "INSERT INTO ledger_entries (tenant_id, currency, kind, amount_micros, "
+       "balance_after_micros, idempotency_key, created_at_ms) VALUES "
+       "('tn_a', 'USD', 1, 1000, 1000, 'k1', 2), ('tn_a', 'USD', 2, -300, 700, 'k2', 3)",
+      kw::now;
+  s << "INSERT INTO ledger_transactions (tenant_id, idempotency_key, currency, first_seq, "
+       "entry_count, balance_after_micros, created_at_ms) VALUES "
+       "('tn_a', 'k1', 'USD', 1, 1, 1000, 2), ('tn_a', 'k2', 'USD', 2, 1, 700, 3)",
+      kw::now;
 
   EXPECT_EQ(store().migrate(), kSchemaVersion);
+  // The entries kept their seq; the next one comes after them, and the new kinds are accepted.
+  const auto w = store().wallet("tn_a", "USD");
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(w->balance_micros, 700);
+  EXPECT_EQ(w->held_micros, 0);
+  const auto applied = store().applyLedger("tn_a", "USD", "k3",
+                                           {{.kind = TG_ENTRY_SMS_USAGE,
+                                             .amount_micros = -100,
+                                             .reference = "SMold",
+                                             .description = "an SMS"}},
+                                           4);
+  EXPECT_EQ(applied.outcome, TG_APPLY_APPLIED);
+  EXPECT_EQ(applied.first_seq, 3);
+  const auto entries = allEntries("tn_a");
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].seq, 1);
+  EXPECT_EQ(entries[1].amount_micros, -300);
+  EXPECT_EQ(entries[2].kind, TG_ENTRY_SMS_USAGE);
+  expectConsistent("tn_a");
   const auto m = store().message("tn_a", "SMold");
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->direction, TG_DIRECTION_OUTBOUND);
@@ -113,8 +144,7 @@ TEST_P(StorageMigrationTest, DaemonsMigratingAtOnceApplyEachMigrationOnce) {
 // ---- schema ----
 
 TEST_P(StorageTest, EveryTableExistsWithItsColumns) {
-  // Tables the 1.1 vtable does not touch yet (templates, keywords, outbox, holds) exist all
-  // the same.
+  // Tables the vtable does not touch yet (templates, keywords, outbox) exist all the same.
   const std::vector<std::pair<std::string, std::string>> tables = {
       {"tenants", "id, name, status, created_at_ms"},
       {"api_keys", "id, tenant_id, secret_sha256, label, created_at_ms, revoked_at_ms"},
@@ -129,7 +159,8 @@ TEST_P(StorageTest, EveryTableExistsWithItsColumns) {
       {"calls",
        "sid, tenant_id, direction, from_number, to_number, status, status_rank, duration_s, "
        "recording_url, created_at_ms, updated_at_ms"},
-      {"wallets", "tenant_id, currency, balance_micros, credit_limit_micros, created_at_ms"},
+      {"wallets",
+       "tenant_id, currency, balance_micros, credit_limit_micros, created_at_ms, held_micros"},
       {"ledger_transactions",
        "tenant_id, idempotency_key, currency, first_seq, entry_count, balance_after_micros, "
        "created_at_ms"},
@@ -137,8 +168,8 @@ TEST_P(StorageTest, EveryTableExistsWithItsColumns) {
        "seq, tenant_id, currency, kind, amount_micros, balance_after_micros, idempotency_key, "
        "reference, description, created_at_ms"},
       {"ledger_holds",
-       "id, tenant_id, currency, amount_micros, status, reference, expires_at_ms, created_at_ms, "
-       "updated_at_ms"},
+       "tenant_id, hold_id, currency, status, amount_micros, captured_micros, entry_seq, "
+       "reference, expires_at_ms, created_at_ms, updated_at_ms"},
       {"opt_outs", "tenant_id, phone, opted_out, updated_at_ms"},
       {"opt_out_events", "id, tenant_id, phone, action, keyword, message_sid, created_at_ms"},
       {"templates", "tenant_id, name, body, created_at_ms, updated_at_ms"},
@@ -174,7 +205,9 @@ TEST_P(StorageTest, EveryTableExistsWithItsColumns) {
   const std::set<std::string> have(indexes.begin(), indexes.end());
   for (const char* want :
        {"messages_log", "messages_by_from", "messages_by_to", "calls_log", "calls_by_from",
-        "calls_by_to", "phone_numbers_by_tenant", "opt_out_events_by_phone"}) {
+        "calls_by_to", "phone_numbers_by_tenant", "opt_out_events_by_phone",
+        "ledger_entries_by_wallet", "ledger_entries_by_key", "ledger_holds_by_wallet",
+        "ledger_holds_expiring"}) {
     EXPECT_EQ(have.count(want), 1u) << want;
   }
   EXPECT_EQ(have.count("messages_by_tenant_time"), 0u);

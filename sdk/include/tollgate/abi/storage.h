@@ -13,8 +13,9 @@
  * reader's own sizeof, since a newer host may have appended fields.
  *
  * The vtable is append-only. ABI 1.1 added numbers, Twilio accounts, messages, calls and
- * opt-outs; ABI 1.2 added idempotency_reclaim; ABI 1.3 added units of work (unit_apply);
- * templates and the outbox come in later minor versions. The schema for all of them
+ * opt-outs; ABI 1.2 added idempotency_reclaim; ABI 1.3 added units of work (unit_apply); ABI
+ * 1.4 added usage entry kinds, holds, held_micros on wallets and ledger queries; templates and
+ * the outbox come in later minor versions. The schema for all of them
  * is created by migrate() so that upgrades never need a data migration across plugins.
  */
 #ifndef TOLLGATE_ABI_STORAGE_H
@@ -60,14 +61,24 @@ typedef struct tg_wallet_row {
   int64_t balance_micros;      /* always equal to the sum of the wallet's ledger entries */
   int64_t credit_limit_micros; /* >= 0; the balance may go down to -credit_limit_micros */
   int64_t created_at_ms;
+  /* ABI 1.4 (check TG_HAS_FIELD): the sum of the wallet's active holds, >= 0. The available
+   * balance is balance_micros - held_micros; no debit or reserve takes it below
+   * -credit_limit_micros. wallet_create ignores it (a new wallet holds nothing). */
+  int64_t held_micros;
 } tg_wallet_row;
 
 /* Kinds of ledger entries. */
 typedef int32_t tg_entry_kind;
 #define TG_ENTRY_TOPUP 1      /* money in: a payment or an admin credit */
-#define TG_ENTRY_CHARGE 2     /* usage: an SMS, a call minute, a number's monthly fee */
+#define TG_ENTRY_CHARGE 2     /* usage that none of the kinds below names */
 #define TG_ENTRY_REFUND 3     /* money given back for a charge */
 #define TG_ENTRY_ADJUSTMENT 4 /* manual correction by an admin */
+/* ABI 1.4: usage by what it paid for. A backend of ABI 1.3 or older refuses them. */
+#define TG_ENTRY_SMS_USAGE 5       /* an SMS or MMS, sent or received */
+#define TG_ENTRY_VOICE_USAGE 6     /* a call's minutes */
+#define TG_ENTRY_NUMBER_PURCHASE 7 /* a phone number bought */
+#define TG_ENTRY_NUMBER_RENTAL 8   /* a phone number's monthly fee */
+#define TG_ENTRY_KIND_MAX 8
 
 /* One entry to append, as the host asks for it. */
 typedef struct tg_ledger_entry_in {
@@ -109,6 +120,9 @@ typedef int32_t tg_apply_outcome;
 #define TG_APPLY_INSUFFICIENT_FUNDS                        \
   3 /* the balance would fall below -credit_limit; nothing \
        appended, key not consumed */
+#define TG_APPLY_HOLD_NOT_ACTIVE                            \
+  4 /* ABI 1.4, holds only: the hold was captured, released \
+       or expired by another action; nothing changed */
 
 typedef struct tg_ledger_apply_result {
   uint32_t struct_size; /* set by the caller; the backend fills only fields that fit */
@@ -347,6 +361,116 @@ typedef int32_t tg_unit_outcome;
 #define TG_UNIT_APPLIED 1   /* every operation applied and durable */
 #define TG_UNIT_DUPLICATE 2 /* the unit's claim found its key: nothing applied */
 
+/* ---- holds and ledger queries (ABI 1.4) ----
+ *
+ * A hold reserves part of a wallet's available balance for a charge whose amount is known
+ * later (an SMS's segments, a call's minutes): reserve an estimate, then capture the actual
+ * amount (at most the estimate; the rest is released) or release it all. A hold not captured
+ * or released by its expiry is released by hold_expire, or by the first capture or release
+ * that finds it expired. Every change to a hold is serialised with every ledger_apply on its
+ * wallet, and moves wallets.held_micros in the same transaction. */
+
+typedef int32_t tg_hold_status;
+#define TG_HOLD_ACTIVE 1   /* reserving its amount */
+#define TG_HOLD_CAPTURED 2 /* charged: one entry of -captured_micros */
+#define TG_HOLD_RELEASED 3 /* released by request; nothing charged */
+#define TG_HOLD_EXPIRED 4  /* released at its expiry; nothing charged */
+
+typedef int32_t tg_hold_action;
+/* If hold_id exists -> ALREADY_APPLIED with that hold as it is now; else if the available
+ * balance minus amount_micros would fall below -credit_limit -> INSUFFICIENT_FUNDS, nothing
+ * stored, the id still free; else store an ACTIVE hold -> APPLIED. */
+#define TG_HOLD_RESERVE 1
+/* An ACTIVE hold not yet expired: append one entry (kind, -amount_micros, reference,
+ * description; its idempotency_key is the hold's id), release the whole hold, mark it
+ * CAPTURED -> APPLIED. Never refused for funds: the hold reserved them. Already CAPTURED ->
+ * ALREADY_APPLIED with that capture. Released, or expired (marked so now if it was still
+ * ACTIVE) -> HOLD_NOT_ACTIVE. amount_micros above the hold's amount: TG_ERR_INVALID_ARGUMENT. */
+#define TG_HOLD_CAPTURE 2
+/* An ACTIVE hold not yet expired: mark it RELEASED -> APPLIED. Already RELEASED ->
+ * ALREADY_APPLIED. Captured, or expired -> HOLD_NOT_ACTIVE. */
+#define TG_HOLD_RELEASE 3
+
+typedef struct tg_hold_request {
+  uint32_t struct_size;
+  tg_hold_action action;
+  char currency[4];      /* the wallet of ctx->tenant_id (all actions); must exist */
+  tg_str hold_id;        /* required; unique per tenant (the host's key, e.g. "sms:SM..." ) */
+  int64_t amount_micros; /* RESERVE: > 0; CAPTURE: 0 < amount <= the hold's; RELEASE: unused */
+  tg_entry_kind kind;    /* CAPTURE: the entry's kind */
+  tg_str reference;      /* RESERVE: stored with the hold; CAPTURE: the entry's */
+  tg_str description;    /* CAPTURE: the entry's */
+  int64_t expires_at_ms; /* RESERVE: > now_ms */
+  int64_t now_ms;
+} tg_hold_request;
+
+typedef struct tg_hold_result {
+  uint32_t struct_size; /* set by the caller; the backend fills only fields that fit */
+  tg_apply_outcome outcome;
+  tg_hold_status status;   /* the hold's state now; 0 after INSUFFICIENT_FUNDS */
+  int64_t balance_micros;  /* the wallet's balance now */
+  int64_t held_micros;     /* the wallet's held total now */
+  int64_t captured_micros; /* what the hold's capture charged; 0 if none */
+  int64_t entry_seq;       /* the capture's entry; 0 if none */
+} tg_hold_result;
+
+typedef struct tg_hold_row {
+  uint32_t struct_size;
+  tg_str hold_id;
+  tg_str tenant_id;
+  char currency[4];
+  tg_hold_status status;
+  int64_t amount_micros;   /* reserved */
+  int64_t captured_micros; /* charged at capture; 0 if none */
+  int64_t entry_seq;       /* the capture's entry; 0 if none */
+  tg_str reference;
+  int64_t expires_at_ms;
+  int64_t created_at_ms;
+  int64_t updated_at_ms;
+} tg_hold_row;
+
+/* Filter and page of a wallet's holds, ordered by hold_id (byte-wise). Borrowed. */
+typedef struct tg_hold_query {
+  uint32_t struct_size;
+  char currency[4];      /* the wallet of ctx->tenant_id */
+  tg_hold_status status; /* 0: any */
+  tg_str hold_id;        /* non-empty: that hold alone */
+  tg_str after_id;       /* page cursor: holds with hold_id > after_id; empty: first page */
+  uint32_t limit;
+} tg_hold_query;
+
+/* Filter and page of a wallet's entries, in seq order. Borrowed. */
+typedef struct tg_ledger_query {
+  uint32_t struct_size;
+  char currency[4];   /* the wallet of ctx->tenant_id */
+  int64_t after_seq;  /* entries with seq > after_seq */
+  uint32_t limit;     /* ledger_query: at most this many; ledger_summary: unused */
+  tg_entry_kind kind; /* 0: any */
+  int64_t from_ms;    /* created_at_ms >= from_ms; 0: no lower bound */
+  int64_t to_ms;      /* created_at_ms < to_ms; 0: no upper bound */
+  int64_t bucket_ms;  /* ledger_summary: width of its time buckets, >= 1, counted from the epoch */
+} tg_ledger_query;
+
+/* One bucket of ledger_summary: the entries of one kind created in
+ * [bucket_start_ms, bucket_start_ms + bucket_ms). */
+typedef struct tg_ledger_summary_row {
+  uint32_t struct_size;
+  int64_t bucket_start_ms;
+  tg_entry_kind kind;
+  int64_t entry_count;
+  int64_t total_micros; /* sum of the amounts (signed) */
+} tg_ledger_summary_row;
+
+typedef struct tg_hold_sink {
+  void* ctx;
+  void (*fn)(void* ctx, const tg_hold_row* row);
+} tg_hold_sink;
+
+typedef struct tg_ledger_summary_sink {
+  void* ctx;
+  void (*fn)(void* ctx, const tg_ledger_summary_row* row);
+} tg_ledger_summary_sink;
+
 /* ---- vtable ---- */
 
 typedef struct tg_storage_vtable {
@@ -509,6 +633,29 @@ typedef struct tg_storage_vtable {
   tg_status (*unit_apply)(void* instance, const tg_call_ctx* ctx, const tg_unit* unit,
                           tg_unit_outcome* out_outcome, tg_idempotency_sink existing,
                           tg_error* err);
+
+  /* --- ABI 1.4: optional; a host checks TG_HAS_FIELD and a non-NULL pointer first --- */
+
+  /* Reserves, captures or releases a hold (see "holds" above). TG_OK with *out filled for
+   * APPLIED, ALREADY_APPLIED, INSUFFICIENT_FUNDS and HOLD_NOT_ACTIVE; TG_ERR_NOT_FOUND: no such
+   * wallet, or (capture, release) no such hold in it; TG_ERR_INVALID_ARGUMENT naming the field. */
+  tg_status (*hold_apply)(void* instance, const tg_call_ctx* ctx, const tg_hold_request* req,
+                          tg_hold_result* out, tg_error* err);
+  /* The holds of ctx->tenant_id's wallet that match `query`. TG_ERR_NOT_FOUND: no such wallet. */
+  tg_status (*hold_list)(void* instance, const tg_call_ctx* ctx, const tg_hold_query* query,
+                         tg_hold_sink sink, tg_error* err);
+  /* Marks EXPIRED up to `limit` ACTIVE holds with expires_at_ms <= now_ms, of every tenant
+   * (ctx->tenant_id empty) or of ctx->tenant_id, and releases their amounts; reports how many
+   * in *out_expired. Safe from several daemons at once: each hold expires once. */
+  tg_status (*hold_expire)(void* instance, const tg_call_ctx* ctx, int64_t now_ms, uint32_t limit,
+                           uint32_t* out_expired, tg_error* err);
+  /* The entries of ctx->tenant_id's wallet that match `query`, in seq order. */
+  tg_status (*ledger_query)(void* instance, const tg_call_ctx* ctx, const tg_ledger_query* query,
+                            tg_ledger_entry_sink sink, tg_error* err);
+  /* Count and sum of the matching entries (after_seq and limit unused) by time bucket and
+   * kind, ordered by bucket then kind; empty buckets are left out. */
+  tg_status (*ledger_summary)(void* instance, const tg_call_ctx* ctx, const tg_ledger_query* query,
+                              tg_ledger_summary_sink sink, tg_error* err);
 } tg_storage_vtable;
 
 #ifdef __cplusplus

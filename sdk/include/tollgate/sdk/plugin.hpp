@@ -242,6 +242,32 @@ class StoragePlugin : public PluginBase {
     throw Error(TG_ERR_UNSUPPORTED, "unit_apply is not implemented by this plugin");
   }
 
+  // ABI 1.4, optional: holds and ledger queries (abi/storage.h). The defaults say
+  // TG_ERR_UNSUPPORTED.
+  virtual tg_hold_result holdApply(const CallContext& ctx, const tg_hold_request& req) {
+    (void)ctx, (void)req;
+    throw Error(TG_ERR_UNSUPPORTED, "hold_apply is not implemented by this plugin");
+  }
+  virtual void holdList(const CallContext& ctx, const tg_hold_query& q, tg_hold_sink sink) {
+    (void)ctx, (void)q, (void)sink;
+    throw Error(TG_ERR_UNSUPPORTED, "hold_list is not implemented by this plugin");
+  }
+  // Returns how many holds it expired.
+  virtual uint32_t holdExpire(const CallContext& ctx, int64_t now_ms, uint32_t limit) {
+    (void)ctx, (void)now_ms, (void)limit;
+    throw Error(TG_ERR_UNSUPPORTED, "hold_expire is not implemented by this plugin");
+  }
+  virtual void ledgerQuery(const CallContext& ctx, const tg_ledger_query& q,
+                           tg_ledger_entry_sink sink) {
+    (void)ctx, (void)q, (void)sink;
+    throw Error(TG_ERR_UNSUPPORTED, "ledger_query is not implemented by this plugin");
+  }
+  virtual void ledgerSummary(const CallContext& ctx, const tg_ledger_query& q,
+                             tg_ledger_summary_sink sink) {
+    (void)ctx, (void)q, (void)sink;
+    throw Error(TG_ERR_UNSUPPORTED, "ledger_summary is not implemented by this plugin");
+  }
+
   static const void* vtable() noexcept {
     using S = StoragePlugin;
     static const tg_storage_vtable vt = {
@@ -410,6 +436,33 @@ class StoragePlugin : public PluginBase {
            tg_idempotency_sink existing, tg_error* e) {
           return guard(
               e, [&] { *out = detail::self<S>(i)->unitApply(CallContext::from(c), *u, existing); });
+        },
+        // ABI 1.4
+        [](void* i, const tg_call_ctx* c, const tg_hold_request* r, tg_hold_result* out,
+           tg_error* e) {
+          return guard(e, [&] {
+            const tg_hold_result res = detail::self<S>(i)->holdApply(CallContext::from(c), *r);
+            // Copy only what the caller's struct has room for.
+            const size_t n = out->struct_size < sizeof(res) ? out->struct_size : sizeof(res);
+            const uint32_t caller_size = out->struct_size;
+            std::memcpy(out, &res, n);
+            out->struct_size = caller_size;
+          });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_hold_query* q, tg_hold_sink s, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->holdList(CallContext::from(c), *q, s); });
+        },
+        [](void* i, const tg_call_ctx* c, int64_t now, uint32_t limit, uint32_t* out, tg_error* e) {
+          return guard(
+              e, [&] { *out = detail::self<S>(i)->holdExpire(CallContext::from(c), now, limit); });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_ledger_query* q, tg_ledger_entry_sink s,
+           tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->ledgerQuery(CallContext::from(c), *q, s); });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_ledger_query* q, tg_ledger_summary_sink s,
+           tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->ledgerSummary(CallContext::from(c), *q, s); });
         },
     };
     return &vt;
