@@ -215,6 +215,7 @@ class Tollgated : public Poco::Util::ServerApplication {
       server->stopAll(true);
       pool->joinAll();
     }
+    svc.sweeper.reset();  // before the storage plugin it calls goes
     host.shutdownAll();
     spdlog::info("stopped");
     return rc;
@@ -281,6 +282,11 @@ class Tollgated : public Poco::Util::ServerApplication {
       // gets it now.
       if (const size_t created = svc.ledger->ensureWallets(tenancy::nowMs())) {
         spdlog::info("created {} missing {} wallet(s)", created, c.wallet_currency);
+      }
+      if (svc.store->hasHolds()) {
+        svc.sweeper = std::make_unique<ledger::HoldSweeper>(*svc.store, c.hold_sweep_interval);
+      } else {
+        spdlog::warn("storage {} has no holds (ABI 1.4): reserves are refused", storage->id());
       }
       svc.auth = std::make_unique<http::Auth>(*svc.tenants, admin_key);
       startTwilio(c, svc);

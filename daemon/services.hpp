@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "ledger/hold_sweeper.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/usage_events.hpp"
 #include "messaging/optouts.hpp"
@@ -34,6 +35,7 @@ struct Services {
   std::unique_ptr<storage::Store> store;
   std::unique_ptr<tenancy::Tenants> tenants;
   std::unique_ptr<ledger::Ledger> ledger;
+  std::unique_ptr<ledger::HoldSweeper> sweeper;  // null with a storage plugin without holds
   std::unique_ptr<http::Auth> auth;
   std::unique_ptr<numbers::Routes> routes;
   std::unique_ptr<twilio::Accounts> accounts;

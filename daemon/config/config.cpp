@@ -84,6 +84,9 @@ const std::vector<KeyDoc>& coreKeys() {
        "ISO 4217 currency of the prepaid wallet every tenant gets when it is created"},
       {"billing.credit_limit_micros", "0",
        "how far below zero a new tenant's wallet may go, in micro-units (0: prepaid only)"},
+      {"billing.hold_sweep_ms", "5000",
+       "how often holds past their expiry are released (every daemon sharing the storage may "
+       "sweep; each hold is released once)"},
       {"log.level", "info", "trace, debug, info, warn, error"},
       {"outbound.extra_ca_file", "",
        "PEM file of CA certificates (a private CA) that every outbound HTTPS connection, e.g. a "
@@ -354,6 +357,8 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
   }
   c.wallet_credit_limit_micros =
       r.integer("billing.credit_limit_micros", 0, 0, std::numeric_limits<int64_t>::max() / 2);
+  c.hold_sweep_interval =
+      std::chrono::milliseconds(r.integer("billing.hold_sweep_ms", 5000, 100, 3600000));
   c.log_level = r.str("log.level", "info");
   static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
   if (!levels.count(c.log_level)) {

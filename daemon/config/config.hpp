@@ -52,8 +52,9 @@ struct Config {
   std::string log_level = "info";
 
   // Every tenant's prepaid wallet, created with the tenant.
-  std::string wallet_currency = "USD";     // ISO 4217
-  int64_t wallet_credit_limit_micros = 0;  // how far below zero it may go
+  std::string wallet_currency = "USD";                  // ISO 4217
+  int64_t wallet_credit_limit_micros = 0;               // how far below zero it may go
+  std::chrono::milliseconds hold_sweep_interval{5000};  // expired holds released this often
 
   // Outbound HTTPS (forwards, Twilio, Stripe) trusts the system CA store and this PEM file.
   std::filesystem::path outbound_extra_ca_file;  // empty: the system store only

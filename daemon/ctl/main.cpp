@@ -3,7 +3,9 @@
 //   tollgatectl [--url URL] [--ca-file FILE] [--admin-key-file FILE] [--json] COMMAND ...
 //     tenant create NAME | tenant list | tenant show ID | tenant suspend ID | tenant activate ID
 //     key issue TENANT_ID [--label TEXT] | key list TENANT_ID | key revoke TENANT_ID KEY_ID
-//     wallet show|entries TENANT_ID | wallet credit|debit TENANT_ID AMOUNT --reason TEXT --key KEY
+//     wallet show|entries|holds|usage TENANT_ID | wallet credit|debit TENANT_ID AMOUNT --reason
+//     TEXT
+//     --key KEY
 //     ledger verify [TENANT_ID]   (exit status 3 when the ledger is not consistent)
 //
 // URL defaults to $TOLLGATE_URL or http://127.0.0.1:8080; the admin key file to
@@ -51,8 +53,13 @@ const char* kUsage =
     "  number detach TENANT_ID E164\n"
     "  account add TENANT_ID AC... --token-file FILE [--name TEXT]\n"
     "                              register a tenant's Twilio subaccount (token stored encrypted)\n"
-    "  wallet show TENANT_ID       balance of the tenant's prepaid wallet\n"
-    "  wallet entries TENANT_ID    every entry of its ledger, oldest first\n"
+    "  wallet show TENANT_ID       balance, held and available of the tenant's prepaid wallet\n"
+    "  wallet entries TENANT_ID [--type TYPE]\n"
+    "                              every entry of its ledger (or of one type), oldest first\n"
+    "  wallet holds TENANT_ID [--status active|captured|released|expired]\n"
+    "                              its holds (amounts reserved until the actual charge is known)\n"
+    "  wallet usage TENANT_ID [--period day|month]\n"
+    "                              count and total of its entries by period (UTC) and type\n"
     "  wallet credit TENANT_ID AMOUNT --reason TEXT --key KEY\n"
     "  wallet debit TENANT_ID AMOUNT --reason TEXT --key KEY\n"
     "                              top up or debit the wallet (AMOUNT in currency units, e.g.\n"
@@ -170,10 +177,12 @@ int64_t parseMoney(const std::string& text) {
 }
 
 void printWallet(const Options&, const Poco::JSON::Object& w) {
-  std::cout << fmt::format("{}  {} {}  (credit limit {})\n", w.getValue<std::string>("tenant_id"),
-                           w.getValue<std::string>("currency"),
-                           money(w.getValue<Poco::Int64>("balance_micros")),
-                           money(w.getValue<Poco::Int64>("credit_limit_micros")));
+  std::cout << fmt::format(
+      "{}  {} {}  (held {}, available {}, credit limit {})\n", w.getValue<std::string>("tenant_id"),
+      w.getValue<std::string>("currency"), money(w.getValue<Poco::Int64>("balance_micros")),
+      money(w.getValue<Poco::Int64>("held_micros")),
+      money(w.getValue<Poco::Int64>("available_micros")),
+      money(w.getValue<Poco::Int64>("credit_limit_micros")));
 }
 
 void output(const Options& o, const Reply& r,
@@ -308,12 +317,18 @@ int run(const Options& o) {
     need(3);
     output(o, call(o, "GET", "/admin/v1/tenants/" + a[2] + "/wallet"), printWallet);
   } else if (what == "wallet entries") {
-    need(3);
+    std::string type;
+    if (a.size() == 5 && a[3] == "--type") {
+      type = "&type=" + a[4];
+    } else {
+      need(3);
+    }
     int64_t after = 0;
     for (;;) {
-      const Reply r = call(
-          o, "GET",
-          fmt::format("/admin/v1/tenants/{}/wallet/entries?limit=1000&after_seq={}", a[2], after));
+      const Reply r =
+          call(o, "GET",
+               fmt::format("/admin/v1/tenants/{}/wallet/entries?limit=1000&after_seq={}{}", a[2],
+                           after, type));
       auto list = r.body->getArray("entries");
       for (size_t i = 0; i < list->size(); ++i) {
         auto e = list->getObject(i);
@@ -331,6 +346,62 @@ int run(const Options& o) {
       if (!r.body->has("next_after_seq")) break;
       after = r.body->getValue<Poco::Int64>("next_after_seq");
     }
+  } else if (what == "wallet holds") {
+    std::string status;
+    if (a.size() == 5 && a[3] == "--status") {
+      status = "&status=" + a[4];
+    } else {
+      need(3);
+    }
+    std::string after;
+    for (;;) {
+      std::string cursor;
+      Poco::URI::encode(after, "!#$&'()*+,/:;=?@[]", cursor);
+      const Reply r = call(o, "GET",
+                           fmt::format("/admin/v1/tenants/{}/wallet/holds?limit=1000&after={}{}",
+                                       a[2], cursor, status));
+      auto list = r.body->getArray("holds");
+      for (size_t i = 0; i < list->size(); ++i) {
+        auto h = list->getObject(i);
+        if (o.json) {
+          h->stringify(std::cout);
+          std::cout << "\n";
+        } else {
+          std::cout << fmt::format(
+              "{}  {}  {}  captured {}  {}\n", h->getValue<std::string>("hold_id"),
+              h->getValue<std::string>("status"), money(h->getValue<Poco::Int64>("amount_micros")),
+              money(h->getValue<Poco::Int64>("captured_micros")),
+              h->getValue<std::string>("reference"));
+        }
+      }
+      if (!r.body->has("next_after")) break;
+      after = r.body->getValue<std::string>("next_after");
+    }
+  } else if (what == "wallet usage") {
+    std::string period = "day";
+    if (a.size() == 5 && a[3] == "--period") {
+      period = a[4];
+    } else {
+      need(3);
+    }
+    output(o, call(o, "GET", "/admin/v1/tenants/" + a[2] + "/wallet/usage?period=" + period),
+           [](const Options&, const Poco::JSON::Object& u) {
+             auto list = u.getArray("periods");
+             for (size_t i = 0; i < list->size(); ++i) {
+               auto p = list->getObject(i);
+               auto by = p->getObject("by_type");
+               std::vector<std::string> names;
+               by->getNames(names);
+               for (const auto& n : names) {
+                 auto t = by->getObject(n);
+                 std::cout << fmt::format("{}  {}  {} x  {}\n", p->getValue<std::string>("start"),
+                                          n, t->getValue<Poco::Int64>("count"),
+                                          money(t->getValue<Poco::Int64>("total_micros")));
+               }
+               std::cout << fmt::format("{}  net  {}\n", p->getValue<std::string>("start"),
+                                        money(p->getValue<Poco::Int64>("net_micros")));
+             }
+           });
   } else if (what == "wallet credit" || what == "wallet debit") {
     if (a.size() != 8) throw std::invalid_argument("wrong number of arguments");
     Poco::JSON::Object b;
@@ -371,10 +442,11 @@ int run(const Options& o) {
                                      : std::string(),
                                  m->getValue<std::string>("problem"));
       }
-      std::cout << fmt::format("{}: {} wallet(s), {} entries checked\n",
+      std::cout << fmt::format("{}: {} wallet(s), {} entries, {} active holds checked\n",
                                v.getValue<bool>("consistent") ? "consistent" : "NOT CONSISTENT",
                                v.getValue<Poco::Int64>("wallets_checked"),
-                               v.getValue<Poco::Int64>("entries_checked"));
+                               v.getValue<Poco::Int64>("entries_checked"),
+                               v.getValue<Poco::Int64>("holds_checked"));
     });
     return r.body->getValue<bool>("consistent") ? 0 : 3;
   } else {

@@ -17,6 +17,10 @@ void addWalletRoutes(Router& router, Services& svc);  // wallets and the ledger,
 Poco::JSON::Object tenantJson(const storage::Tenant& t);
 Poco::JSON::Object keyJson(const storage::ApiKey& k);
 
+// Query parameter `name` as a time: ISO 8601 / RFC 3339 ("2026-11-21T10:00:00Z") or
+// milliseconds since the epoch; 0 when absent; a 400 naming it otherwise.
+int64_t timeParam(Request& r, const std::string& name);
+
 }  // namespace tollgate::http
 
 namespace tollgate::messaging {

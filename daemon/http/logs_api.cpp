@@ -11,9 +11,7 @@
 #include "http/auth.hpp"
 
 namespace tollgate::http {
-namespace {
 
-// Accepts ISO 8601 / RFC 3339 ("2026-11-21T10:00:00Z") or milliseconds since the epoch.
 int64_t timeParam(Request& r, const std::string& name) {
   const std::string v = r.query(name);
   if (v.empty()) return 0;
@@ -35,6 +33,8 @@ int64_t timeParam(Request& r, const std::string& name) {
       400, "invalid_argument",
       fmt::format("'{}' must be an ISO 8601 time (2026-11-21T10:00:00Z) or epoch ms", name), name);
 }
+
+namespace {
 
 storage::LogQuery query(Request& r) {
   storage::LogQuery q;

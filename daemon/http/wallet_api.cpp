@@ -1,8 +1,14 @@
-// Wallet API: a tenant's prepaid wallet and its ledger. Admin: see any tenant's, credit and
-// debit it with a reason, verify the ledger. Tenant: see its own.
+// Wallet API: a tenant's prepaid wallet, its ledger, holds and usage. Admin: see any tenant's,
+// credit and debit it with a reason, reserve, capture and release holds, verify the ledger.
+// Tenant: see its own.
 #include <Poco/JSON/Array.h>
 #include <Poco/NumberParser.h>
 #include <fmt/format.h>
+
+#include <array>
+#include <chrono>
+#include <map>
+#include <regex>
 
 #include "http/api.hpp"
 #include "http/auth.hpp"
@@ -17,19 +23,34 @@ constexpr size_t kMaxKey = 100;
 // int64, refused naming the field.
 constexpr int64_t kMaxMoveMicros = 1'000'000'000'000'000;
 
+// The API's names of entry kinds (abi/storage.h), indexed by kind.
+constexpr std::array<std::string_view, TG_ENTRY_KIND_MAX + 1> kKindNames = {
+    "unknown",   "topup",       "charge",          "refund",        "adjustment",
+    "sms_usage", "voice_usage", "number_purchase", "number_rental",
+};
+
 std::string_view kindName(tg_entry_kind k) {
-  switch (k) {
-    case TG_ENTRY_TOPUP:
-      return "topup";
-    case TG_ENTRY_CHARGE:
-      return "charge";
-    case TG_ENTRY_REFUND:
-      return "refund";
-    case TG_ENTRY_ADJUSTMENT:
-      return "adjustment";
-    default:
-      return "unknown";
+  return k >= TG_ENTRY_TOPUP && k <= TG_ENTRY_KIND_MAX ? kKindNames[k] : kKindNames[0];
+}
+
+// The kind a `type` parameter names; 0 for none given; a 400 naming `field` otherwise.
+tg_entry_kind kindParam(const std::string& value, const std::string& field) {
+  if (value.empty()) return 0;
+  for (tg_entry_kind k = TG_ENTRY_TOPUP; k <= TG_ENTRY_KIND_MAX; ++k) {
+    if (kKindNames[k] == value) return k;
   }
+  throw ApiError(400, "invalid_argument",
+                 fmt::format("'{}' must be one of topup, charge, refund, adjustment, sms_usage, "
+                             "voice_usage, number_purchase, number_rental",
+                             field),
+                 field);
+}
+
+constexpr std::array<std::string_view, 5> kHoldStatusNames = {"unknown", "active", "captured",
+                                                              "released", "expired"};
+
+std::string_view holdStatusName(tg_hold_status s) {
+  return s >= TG_HOLD_ACTIVE && s <= TG_HOLD_EXPIRED ? kHoldStatusNames[s] : kHoldStatusNames[0];
 }
 
 Poco::JSON::Object walletJson(const storage::Wallet& w) {
@@ -37,9 +58,35 @@ Poco::JSON::Object walletJson(const storage::Wallet& w) {
   o.set("tenant_id", w.tenant_id);
   o.set("currency", w.currency);
   o.set("balance_micros", w.balance_micros);
+  o.set("held_micros", w.held_micros);
+  o.set("available_micros", w.availableMicros());
   o.set("credit_limit_micros", w.credit_limit_micros);
   o.set("created_at_ms", w.created_at_ms);
   return o;
+}
+
+Poco::JSON::Object holdJson(const storage::Hold& h) {
+  Poco::JSON::Object o;
+  o.set("hold_id", h.hold_id);
+  o.set("currency", h.currency);
+  o.set("status", std::string(holdStatusName(h.status)));
+  o.set("amount_micros", h.amount_micros);
+  o.set("captured_micros", h.captured_micros);
+  if (h.entry_seq != 0) o.set("entry_seq", h.entry_seq);
+  o.set("reference", h.reference);
+  o.set("expires_at_ms", h.expires_at_ms);
+  o.set("created_at_ms", h.created_at_ms);
+  o.set("updated_at_ms", h.updated_at_ms);
+  return o;
+}
+
+uint32_t limitParam(Request& r) {
+  unsigned limit = 0;
+  if (!Poco::NumberParser::tryParseUnsigned(r.query("limit", "100"), limit) || limit == 0 ||
+      limit > 1000) {
+    throw ApiError(400, "invalid_argument", "'limit' must be an integer from 1 to 1000", "limit");
+  }
+  return limit;
 }
 
 Poco::JSON::Object entryJson(const storage::LedgerEntry& e) {
@@ -65,18 +112,24 @@ storage::Wallet walletOf(Services& svc, const std::string& tenant_id) {
   return *w;
 }
 
+// The entries, in seq order, filtered by type and time ([from, to)), paged by after_seq.
 Response entriesPage(Services& svc, Request& r, const std::string& tenant_id) {
   const storage::Wallet w = walletOf(svc, tenant_id);
   Poco::Int64 after = 0;
   if (!Poco::NumberParser::tryParse64(r.query("after_seq", "0"), after) || after < 0) {
     throw ApiError(400, "invalid_argument", "'after_seq' must be an integer >= 0", "after_seq");
   }
-  unsigned limit = 0;
-  if (!Poco::NumberParser::tryParseUnsigned(r.query("limit", "100"), limit) || limit == 0 ||
-      limit > 1000) {
-    throw ApiError(400, "invalid_argument", "'limit' must be an integer from 1 to 1000", "limit");
-  }
-  const auto rows = svc.store->ledger(w.tenant_id, w.currency, after, limit);
+  const uint32_t limit = limitParam(r);
+  const storage::LedgerQuery q{.currency = w.currency,
+                               .after_seq = after,
+                               .limit = limit,
+                               .kind = kindParam(r.query("type"), "type"),
+                               .from_ms = timeParam(r, "from"),
+                               .to_ms = timeParam(r, "to"),
+                               .bucket_ms = 0};
+  const bool filtered = q.kind != 0 || q.from_ms != 0 || q.to_ms != 0;
+  const auto rows = filtered ? svc.store->queryLedger(w.tenant_id, q)
+                             : svc.store->ledger(w.tenant_id, w.currency, after, limit);
   Poco::JSON::Array list;
   for (const auto& e : rows) list.add(entryJson(e));
   Poco::JSON::Object out;
@@ -149,6 +202,240 @@ Response adminMove(Services& svc, Request& r, bool credit) {
   return Response::json(201, out);
 }
 
+Response holdsPage(Services& svc, Request& r, const std::string& tenant_id) {
+  const storage::Wallet w = walletOf(svc, tenant_id);
+  storage::HoldQuery q{.currency = w.currency,
+                       .status = 0,
+                       .hold_id = "",
+                       .after_id = r.query("after"),
+                       .limit = limitParam(r)};
+  if (const std::string status = r.query("status"); !status.empty()) {
+    for (tg_hold_status s = TG_HOLD_ACTIVE; s <= TG_HOLD_EXPIRED; ++s) {
+      if (kHoldStatusNames[s] == status) q.status = s;
+    }
+    if (q.status == 0) {
+      throw ApiError(400, "invalid_argument",
+                     "'status' must be one of active, captured, released, expired", "status");
+    }
+  }
+  if (q.after_id.size() > 255) {
+    throw ApiError(400, "invalid_argument", "'after' is not one this API returned", "after");
+  }
+  const auto rows = svc.store->holds(w.tenant_id, q);
+  Poco::JSON::Array list;
+  for (const auto& h : rows) list.add(holdJson(h));
+  Poco::JSON::Object out;
+  out.set("currency", w.currency);
+  out.set("held_micros", w.held_micros);
+  out.set("holds", list);
+  if (rows.size() == q.limit) out.set("next_after", rows.back().hold_id);
+  return Response::json(200, out);
+}
+
+// Usage by period (UTC days or months) and by type, from the ledger: count and signed total of
+// the entries of each type in each period, and the period's net total. Empty periods are left
+// out. The storage sums whole days; months are folded from them here.
+Response usageSummary(Services& svc, Request& r, const std::string& tenant_id) {
+  using namespace std::chrono;
+  const storage::Wallet w = walletOf(svc, tenant_id);
+  const std::string period = r.query("period", "day");
+  if (period != "day" && period != "month") {
+    throw ApiError(400, "invalid_argument", "'period' must be day or month", "period");
+  }
+  const storage::LedgerQuery q{.currency = w.currency,
+                               .after_seq = 0,
+                               .limit = 0,
+                               .kind = kindParam(r.query("type"), "type"),
+                               .from_ms = timeParam(r, "from"),
+                               .to_ms = timeParam(r, "to"),
+                               .bucket_ms = duration_cast<milliseconds>(days(1)).count()};
+  if (q.to_ms != 0 && q.to_ms <= q.from_ms) {
+    throw ApiError(400, "invalid_argument", "'to' must be after 'from'", "to");
+  }
+  struct Totals {
+    int64_t count = 0, total = 0;
+  };
+  // period start -> kind -> totals, both ordered.
+  std::map<int64_t, std::map<tg_entry_kind, Totals>> periods;
+  for (const storage::SummaryRow& row : svc.store->summarizeLedger(w.tenant_id, q)) {
+    int64_t start = row.bucket_start_ms;
+    if (period == "month") {
+      const year_month_day ymd{floor<days>(sys_time<milliseconds>(milliseconds(start)))};
+      start = duration_cast<milliseconds>(sys_days(ymd.year() / ymd.month() / 1).time_since_epoch())
+                  .count();
+    }
+    Totals& t = periods[start][row.kind];
+    t.count += row.entry_count;
+    t.total += row.total_micros;
+  }
+  Poco::JSON::Array list;
+  for (const auto& [start, kinds] : periods) {
+    Poco::JSON::Object p;
+    const year_month_day ymd{floor<days>(sys_time<milliseconds>(milliseconds(start)))};
+    p.set("start_ms", start);
+    p.set("start", period == "month"
+                       ? fmt::format("{:04d}-{:02d}", int(ymd.year()), unsigned(ymd.month()))
+                       : fmt::format("{:04d}-{:02d}-{:02d}", int(ymd.year()), unsigned(ymd.month()),
+                                     unsigned(ymd.day())));
+    Poco::JSON::Object by_type;
+    int64_t net = 0;
+    for (const auto& [kind, t] : kinds) {
+      Poco::JSON::Object k;
+      k.set("count", t.count);
+      k.set("total_micros", t.total);
+      by_type.set(std::string(kindName(kind)), k);
+      net += t.total;
+    }
+    p.set("by_type", by_type);
+    p.set("net_micros", net);
+    list.add(p);
+  }
+  Poco::JSON::Object out;
+  out.set("currency", w.currency);
+  out.set("period", period);
+  out.set("periods", list);
+  return Response::json(200, out);
+}
+
+// ---- admin holds ----
+
+constexpr int64_t kMaxHoldSeconds = 30LL * 24 * 3600;
+
+// An admin hold id: ids with ':' are the core's own ("sms:SM...").
+std::string holdIdOf(const std::string& id, const std::string& field) {
+  static const std::regex kId("[A-Za-z0-9_.-]{1,100}");
+  if (!std::regex_match(id, kId)) {
+    throw ApiError(400, "invalid_argument",
+                   fmt::format("'{}' must be 1 to 100 letters, digits, '_', '.' or '-'", field),
+                   field);
+  }
+  return id;
+}
+
+int64_t amountOf(const Poco::JSON::Object& body) {
+  if (!body.has("amount_micros") || !body.get("amount_micros").isInteger()) {
+    throw ApiError(400, "invalid_argument", "'amount_micros' must be an integer", "amount_micros");
+  }
+  const int64_t amount = body.getValue<Poco::Int64>("amount_micros");
+  if (amount <= 0 || amount > kMaxMoveMicros) {
+    throw ApiError(400, "invalid_argument",
+                   fmt::format("'amount_micros' must be from 1 to {}", kMaxMoveMicros),
+                   "amount_micros");
+  }
+  return amount;
+}
+
+storage::Hold storedHold(Services& svc, const storage::Wallet& w, const std::string& hold_id) {
+  const auto found = svc.store->holds(
+      w.tenant_id,
+      storage::HoldQuery{
+          .currency = w.currency, .status = 0, .hold_id = hold_id, .after_id = "", .limit = 1});
+  if (found.empty()) {
+    throw ApiError(404, "not_found", fmt::format("no hold '{}'", hold_id), "hold_id");
+  }
+  return found.front();
+}
+
+Response holdAnswer(Services& svc, const storage::Wallet& w, const std::string& hold_id,
+                    const storage::HoldResult& res, int status) {
+  Poco::JSON::Object out = holdJson(storedHold(svc, w, hold_id));
+  out.set("balance_micros", res.balance_micros);
+  out.set("held_micros", res.held_micros);
+  out.set("available_micros", res.balance_micros - res.held_micros);
+  return Response::json(status, out);
+}
+
+[[noreturn]] void notActive(const std::string& hold_id, tg_hold_status status) {
+  throw ApiError(409, "hold_not_active",
+                 fmt::format("hold '{}' is {}", hold_id, holdStatusName(status)), "hold_id");
+}
+
+Response adminReserve(Services& svc, Request& r) {
+  const storage::Wallet w = walletOf(svc, r.param("id"));
+  auto body = r.jsonBody();
+  const std::string hold_id = holdIdOf(requireString(*body, "hold_id", 100), "hold_id");
+  const int64_t amount = amountOf(*body);
+  if (!body->has("expires_in_s") || !body->get("expires_in_s").isInteger()) {
+    throw ApiError(400, "invalid_argument", "'expires_in_s' must be an integer", "expires_in_s");
+  }
+  const int64_t expires_in = body->getValue<Poco::Int64>("expires_in_s");
+  if (expires_in < 1 || expires_in > kMaxHoldSeconds) {
+    throw ApiError(400, "invalid_argument",
+                   fmt::format("'expires_in_s' must be from 1 to {}", kMaxHoldSeconds),
+                   "expires_in_s");
+  }
+  const std::string reference = optionalString(*body, "reference", kMaxReason);
+  const int64_t now = tenancy::nowMs();
+  const storage::HoldResult res = svc.store->applyHold(
+      w.tenant_id, storage::HoldRequest{.action = TG_HOLD_RESERVE,
+                                        .currency = w.currency,
+                                        .hold_id = hold_id,
+                                        .amount_micros = amount,
+                                        .kind = 0,
+                                        .reference = reference,
+                                        .description = "",
+                                        .expires_at_ms = now + expires_in * 1000,
+                                        .now_ms = now});
+  if (res.outcome == TG_APPLY_INSUFFICIENT_FUNDS) {
+    throw ApiError(402, "insufficient_funds",
+                   fmt::format("a hold of {} exceeds the available {} (credit limit {})", amount,
+                               res.balance_micros - res.held_micros, w.credit_limit_micros),
+                   "amount_micros");
+  }
+  if (res.outcome == TG_APPLY_ALREADY_APPLIED) {
+    const storage::Hold h = storedHold(svc, w, hold_id);
+    if (h.amount_micros != amount || h.reference != reference) {
+      throw ApiError(409, "conflict",
+                     fmt::format("hold '{}' exists with another amount or reference", hold_id),
+                     "hold_id");
+    }
+  }
+  return holdAnswer(svc, w, hold_id, res, 201);
+}
+
+Response adminCapture(Services& svc, Request& r) {
+  const storage::Wallet w = walletOf(svc, r.param("id"));
+  const std::string hold_id = holdIdOf(r.param("hold_id"), "hold_id");
+  auto body = r.jsonBody();
+  const int64_t amount = amountOf(*body);
+  const tg_entry_kind kind = kindParam(optionalString(*body, "type", 32), "type");
+  const std::string description = optionalString(*body, "description", kMaxReason);
+  const storage::HoldResult res = svc.store->applyHold(
+      w.tenant_id, storage::HoldRequest{.action = TG_HOLD_CAPTURE,
+                                        .currency = w.currency,
+                                        .hold_id = hold_id,
+                                        .amount_micros = amount,
+                                        .kind = kind == 0 ? TG_ENTRY_CHARGE : kind,
+                                        .reference = "admin",
+                                        .description = description,
+                                        .expires_at_ms = 0,
+                                        .now_ms = tenancy::nowMs()});
+  if (res.outcome == TG_APPLY_HOLD_NOT_ACTIVE) notActive(hold_id, res.status);
+  if (res.outcome == TG_APPLY_ALREADY_APPLIED && res.captured_micros != amount) {
+    throw ApiError(409, "conflict",
+                   fmt::format("hold '{}' was captured for {}", hold_id, res.captured_micros),
+                   "amount_micros");
+  }
+  return holdAnswer(svc, w, hold_id, res, 200);
+}
+
+Response adminRelease(Services& svc, Request& r) {
+  const storage::Wallet w = walletOf(svc, r.param("id"));
+  const std::string hold_id = holdIdOf(r.param("hold_id"), "hold_id");
+  const storage::HoldResult res =
+      svc.store->applyHold(w.tenant_id, storage::HoldRequest{.action = TG_HOLD_RELEASE,
+                                                             .currency = w.currency,
+                                                             .hold_id = hold_id,
+                                                             .amount_micros = 0,
+                                                             .kind = 0,
+                                                             .reference = "",
+                                                             .description = "",
+                                                             .expires_at_ms = 0,
+                                                             .now_ms = tenancy::nowMs()});
+  if (res.outcome == TG_APPLY_HOLD_NOT_ACTIVE) notActive(hold_id, res.status);
+  return holdAnswer(svc, w, hold_id, res, 200);
+}
+
 }  // namespace
 
 void addWalletRoutes(Router& router, Services& svc) {
@@ -173,6 +460,28 @@ void addWalletRoutes(Router& router, Services& svc) {
     admin(r);
     return adminMove(svc, r, false);
   });
+  router.add("GET", "/admin/v1/tenants/{id}/wallet/holds", [&svc, admin](Request& r) {
+    admin(r);
+    return holdsPage(svc, r, r.param("id"));
+  });
+  router.add("GET", "/admin/v1/tenants/{id}/wallet/usage", [&svc, admin](Request& r) {
+    admin(r);
+    return usageSummary(svc, r, r.param("id"));
+  });
+  router.add("POST", "/admin/v1/tenants/{id}/wallet/holds", [&svc, admin](Request& r) {
+    admin(r);
+    return adminReserve(svc, r);
+  });
+  router.add("POST", "/admin/v1/tenants/{id}/wallet/holds/{hold_id}/capture",
+             [&svc, admin](Request& r) {
+               admin(r);
+               return adminCapture(svc, r);
+             });
+  router.add("POST", "/admin/v1/tenants/{id}/wallet/holds/{hold_id}/release",
+             [&svc, admin](Request& r) {
+               admin(r);
+               return adminRelease(svc, r);
+             });
 
   // The audit: 200 whether or not it finds mismatches; "consistent" says which.
   router.add("GET", "/admin/v1/ledger/verify", [&svc, admin](Request& r) {
@@ -198,6 +507,7 @@ void addWalletRoutes(Router& router, Services& svc) {
     out.set("consistent", report.mismatches.empty());
     out.set("wallets_checked", report.wallets);
     out.set("entries_checked", report.entries);
+    out.set("holds_checked", report.holds);
     out.set("mismatches", mismatches);
     return Response::json(200, out);
   });
@@ -211,6 +521,16 @@ void addWalletRoutes(Router& router, Services& svc) {
     svc.requireReady();
     const auto tenant = svc.auth->requireTenant(r);
     return entriesPage(svc, r, tenant.id);
+  });
+  router.add("GET", "/v1/wallet/holds", [&svc](Request& r) {
+    svc.requireReady();
+    const auto tenant = svc.auth->requireTenant(r);
+    return holdsPage(svc, r, tenant.id);
+  });
+  router.add("GET", "/v1/wallet/usage", [&svc](Request& r) {
+    svc.requireReady();
+    const auto tenant = svc.auth->requireTenant(r);
+    return usageSummary(svc, r, tenant.id);
   });
 }
 

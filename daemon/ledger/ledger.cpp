@@ -92,6 +92,29 @@ void Ledger::verifyWallet(const storage::Wallet& w, VerifyReport& report) {
     mismatch(0, fmt::format("the balance is {}; the last entry's balance_after is {}",
                             w.balance_micros, chain));
   }
+  if (!store_.hasHolds()) return;  // a plugin older than ABI 1.4 has none
+  int64_t held = 0;
+  storage::HoldQuery q{.currency = w.currency,
+                       .status = TG_HOLD_ACTIVE,
+                       .hold_id = "",
+                       .after_id = "",
+                       .limit = 1000};
+  for (;;) {
+    const auto page = store_.holds(w.tenant_id, q);
+    for (const auto& h : page) {
+      ++report.holds;
+      if (__builtin_add_overflow(held, h.amount_micros, &held)) {
+        mismatch(0, "the active holds' amounts overflow int64");
+        return;
+      }
+    }
+    if (page.size() < q.limit) break;
+    q.after_id = page.back().hold_id;
+  }
+  if (w.held_micros != held) {
+    mismatch(0,
+             fmt::format("the held total is {}; the active holds sum to {}", w.held_micros, held));
+  }
 }
 
 }  // namespace tollgate::ledger

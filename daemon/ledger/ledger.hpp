@@ -23,6 +23,7 @@ struct Mismatch {
 struct VerifyReport {
   uint64_t wallets = 0;
   uint64_t entries = 0;
+  uint64_t holds = 0;                // active holds checked
   std::vector<Mismatch> mismatches;  // empty: every wallet is consistent
 };
 
@@ -46,7 +47,7 @@ class Ledger {
 
   // Checks one tenant's wallet (or every tenant's): entries in increasing seq; each
   // balance_after the one before plus its amount, from 0; the wallet's balance the last
-  // balance_after and the sum of the amounts.
+  // balance_after and the sum of the amounts; its held total the sum of its active holds.
   VerifyReport verify(const std::optional<std::string>& tenant_id);
 
  private:

@@ -4,6 +4,9 @@
 #include <Poco/JSON/Object.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "support/fixture.hpp"
 
 namespace tollgate::testing {
@@ -119,6 +122,117 @@ TEST_F(WalletTest, TheConfiguredCurrencyAndCreditLimitApplyAndAMissingWalletIsMa
   const Ran back = ctl({"wallet", "show", c});
   ASSERT_EQ(back.code, 0) << back.err;
   EXPECT_EQ(json(back.out)->getValue<int64_t>("balance_micros"), 0);
+}
+
+// Holds end to end: an admin reserves an estimate, the tenant sees it held, the actual amount
+// is captured as SMS usage (the rest released), an unused hold expires by itself through the
+// daemon's sweeper; entries filter by type, usage sums by month and type, and the audit
+// checks the held total against the active holds.
+TEST_F(WalletTest, HoldsUsageAndFiltersThroughTheApi) {
+  writeMainIni("[billing]\nhold_sweep_ms = 100\n");
+  start();
+  waitReady();
+  const std::string acme = tenantCreated(ctl({"tenant", "create", "Acme"}));
+  ASSERT_EQ(ctl({"wallet", "credit", acme, "10", "--reason", "prepaid", "--key", "k1"}).code, 0);
+  const std::string key = json(ctl({"key", "issue", acme}).out)->getValue<std::string>("key");
+  const std::string holds = "/admin/v1/tenants/" + acme + "/wallet/holds";
+  const auto admin = bearer(adminKey());
+
+  const std::string reserve =
+      R"({"hold_id": "sms-1", "amount_micros": 6000000, "expires_in_s": 3600, "reference": "x"})";
+  const auto held = http(port_, "POST", holds, reserve, admin);
+  ASSERT_EQ(held.status, 201) << held.body;
+  EXPECT_EQ(json(held.body)->getValue<std::string>("status"), "active");
+  EXPECT_EQ(json(held.body)->getValue<int64_t>("available_micros"), 4'000'000);
+  const auto wallet = json(http(port_, "GET", "/v1/wallet", "", bearer(key)).body);
+  EXPECT_EQ(wallet->getValue<int64_t>("balance_micros"), 10'000'000);
+  EXPECT_EQ(wallet->getValue<int64_t>("held_micros"), 6'000'000);
+  EXPECT_EQ(wallet->getValue<int64_t>("available_micros"), 4'000'000);
+  // What is held cannot be spent twice: a debit past the available balance is refused.
+  const Ran over = ctl({"wallet", "debit", acme, "4.000001", "--reason", "r", "--key", "d1"});
+  EXPECT_EQ(over.code, 1);
+  EXPECT_NE(over.err.find("402"), std::string::npos) << over.err;
+  // The same reserve again answers the same; another amount under the id is a conflict.
+  const auto again = http(port_, "POST", holds, reserve, admin);
+  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(again.body, held.body);
+  EXPECT_EQ(
+      http(port_, "POST", holds,
+           R"({"hold_id": "sms-1", "amount_micros": 1, "expires_in_s": 3600, "reference": "x"})",
+           admin)
+          .status,
+      409);
+  const auto bad = http(port_, "POST", holds,
+                        R"({"hold_id": "sms:1", "amount_micros": 1, "expires_in_s": 60})", admin);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json(bad.body)->getObject("error")->getValue<std::string>("field"), "hold_id");
+
+  // Capture the actual 2.50 as SMS usage: the other 3.50 goes back.
+  const std::string capture = R"({"amount_micros": 2500000, "type": "sms_usage"})";
+  const auto captured = http(port_, "POST", holds + "/sms-1/capture", capture, admin);
+  ASSERT_EQ(captured.status, 200) << captured.body;
+  EXPECT_EQ(json(captured.body)->getValue<std::string>("status"), "captured");
+  EXPECT_EQ(json(captured.body)->getValue<int64_t>("balance_micros"), 7'500'000);
+  EXPECT_EQ(json(captured.body)->getValue<int64_t>("available_micros"), 7'500'000);
+  EXPECT_EQ(http(port_, "POST", holds + "/sms-1/capture", capture, admin).body, captured.body);
+  const auto late = http(port_, "POST", holds + "/sms-1/release", "", admin);
+  EXPECT_EQ(late.status, 409);
+  EXPECT_EQ(json(late.body)->getObject("error")->getValue<std::string>("code"), "hold_not_active");
+
+  // A hold nobody captures is released at its expiry by the sweeper.
+  ASSERT_EQ(http(port_, "POST", holds,
+                 R"({"hold_id": "call-1", "amount_micros": 1000000, "expires_in_s": 1})", admin)
+                .status,
+            201);
+  bool expired = false;
+  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       !expired && std::chrono::steady_clock::now() < end;) {
+    const auto list =
+        json(http(port_, "GET", "/v1/wallet/holds?status=expired", "", bearer(key)).body);
+    expired = list->getArray("holds")->size() == 1;
+    if (!expired) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(expired) << "the sweeper never released the expired hold";
+  const auto all = json(http(port_, "GET", "/v1/wallet/holds", "", bearer(key)).body);
+  ASSERT_EQ(all->getArray("holds")->size(), 2u);
+  EXPECT_EQ(all->getValue<int64_t>("held_micros"), 0);
+
+  // Entries by type; a type that does not exist is a 400 naming it.
+  const auto sms =
+      json(http(port_, "GET", "/v1/wallet/entries?type=sms_usage", "", bearer(key)).body);
+  ASSERT_EQ(sms->getArray("entries")->size(), 1u);
+  EXPECT_EQ(sms->getArray("entries")->getObject(0)->getValue<int64_t>("amount_micros"), -2'500'000);
+  const auto wrong = http(port_, "GET", "/v1/wallet/entries?type=sms", "", bearer(key));
+  EXPECT_EQ(wrong.status, 400);
+  EXPECT_EQ(json(wrong.body)->getObject("error")->getValue<std::string>("field"), "type");
+  const auto future = json(
+      http(port_, "GET", "/v1/wallet/entries?from=2999-01-01T00:00:00Z", "", bearer(key)).body);
+  EXPECT_EQ(future->getArray("entries")->size(), 0u);
+
+  // Usage this month: one top-up, one SMS.
+  const auto usage = http(port_, "GET", "/v1/wallet/usage?period=month", "", bearer(key));
+  ASSERT_EQ(usage.status, 200) << usage.body;
+  const auto periods = json(usage.body)->getArray("periods");
+  ASSERT_EQ(periods->size(), 1u);
+  const auto by = periods->getObject(0)->getObject("by_type");
+  EXPECT_EQ(by->getObject("topup")->getValue<int64_t>("total_micros"), 10'000'000);
+  EXPECT_EQ(by->getObject("sms_usage")->getValue<int64_t>("count"), 1);
+  EXPECT_EQ(periods->getObject(0)->getValue<int64_t>("net_micros"), 7'500'000);
+  EXPECT_EQ(http(port_, "GET", "/v1/wallet/usage?period=week", "", bearer(key)).status, 400);
+  const Ran usage_ctl = ctl({"wallet", "usage", acme, "--period", "month"});
+  EXPECT_EQ(usage_ctl.code, 0) << usage_ctl.err;
+  EXPECT_NE(usage_ctl.out.find(R"("sms_usage":{"count":1,"total_micros":-2500000})"),
+            std::string::npos)
+      << usage_ctl.out;
+
+  // The audit checks the held total too.
+  const Ran clean = ctl({"ledger", "verify", acme});
+  EXPECT_EQ(clean.code, 0) << clean.out << clean.err;
+  ASSERT_EQ(sql("UPDATE wallets SET held_micros = 5").code, 0);
+  const Ran tampered = ctl({"ledger", "verify", acme});
+  EXPECT_EQ(tampered.code, 3) << tampered.out << tampered.err;
+  EXPECT_NE(tampered.out.find("the held total is 5; the active holds sum to 0"), std::string::npos)
+      << tampered.out;
 }
 
 }  // namespace
