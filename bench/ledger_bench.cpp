@@ -3,7 +3,8 @@
 // bench/ledger_bench.sh runs it next to pgbench on the same server; not run by ctest.
 //
 //   build/bench/bench_ledger --dsn 'host=127.0.0.1 port=5432 dbname=ledger_bench user=postgres'
-//       [--wallets 10000] [--clients 16] [--seconds 20] [--scenario many|hot|all] [--keep-schema]
+//       [--wallets 10000] [--clients 16] [--seconds 20] [--scenario many|hot|holds|all]
+//       [--keep-schema]
 //
 // The DSN defaults to $TOLLGATE_TEST_PG_DSN. Everything happens in a fresh schema of that
 // database (dropped at the end unless --keep-schema). Setup, not timed: one tenant per wallet,
@@ -62,7 +63,7 @@ struct Options {
   std::fprintf(stderr,
                "bench_ledger: %s\n"
                "usage: bench_ledger [--dsn CONNINFO] [--wallets N] [--clients N] [--seconds S]\n"
-               "                    [--scenario many|hot|all] [--keep-schema]\n"
+               "                    [--scenario many|hot|holds|all] [--keep-schema]\n"
                "--dsn defaults to $TOLLGATE_TEST_PG_DSN (a libpq key=value string).\n",
                why.c_str());
   std::exit(2);
@@ -98,7 +99,9 @@ Options parse(int argc, char** argv) {
     } else if (a == "--seconds") {
       o.seconds = static_cast<int>(positive(a, v));
     } else if (a == "--scenario") {
-      if (v != "many" && v != "hot" && v != "all") usage("--scenario: many, hot or all");
+      if (v != "many" && v != "hot" && v != "holds" && v != "all") {
+        usage("--scenario: many, hot, holds or all");
+      }
       o.scenario = v;
     } else {
       usage("unknown option " + a);
@@ -266,21 +269,47 @@ Outcome charge(Store& store, Client& c, const std::string& tenant) {
                            " (a fresh key cannot have been applied before)");
 }
 
-// ==== HOLDS (issue 24), to add once the store has a hold API ==================================
-// "holds": each iteration reserves kChargeMicros on a wallet and then captures that hold, and
-// one applied iteration is one pair (report pairs/s; the target is >= 45% of many's charges/s).
-// Add it as one function here,
-//   Outcome reserveThenCapture(Store& store, Client& c, const std::string& tenant);
-// returning kApplied once the capture is applied, and one row in scenarios() below:
-//   {.name = "holds", .wallets = wallets, .micros_per_op = kChargeMicros, .op = reserveThenCapture}
-// plus "holds" in --scenario's choices; setup, timing and the balance check need no change.
-// =============================================================================================
+// A reserve-then-capture pair: hold an estimate of twice the charge for a minute, then
+// capture the actual charge (the rest goes back). One applied pair takes kChargeMicros.
+Outcome reserveThenCapture(Store& store, Client& c, const std::string& tenant) {
+  const std::string id = "hold-" + std::to_string(c.index) + "-" + std::to_string(c.ops++);
+  const int64_t now = nowMs();
+  const auto held = store.applyHold(tenant, {.action = TG_HOLD_RESERVE,
+                                             .currency = kCurrency,
+                                             .hold_id = id,
+                                             .amount_micros = 2 * kChargeMicros,
+                                             .kind = 0,
+                                             .reference = "",
+                                             .description = "",
+                                             .expires_at_ms = now + 60000,
+                                             .now_ms = now});
+  if (held.outcome == TG_APPLY_INSUFFICIENT_FUNDS) return Outcome::kInsufficient;
+  if (held.outcome != TG_APPLY_APPLIED) {
+    throw std::runtime_error("reserve " + id + ": outcome " + std::to_string(held.outcome));
+  }
+  const auto captured = store.applyHold(tenant, {.action = TG_HOLD_CAPTURE,
+                                                 .currency = kCurrency,
+                                                 .hold_id = id,
+                                                 .amount_micros = kChargeMicros,
+                                                 .kind = TG_ENTRY_SMS_USAGE,
+                                                 .reference = "",
+                                                 .description = "",
+                                                 .expires_at_ms = 0,
+                                                 .now_ms = nowMs()});
+  if (captured.outcome != TG_APPLY_APPLIED) {
+    throw std::runtime_error("capture " + id + ": outcome " + std::to_string(captured.outcome));
+  }
+  return Outcome::kApplied;
+}
 
 std::vector<Scenario> scenarios(const Options& o) {
   std::vector<Scenario> all = {
       {.name = "many", .wallets = o.wallets, .micros_per_op = kChargeMicros, .op = charge},
       {.name = "hot", .wallets = 1, .micros_per_op = kChargeMicros, .op = charge},
-      // HOLDS: the holds scenario's row goes here.
+      {.name = "holds",
+       .wallets = o.wallets,
+       .micros_per_op = kChargeMicros,
+       .op = reserveThenCapture},
   };
   if (o.scenario == "all") return all;
   std::erase_if(all, [&](const Scenario& s) { return s.name != o.scenario; });

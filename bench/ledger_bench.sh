@@ -10,9 +10,10 @@ RUN_S=$SECONDS # bash's SECONDS is the caller's value plus the time elapsed: rea
 #      client request, the reference;
 #   2. bench_ledger --scenario all (ledger_bench.cpp) on that same database: durable charges/s
 #      from CLIENTS threads through the real storage-postgres.so, over WALLETS wallets ("many")
-#      and over one hot wallet ("hot"), each run checked against the wallets' balances.
-# Prints the ratios to pgbench against issue 24's targets: many >= 3x, hot >= 1x (and, once the
-# holds scenario exists, reserve-then-capture pairs >= 45% of many's charges/s).
+#      over one hot wallet ("hot"), and as reserve-then-capture pairs over WALLETS wallets
+#      ("holds"), each run checked against the wallets' balances.
+# Prints the ratios to pgbench against issue 24's targets: many >= 3x, hot >= 1x, and
+# reserve-then-capture pairs >= 45% of many's charges/s.
 #
 # PostgreSQL: TOLLGATE_TEST_PG_DSN (a libpq key=value string naming a superuser) if set, else a
 # scratch cluster of our own, durable as in production (not tests/pg/pg.sh's pg_start, which

@@ -17,41 +17,14 @@ constexpr std::string_view kHoldColumns =
     "hold_id, tenant_id, currency, status, amount_micros, captured_micros, entry_seq, reference, "
     "expires_at_ms, created_at_ms, updated_at_ms";
 
-// A hold as stored: the columns of kHoldColumns, in order.
-struct StoredHold {
-  tg_hold_status status = 0;
-  int64_t amount = 0, captured = 0, entry_seq = 0, expires_at_ms = 0;
-  std::string currency;
-};
-
-std::optional<StoredHold> findHold(SqlExec& x, const std::string& tenant,
-                                   const std::string& hold_id) {
-  const Rows r = x.query(
-      "SELECT status, amount_micros, captured_micros, entry_seq, expires_at_ms, currency "
-      "FROM ledger_holds WHERE tenant_id = ? AND hold_id = ?",
-      {tenant, hold_id});
-  if (r.empty()) return std::nullopt;
-  return StoredHold{.status = std::stoi(r[0][0]),
-                    .amount = std::stoll(r[0][1]),
-                    .captured = std::stoll(r[0][2]),
-                    .entry_seq = std::stoll(r[0][3]),
-                    .expires_at_ms = std::stoll(r[0][4]),
-                    .currency = r[0][5]};
-}
-
-// Ends an ACTIVE hold (status: CAPTURED, RELEASED or EXPIRED) and gives its amount back to the
-// wallet's available balance. The caller holds the wallet's lock.
-void endHold(SqlExec& x, const std::string& tenant, const HoldOp& op, const StoredHold& h,
-             tg_hold_status status, int64_t captured, int64_t entry_seq, LockedWallet& w) {
-  x.query(
-      "UPDATE ledger_holds SET status = ?, captured_micros = ?, entry_seq = ?, updated_at_ms = ? "
-      "WHERE tenant_id = ? AND hold_id = ?",
-      {status, captured, entry_seq, op.now_ms, tenant, op.hold_id});
+// Ends an ACTIVE hold (CAPTURED, RELEASED or EXPIRED) and gives its amount back to the
+// wallet's available balance; w is the wallet under its lock, with any capture applied.
+void endHold(LedgerTx& tx, const std::string& tenant, const HoldOp& op, StoredHold& h,
+             tg_hold_status status, LockedWallet& w) {
+  h.status = status;
+  tx.updateHold(tenant, op.hold_id, status, h.captured, h.entry_seq, op.now_ms);
   w.held -= h.amount;
-  x.query(
-      "UPDATE wallets SET balance_micros = ?, held_micros = ? "
-      "WHERE tenant_id = ? AND currency = ?",
-      {w.balance, w.held, tenant, op.currency});
+  tx.setWallet(tenant, op.currency, w);
 }
 
 }  // namespace
@@ -88,10 +61,9 @@ HoldOp checkedHoldOp(std::string_view op, const tg_hold_request& req) {
   return out;
 }
 
-tg_hold_result applyHold(SqlExec& x, const Dialect& d, const std::string& tenant,
-                         const HoldOp& op) {
+tg_hold_result applyHold(LedgerTx& tx, const std::string& tenant, const HoldOp& op) {
   static constexpr std::string_view kOp = "hold_apply";
-  LockedWallet w = lockWallet(x, d, kOp, tenant, op.currency);
+  LockedWallet w = tx.lockWallet(kOp, tenant, op.currency);
   tg_hold_result result{.struct_size = sizeof(tg_hold_result),
                         .outcome = 0,
                         .status = 0,
@@ -109,7 +81,7 @@ tg_hold_result applyHold(SqlExec& x, const Dialect& d, const std::string& tenant
     return result;
   };
 
-  std::optional<StoredHold> h = findHold(x, tenant, op.hold_id);
+  std::optional<StoredHold> h = tx.findHold(tenant, op.hold_id);
 
   if (op.action == TG_HOLD_RESERVE) {
     // The id was reserved before (in this wallet or another: ids are unique per tenant).
@@ -125,21 +97,9 @@ tg_hold_result applyHold(SqlExec& x, const Dialect& d, const std::string& tenant
       result.outcome = TG_APPLY_INSUFFICIENT_FUNDS;
       return result;
     }
-    const Rows inserted = x.query(
-        "INSERT INTO ledger_holds (tenant_id, hold_id, currency, status, amount_micros, "
-        "reference, expires_at_ms, created_at_ms, updated_at_ms) "
-        "VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING hold_id",
-        {tenant, op.hold_id, op.currency, op.amount, op.reference, op.expires_at_ms, op.now_ms,
-         op.now_ms});
-    if (inserted.empty()) {
-      // Reserved concurrently in another of the tenant's wallets, whose lock this one does not
-      // cover. Rolled back and applied again, it finds that hold.
-      throw DbFailure(
-          DbError{DbErrorKind::kRetryable, "hold '" + op.hold_id + "' reserved concurrently"});
-    }
+    tx.insertHold(tenant, op);
     w.held += op.amount;
-    x.query("UPDATE wallets SET held_micros = ? WHERE tenant_id = ? AND currency = ?",
-            {w.held, tenant, op.currency});
+    tx.setWallet(tenant, op.currency, w);
     return answer(TG_APPLY_APPLIED, StoredHold{.status = TG_HOLD_ACTIVE,
                                                .amount = op.amount,
                                                .captured = 0,
@@ -158,8 +118,7 @@ tg_hold_result applyHold(SqlExec& x, const Dialect& d, const std::string& tenant
   // Past its expiry, an ACTIVE hold is expired whoever finds it first: a capture or release
   // that comes too late, or the sweeper.
   if (h->status == TG_HOLD_ACTIVE && h->expires_at_ms <= op.now_ms) {
-    endHold(x, tenant, op, *h, TG_HOLD_EXPIRED, 0, 0, w);
-    h->status = TG_HOLD_EXPIRED;
+    endHold(tx, tenant, op, *h, TG_HOLD_EXPIRED, w);
     return answer(op.action == HoldOp::kExpire ? TG_APPLY_APPLIED : TG_APPLY_HOLD_NOT_ACTIVE, *h);
   }
   if (op.action == HoldOp::kExpire) return answer(TG_APPLY_HOLD_NOT_ACTIVE, *h);
@@ -169,8 +128,7 @@ tg_hold_result applyHold(SqlExec& x, const Dialect& d, const std::string& tenant
   if (h->status != TG_HOLD_ACTIVE) return answer(TG_APPLY_HOLD_NOT_ACTIVE, *h);
 
   if (op.action == TG_HOLD_RELEASE) {
-    endHold(x, tenant, op, *h, TG_HOLD_RELEASED, 0, 0, w);
-    h->status = TG_HOLD_RELEASED;
+    endHold(tx, tenant, op, *h, TG_HOLD_RELEASED, w);
     return answer(TG_APPLY_APPLIED, *h);
   }
 
@@ -181,13 +139,14 @@ tg_hold_result applyHold(SqlExec& x, const Dialect& d, const std::string& tenant
         cat({"captures ", std::to_string(op.amount), " of a hold of ", std::to_string(h->amount)}));
   }
   w.balance -= op.amount;  // >= balance - held >= -credit_limit: no overflow
-  const Rows seq = x.query(kInsertEntrySql, {tenant, op.currency, op.kind, -op.amount, w.balance,
-                                             op.hold_id, op.reference, op.description, op.now_ms});
-  if (seq.size() != 1) throw std::runtime_error("INSERT ... RETURNING seq returned no row");
-  h->entry_seq = std::stoll(seq[0][0]);
+  h->entry_seq = tx.appendEntry(tenant, op.currency,
+                                LedgerEntry{.kind = op.kind,
+                                            .amount = -op.amount,
+                                            .reference = op.reference,
+                                            .description = op.description},
+                                w.balance, op.hold_id, op.now_ms);
   h->captured = op.amount;
-  endHold(x, tenant, op, *h, TG_HOLD_CAPTURED, h->captured, h->entry_seq, w);
-  h->status = TG_HOLD_CAPTURED;
+  endHold(tx, tenant, op, *h, TG_HOLD_CAPTURED, w);
   return answer(TG_APPLY_APPLIED, *h);
 }
 
@@ -310,9 +269,10 @@ uint32_t SqlStore::holdExpire(const sdk::CallContext& ctx, int64_t now_ms, uint3
   uint32_t expired = 0;
   run(ctx, op, Tx::kWrite, [&](Poco::Data::Session& s) {
     PocoExec x(s, dialect_);
+    SqlLedgerTx tx(x, dialect_);
     expired = 0;
     for (const auto& u : units) {
-      const tg_hold_result r = applyHold(x, dialect_, u->tenant, std::get<HoldOp>(u->ops[0]));
+      const tg_hold_result r = applyHold(tx, u->tenant, std::get<HoldOp>(u->ops[0]));
       if (r.outcome == TG_APPLY_APPLIED) ++expired;
     }
   });

@@ -64,13 +64,15 @@ bool fundsCover(int64_t balance_after, const LockedWallet& w) {
   return static_cast<__int128>(balance_after) - w.held >= -static_cast<__int128>(w.credit_limit);
 }
 
-LockedWallet lockWallet(SqlExec& x, const Dialect& d, std::string_view op,
-                        const std::string& tenant, const std::string& currency) {
+// ---- SqlLedgerTx ----
+
+LockedWallet SqlLedgerTx::lockWallet(std::string_view op, const std::string& tenant,
+                                     const std::string& currency) {
   const std::string sql =
       cat({"SELECT balance_micros, credit_limit_micros, held_micros FROM wallets "
            "WHERE tenant_id = ? AND currency = ?",
-           d.lock_rows});
-  const Rows wallet = x.query(sql, {tenant, currency});
+           d_.lock_rows});
+  const Rows wallet = x_.query(sql, {tenant, currency});
   if (wallet.empty()) {
     throw sdk::Error(TG_ERR_NOT_FOUND,
                      cat({op, ": tenant '", tenant, "' has no ", currency, " wallet"}));
@@ -80,69 +82,135 @@ LockedWallet lockWallet(SqlExec& x, const Dialect& d, std::string_view op,
                       .held = std::stoll(wallet[0][2])};
 }
 
-tg_ledger_apply_result applyLedger(SqlExec& x, const Dialect& d, const std::string& tenant,
-                                   const LedgerOp& op) {
+std::optional<PriorApply> SqlLedgerTx::priorApply(const std::string& tenant,
+                                                  const std::string& key) {
+  const Rows prior = x_.query(
+      "SELECT first_seq, balance_after_micros FROM ledger_transactions "
+      "WHERE tenant_id = ? AND idempotency_key = ?",
+      {tenant, key});
+  if (prior.empty()) return std::nullopt;
+  return PriorApply{.first_seq = std::stoll(prior[0][0]), .balance_after = std::stoll(prior[0][1])};
+}
+
+std::optional<StoredHold> SqlLedgerTx::findHold(const std::string& tenant,
+                                                const std::string& hold_id) {
+  const Rows r = x_.query(
+      "SELECT status, amount_micros, captured_micros, entry_seq, expires_at_ms, currency "
+      "FROM ledger_holds WHERE tenant_id = ? AND hold_id = ?",
+      {tenant, hold_id});
+  if (r.empty()) return std::nullopt;
+  return StoredHold{.status = std::stoi(r[0][0]),
+                    .amount = std::stoll(r[0][1]),
+                    .captured = std::stoll(r[0][2]),
+                    .entry_seq = std::stoll(r[0][3]),
+                    .expires_at_ms = std::stoll(r[0][4]),
+                    .currency = r[0][5]};
+}
+
+int64_t SqlLedgerTx::appendEntry(const std::string& tenant, const std::string& currency,
+                                 const LedgerEntry& e, int64_t balance_after,
+                                 const std::string& key, int64_t now_ms) {
+  const Rows seq = x_.query(kInsertEntrySql, {tenant, currency, e.kind, e.amount, balance_after,
+                                              key, e.reference, e.description, now_ms});
+  if (seq.size() != 1) throw std::runtime_error("INSERT ... RETURNING seq returned no row");
+  return std::stoll(seq[0][0]);
+}
+
+void SqlLedgerTx::setWallet(const std::string& tenant, const std::string& currency,
+                            const LockedWallet& w) {
+  x_.query(
+      "UPDATE wallets SET balance_micros = ?, held_micros = ? WHERE tenant_id = ? AND "
+      "currency = ?",
+      {w.balance, w.held, tenant, currency});
+}
+
+void SqlLedgerTx::recordApply(const std::string& tenant, const std::string& key,
+                              const std::string& currency, const PriorApply& result,
+                              int32_t entry_count, int64_t now_ms) {
+  const Rows recorded = x_.query(
+      "INSERT INTO ledger_transactions (tenant_id, idempotency_key, currency, first_seq, "
+      "entry_count, balance_after_micros, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT DO NOTHING RETURNING idempotency_key",
+      {tenant, key, currency, result.first_seq, entry_count, result.balance_after, now_ms});
+  if (recorded.empty()) {
+    throw DbFailure(
+        DbError{DbErrorKind::kRetryable, "idempotency key '" + key + "' applied concurrently"});
+  }
+}
+
+void SqlLedgerTx::insertHold(const std::string& tenant, const HoldOp& op) {
+  const Rows inserted = x_.query(
+      "INSERT INTO ledger_holds (tenant_id, hold_id, currency, status, amount_micros, "
+      "reference, expires_at_ms, created_at_ms, updated_at_ms) "
+      "VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING hold_id",
+      {tenant, op.hold_id, op.currency, op.amount, op.reference, op.expires_at_ms, op.now_ms,
+       op.now_ms});
+  if (inserted.empty()) {
+    throw DbFailure(
+        DbError{DbErrorKind::kRetryable, "hold '" + op.hold_id + "' reserved concurrently"});
+  }
+}
+
+void SqlLedgerTx::updateHold(const std::string& tenant, const std::string& hold_id,
+                             tg_hold_status status, int64_t captured, int64_t entry_seq,
+                             int64_t now_ms) {
+  x_.query(
+      "UPDATE ledger_holds SET status = ?, captured_micros = ?, entry_seq = ?, updated_at_ms = ? "
+      "WHERE tenant_id = ? AND hold_id = ?",
+      {status, captured, entry_seq, now_ms, tenant, hold_id});
+}
+
+// ---- the decision ----
+
+tg_ledger_apply_result applyLedger(LedgerTx& tx, const std::string& tenant, const LedgerOp& op) {
   tg_ledger_apply_result result{.struct_size = sizeof(tg_ledger_apply_result),
                                 .outcome = 0,
                                 .balance_micros = 0,
                                 .first_seq = 0};
   // 1. Lock the wallet. Every apply on this wallet queues here, so the balance read below stays
   //    current until commit and the key check below sees every earlier apply.
-  const LockedWallet w = lockWallet(x, d, "ledger_apply", tenant, op.currency);
+  LockedWallet w = tx.lockWallet("ledger_apply", tenant, op.currency);
 
   // 2. A key applied before answers with that apply's result and appends nothing.
-  const Rows prior = x.query(
-      "SELECT first_seq, balance_after_micros FROM ledger_transactions "
-      "WHERE tenant_id = ? AND idempotency_key = ?",
-      {tenant, op.key});
-  if (!prior.empty()) {
+  if (const auto prior = tx.priorApply(tenant, op.key)) {
     result.outcome = TG_APPLY_ALREADY_APPLIED;
-    result.first_seq = std::stoll(prior[0][0]);
-    result.balance_micros = std::stoll(prior[0][1]);
+    result.first_seq = prior->first_seq;
+    result.balance_micros = prior->balance_after;
     return result;
   }
 
-  // 3. Funds: what is available is the balance less the active holds. A net credit is never
+  // 3. Every balance after each entry, checked before anything is written.
+  std::vector<int64_t> after(op.entries.size());
+  int64_t running = w.balance;
+  for (size_t i = 0; i < op.entries.size(); ++i) {
+    if (__builtin_add_overflow(running, op.entries[i].amount, &running)) {
+      invalid("ledger_apply", "entries", "a running balance would overflow int64");
+    }
+    after[i] = running;
+  }
+
+  // 4. Funds: what is available is the balance less the active holds. A net credit is never
   //    refused, even below the limit: it only moves the balance towards it. Nothing is written
   //    and the key stays free for a later attempt.
-  int64_t final_balance = 0;
-  if (__builtin_add_overflow(w.balance, op.sum, &final_balance)) {
-    invalid("ledger_apply", "entries", "the wallet balance would overflow int64");
-  }
-  if (op.sum < 0 && !fundsCover(final_balance, w)) {
+  if (op.sum < 0 && !fundsCover(running, w)) {
     result.outcome = TG_APPLY_INSUFFICIENT_FUNDS;
     result.balance_micros = w.balance;
     return result;
   }
 
-  // 4. Append the entries in order, each with the balance right after it.
-  int64_t running = w.balance;
+  // 5. Append the entries in order, move the balance and record the key, in the same
+  //    transaction.
   int64_t first_seq = 0;
-  for (const LedgerEntry& e : op.entries) {
-    if (__builtin_add_overflow(running, e.amount, &running)) {
-      invalid("ledger_apply", "entries", "a running balance would overflow int64");
-    }
-    const Rows seq = x.query(kInsertEntrySql, {tenant, op.currency, e.kind, e.amount, running,
-                                               op.key, e.reference, e.description, op.now_ms});
-    if (seq.size() != 1) throw std::runtime_error("INSERT ... RETURNING seq returned no row");
-    if (first_seq == 0) first_seq = std::stoll(seq[0][0]);
+  for (size_t i = 0; i < op.entries.size(); ++i) {
+    const int64_t seq =
+        tx.appendEntry(tenant, op.currency, op.entries[i], after[i], op.key, op.now_ms);
+    if (first_seq == 0) first_seq = seq;
   }
-
-  // 5. Move the balance and record the key, in the same transaction.
-  x.query("UPDATE wallets SET balance_micros = ? WHERE tenant_id = ? AND currency = ?",
-          {running, tenant, op.currency});
-  const Rows recorded = x.query(
-      "INSERT INTO ledger_transactions (tenant_id, idempotency_key, currency, first_seq, "
-      "entry_count, balance_after_micros, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) "
-      "ON CONFLICT DO NOTHING RETURNING idempotency_key",
-      {tenant, op.key, op.currency, first_seq, static_cast<int32_t>(op.entries.size()), running,
-       op.now_ms});
-  if (recorded.empty()) {
-    // The same key was applied concurrently to another of the tenant's wallets (this wallet's
-    // lock does not cover that one). Rolled back and applied again, it answers ALREADY_APPLIED.
-    throw DbFailure(
-        DbError{DbErrorKind::kRetryable, "idempotency key '" + op.key + "' applied concurrently"});
-  }
+  w.balance = running;
+  tx.setWallet(tenant, op.currency, w);
+  tx.recordApply(tenant, op.key, op.currency,
+                 PriorApply{.first_seq = first_seq, .balance_after = running},
+                 static_cast<int32_t>(op.entries.size()), op.now_ms);
   result.outcome = TG_APPLY_APPLIED;
   result.balance_micros = running;
   result.first_seq = first_seq;

@@ -224,11 +224,12 @@ class SqlStore : public sdk::StoragePlugin {
   // one rolls back alone. A unit that meets a deadlock or a concurrent apply of its ledger key
   // is rolled back and applied again after the others commit (at most `attempt` 5).
   void commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch, int attempt = 1);
-  // GroupCommitOptions::pipelined: the batch in a few rounds of statements, retried (bounded)
-  // on deadlocks, serialization failures and a lost connection before COMMIT was sent. False
-  // when a unit failed in the database, having rolled everything back: commitEach then finds
-  // which.
-  bool commitPipelined(std::vector<std::shared_ptr<OwnedUnit>>& batch);
+  // The batch in a few rounds of statements sent together (`rounds`: PipelinedBatch for
+  // webhook units, runLedgerBatch for ledger units), retried (bounded) on deadlocks,
+  // serialization failures and a lost connection before COMMIT was sent. False when a unit
+  // failed in the database, having rolled everything back: commitEach then finds which.
+  using RoundsFn = std::function<std::vector<std::shared_ptr<OwnedUnit>>(SqlExec&, bool&)>;
+  bool commitInRounds(std::vector<std::shared_ptr<OwnedUnit>>& batch, const RoundsFn& rounds);
   // /metrics: one more group commit, of n units.
   void countCommit(size_t n);
   // How long a batch may wait for locks: until the nearest deadline among its units, and

@@ -293,11 +293,13 @@ void applyOps(SqlExec& x, const Dialect& d, OwnedUnit& u) {
                                                                        : TG_UNIT_UNCHANGED;
             },
             [&](const LedgerOp& l) -> int32_t {
-              u.ledger[i] = applyLedger(x, d, u.tenant, l);
+              SqlLedgerTx tx(x, d);
+              u.ledger[i] = applyLedger(tx, u.tenant, l);
               return u.ledger[i].outcome == TG_APPLY_APPLIED ? TG_UNIT_CHANGED : TG_UNIT_UNCHANGED;
             },
             [&](const HoldOp& h) -> int32_t {
-              u.holds[i] = applyHold(x, d, u.tenant, h);
+              SqlLedgerTx tx(x, d);
+              u.holds[i] = applyHold(tx, u.tenant, h);
               return u.holds[i].outcome == TG_APPLY_APPLIED ? TG_UNIT_CHANGED : TG_UNIT_UNCHANGED;
             },
             [&](const OptOutOp& c) -> int32_t {
@@ -415,7 +417,7 @@ void failAll(std::vector<std::shared_ptr<OwnedUnit>>& batch, const sdk::Error& e
   }
 }
 
-// One attempt at a pipelined batch (SqlStore::commitPipelined), in rounds of statements sent
+// One attempt at a pipelined batch (SqlStore::commitInRounds), in rounds of statements sent
 // together:
 //   1. BEGIN; the registry locks the batch needs, in the order of their keys (so that batches
 //      on other daemons cannot deadlock on them); the claims, answers folded in, also in the
@@ -644,14 +646,42 @@ bool pipelinable(const OwnedUnit& u) {
 }
 
 void SqlStore::commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
-  if (group_->options.pipelined &&
-      std::all_of(batch.begin(), batch.end(), [](const auto& u) { return pipelinable(*u); })) {
-    if (commitPipelined(batch)) return;
+  // Webhook units and ledger units each go in rounds of statements sent together, in a
+  // transaction of their own; any other unit (and any unit of a group that failed that way)
+  // is applied statement by statement.
+  const GroupCommitOptions& o = group_->options;
+  std::vector<std::shared_ptr<OwnedUnit>> webhooks, ledger, other;
+  for (auto& u : batch) {
+    if (o.pipelined && pipelinable(*u)) {
+      webhooks.push_back(u);
+    } else if (o.ledger_batches && ledgerOnly(*u)) {
+      ledger.push_back(u);
+    } else {
+      other.push_back(u);
+    }
   }
-  commitEach(batch);
+  if (!webhooks.empty()) {
+    const int64_t wait_ms = batchWaitLimitMs(webhooks);
+    if (!commitInRounds(webhooks, [&](SqlExec& x, bool& committing) {
+          return PipelinedBatch(x, dialect_, webhooks, wait_ms).run(committing);
+        })) {
+      commitEach(webhooks);
+    }
+  }
+  if (!ledger.empty()) {
+    const int64_t wait_ms = batchWaitLimitMs(ledger);
+    if (!commitInRounds(ledger, [&](SqlExec& x, bool& committing) {
+          runLedgerBatch(x, dialect_, ledger, wait_ms, committing);
+          return std::vector<std::shared_ptr<OwnedUnit>>{};
+        })) {
+      commitEach(ledger);
+    }
+  }
+  if (!other.empty()) commitEach(other);
 }
 
-bool SqlStore::commitPipelined(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
+bool SqlStore::commitInRounds(std::vector<std::shared_ptr<OwnedUnit>>& batch,
+                              const RoundsFn& rounds) {
   static constexpr std::string_view op = "unit_apply";
   constexpr int kMaxAttempts = 5;
   GroupCommit& g = *group_;
@@ -660,8 +690,7 @@ bool SqlStore::commitPipelined(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
     DbError failure;
     try {
       if (!g.conn) g.conn = g.open();
-      std::vector<std::shared_ptr<OwnedUnit>> redo =
-          PipelinedBatch(*g.conn, dialect_, batch, batchWaitLimitMs(batch)).run(committing);
+      std::vector<std::shared_ptr<OwnedUnit>> redo = rounds(*g.conn, committing);
       countCommit(batch.size());
       if (!redo.empty()) commitEach(redo);
       return true;

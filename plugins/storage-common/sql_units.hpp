@@ -102,13 +102,6 @@ struct LedgerOp {
 };
 // Checks and copies a ledger_apply request (TG_ERR_INVALID_ARGUMENT naming the field).
 LedgerOp checkedLedgerOp(std::string_view op, const tg_ledger_apply_request& req);
-// Applies `op` to `tenant`'s wallet inside the caller's transaction (sql_ledger.cpp): locks the
-// wallet, answers a key applied before with that apply's result, refuses a debit past the
-// credit limit, else appends the entries with their balance_after and records the key. Throws
-// sdk::Error (no such wallet) or a retryable DbFailure (the key applied concurrently to another
-// wallet: applied again, it answers ALREADY_APPLIED).
-tg_ledger_apply_result applyLedger(SqlExec& x, const Dialect& d, const std::string& tenant,
-                                   const LedgerOp& op);
 
 // A hold action (abi/storage.h, hold_apply), checked. kExpire is the sweeper's own action
 // (hold_expire): an ACTIVE hold past its expiry becomes EXPIRED, anything else is left alone.
@@ -124,10 +117,6 @@ struct HoldOp {
 };
 // Checks and copies a hold_apply request (TG_ERR_INVALID_ARGUMENT naming the field).
 HoldOp checkedHoldOp(std::string_view op, const tg_hold_request& req);
-// Applies `op` to `tenant`'s wallet inside the caller's transaction (sql_holds.cpp), under the
-// same wallet lock as applyLedger. Throws sdk::Error (no such wallet or hold, a capture above
-// the hold) or a retryable DbFailure (the id reserved concurrently in another wallet).
-tg_hold_result applyHold(SqlExec& x, const Dialect& d, const std::string& tenant, const HoldOp& op);
 
 // The order in which transactions lock wallets (commitEach sorts its batch by it, hold_expire
 // its holds): one order for all, so two transactions never wait for each other's wallets.
@@ -135,16 +124,92 @@ inline std::string walletKey(const std::string& tenant, const std::string& curre
   return tenant + "/" + currency;
 }
 
-// Locks `tenant`'s wallet in `currency` until the transaction ends and returns its balance,
-// credit limit and held total, in that order (sdk::Error TG_ERR_NOT_FOUND if there is none).
+// A wallet under its lock: balance, credit limit and held total.
 struct LockedWallet {
   int64_t balance = 0, credit_limit = 0, held = 0;
 };
-LockedWallet lockWallet(SqlExec& x, const Dialect& d, std::string_view op,
-                        const std::string& tenant, const std::string& currency);
 // Whether a balance of `balance_after`, with w's holds and credit limit, stays available.
 bool fundsCover(int64_t balance_after, const LockedWallet& w);
 
+// What an applied key answers with.
+struct PriorApply {
+  int64_t first_seq = 0, balance_after = 0;
+};
+
+// A hold as stored.
+struct StoredHold {
+  tg_hold_status status = 0;
+  int64_t amount = 0, captured = 0, entry_seq = 0, expires_at_ms = 0;
+  std::string currency;
+};
+
+// What the ledger's decisions (applyLedger, applyHold) read and write, in one transaction that
+// holds each wallet's lock from lockWallet on. SqlLedgerTx runs each as a statement of its
+// own; storage-postgres's ledger batches (sql_ledger_batch.cpp) answer from rows read up front
+// and send the writes of the whole batch together. The decisions write only after every check
+// that can refuse them, so a refused unit leaves nothing behind in either.
+class LedgerTx {
+ public:
+  virtual ~LedgerTx() = default;
+  // The wallet, locked until the transaction ends (sdk::Error TG_ERR_NOT_FOUND if none).
+  virtual LockedWallet lockWallet(std::string_view op, const std::string& tenant,
+                                  const std::string& currency) = 0;
+  virtual std::optional<PriorApply> priorApply(const std::string& tenant,
+                                               const std::string& key) = 0;
+  virtual std::optional<StoredHold> findHold(const std::string& tenant,
+                                             const std::string& hold_id) = 0;
+  // Appends an entry with that balance_after and key; returns its seq.
+  virtual int64_t appendEntry(const std::string& tenant, const std::string& currency,
+                              const LedgerEntry& e, int64_t balance_after, const std::string& key,
+                              int64_t now_ms) = 0;
+  // Stores the wallet's balance and held total.
+  virtual void setWallet(const std::string& tenant, const std::string& currency,
+                         const LockedWallet& w) = 0;
+  // Records an applied key. A key recorded concurrently (applied to another of the tenant's
+  // wallets, whose lock this one does not cover) is a retryable DbFailure, now or at commit:
+  // applied again, it answers ALREADY_APPLIED.
+  virtual void recordApply(const std::string& tenant, const std::string& key,
+                           const std::string& currency, const PriorApply& result,
+                           int32_t entry_count, int64_t now_ms) = 0;
+  // Stores a new ACTIVE hold; an id reserved concurrently is a retryable DbFailure likewise.
+  virtual void insertHold(const std::string& tenant, const HoldOp& op) = 0;
+  virtual void updateHold(const std::string& tenant, const std::string& hold_id,
+                          tg_hold_status status, int64_t captured, int64_t entry_seq,
+                          int64_t now_ms) = 0;
+};
+
+// LedgerTx statement by statement on x.
+class SqlLedgerTx : public LedgerTx {
+ public:
+  SqlLedgerTx(SqlExec& x, const Dialect& d) : x_(x), d_(d) {}
+  LockedWallet lockWallet(std::string_view op, const std::string& tenant,
+                          const std::string& currency) override;
+  std::optional<PriorApply> priorApply(const std::string& tenant, const std::string& key) override;
+  std::optional<StoredHold> findHold(const std::string& tenant,
+                                     const std::string& hold_id) override;
+  int64_t appendEntry(const std::string& tenant, const std::string& currency, const LedgerEntry& e,
+                      int64_t balance_after, const std::string& key, int64_t now_ms) override;
+  void setWallet(const std::string& tenant, const std::string& currency,
+                 const LockedWallet& w) override;
+  void recordApply(const std::string& tenant, const std::string& key, const std::string& currency,
+                   const PriorApply& result, int32_t entry_count, int64_t now_ms) override;
+  void insertHold(const std::string& tenant, const HoldOp& op) override;
+  void updateHold(const std::string& tenant, const std::string& hold_id, tg_hold_status status,
+                  int64_t captured, int64_t entry_seq, int64_t now_ms) override;
+
+ private:
+  SqlExec& x_;
+  const Dialect& d_;
+};
+
+// Applies `op` to `tenant`'s wallet (sql_ledger.cpp): locks the wallet, answers a key applied
+// before with that apply's result, refuses a debit past the available balance, else appends
+// the entries with their balance_after and records the key. Throws sdk::Error (no such
+// wallet, an overflow) or a retryable DbFailure (see LedgerTx::recordApply).
+tg_ledger_apply_result applyLedger(LedgerTx& tx, const std::string& tenant, const LedgerOp& op);
+// Applies a hold action (sql_holds.cpp) under the same wallet lock. Throws sdk::Error (no such
+// wallet or hold, a capture above the hold) or a retryable DbFailure.
+tg_hold_result applyHold(LedgerTx& tx, const std::string& tenant, const HoldOp& op);
 using UnitOp =
     std::variant<ClaimOp, CompleteOp, RecordInsert, RecordUpdate, OptOutOp, LedgerOp, HoldOp>;
 
@@ -200,12 +265,22 @@ struct Duplicate {
 // rolls the unit back.
 void applyOps(SqlExec& x, const Dialect& d, OwnedUnit& u);
 
+// Whether every operation of `u` is a ledger apply or a hold action (sql_ledger_batch.cpp).
+bool ledgerOnly(const OwnedUnit& u);
+// Applies and commits a batch of ledgerOnly units in two rounds of statements, with
+// PostgreSQL's arrays (sql_ledger_batch.cpp). Throws DbFailure, `committing` then saying
+// whether COMMIT had been sent; the caller applies the batch again unit by unit.
+void runLedgerBatch(SqlExec& x, const Dialect& d, std::vector<std::shared_ptr<OwnedUnit>>& batch,
+                    int64_t wait_ms, bool& committing);
+
 // How a backend commits units in groups.
 struct GroupCommitOptions {
   std::string begin = "BEGIN IMMEDIATE";  // starts a batch's transaction
   // Apply a batch of webhook-shaped units (pipelinable()) in a few rounds of statements sent
   // together (SqlExec::queryAll) instead of a SAVEPOINT and statement after statement each.
   bool pipelined = false;
+  // Apply a batch of ledger units (ledgerOnly()) with runLedgerBatch (PostgreSQL only).
+  bool ledger_batches = false;
   size_t max_batch = 512;
 };
 

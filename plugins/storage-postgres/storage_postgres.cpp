@@ -196,7 +196,7 @@ class PostgresStorage : public storage_sql::SqlStore {
         [s]() -> std::unique_ptr<storage_sql::SqlExec> {
           return std::make_unique<PgConnection>(s.conninfo, s.statement_timeout_ms);
         },
-        {.begin = "BEGIN", .pipelined = true, .max_batch = kMaxBatch});
+        {.begin = "BEGIN", .pipelined = true, .ledger_batches = true, .max_batch = kMaxBatch});
   }
 };
 
