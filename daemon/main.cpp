@@ -20,6 +20,7 @@
 #include "messaging/forwarder.hpp"
 #include "net/client.hpp"
 #include "ops/logging.hpp"
+#include "ops/termination.hpp"
 #include "services.hpp"
 #include "tenancy/secret_file.hpp"
 
@@ -90,6 +91,7 @@ class Tollgated : public Poco::Util::ServerApplication {
     const fs::path file = config().getString("tg.config", "/etc/tollgate/tollgate.ini");
     auto loaded = config::load(file, overrides_, exeDir());
     if (check_only_) return checkConfig(loaded);
+    terminations_ = std::make_unique<ops::TerminationRequests>();  // before any other thread
 
     ops::setupLogging(loaded.errors.empty() ? loaded.config.log_level : "info");
     if (!loaded.errors.empty()) {
@@ -102,6 +104,8 @@ class Tollgated : public Poco::Util::ServerApplication {
   }
 
  private:
+  std::unique_ptr<ops::TerminationRequests> terminations_;
+
   int checkConfig(config::Loaded& loaded) {
     auto errors = loaded.errors;
     if (fs::exists(loaded.config.file)) {
@@ -201,7 +205,7 @@ class Tollgated : public Poco::Util::ServerApplication {
       ops::notify("READY=1\nSTATUS=serving on " + url);
       spdlog::info("ready: storage {} migrated, {} plugin(s) loaded", c.storage_plugin,
                    host.all().size());
-      waitForTerminationRequest();
+      terminations_->wait();
       spdlog::info("stopping: finishing requests in flight");
       ops::notify("STOPPING=1");
     }
@@ -295,6 +299,7 @@ class Tollgated : public Poco::Util::ServerApplication {
       return kExitStart;
     }
     svc.setState("ready");
+    terminations_->ready();  // before /readyz says so: a stop from then on is a clean one
     svc.markReady();
     return EXIT_OK;
   }
