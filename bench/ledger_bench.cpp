@@ -175,13 +175,14 @@ class Schema {
   // connection strings at every space).
   std::string dsn() const { return dsn_ + " options=-csearch_path=" + name_; }
 
- private:
+  // A session of the bench's own on the database.
   Poco::Data::Session admin() const {
     Poco::Data::Session s("PostgreSQL", dsn_);
     s << "SET client_min_messages = warning", Poco::Data::Keywords::now;
     return s;
   }
 
+ private:
   std::string dsn_;
   bool keep_;
   std::string name_;
@@ -204,6 +205,10 @@ class LoadedStore {
     spec.settings = {{"dsn", dsn},
                      {"pool_size", std::to_string(std::max<size_t>(clients, 8))},
                      {"statement_timeout_ms", "30000"}};
+    // The plugin's own default unless WRITERS names another (to compare them).
+    if (const char* w = std::getenv("WRITERS"); w != nullptr && *w != '\0') {
+      spec.settings["writers"] = w;
+    }
     if (const auto failure = host_->load(spec)) throw std::runtime_error(failure->message);
     store_ = std::make_unique<Store>(*host_->firstOfKind(TG_KIND_STORAGE));
   }
@@ -469,6 +474,15 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
 
     for (const Scenario& s : list) {
+      // Each run starts from a checkpoint (the setup's, or the run's before, dirty pages
+      // written), as pgbench's does in ledger_bench.sh: no run pays for another's.
+      try {
+        Poco::Data::Session admin = schema.admin();
+        admin << "CHECKPOINT", Poco::Data::Keywords::now;
+      } catch (const Poco::Exception& e) {
+        std::fprintf(stderr, "bench_ledger: no CHECKPOINT (%s): runs may pay for each other\n",
+                     e.displayText().c_str());
+      }
       const Commits before = commits(store);
       Totals t = run(store, s, o);
       const Commits after = commits(store);

@@ -46,19 +46,26 @@ std::string intArray(const std::vector<Int>& values) {
   return out;
 }
 
+// Each lookup is a LATERAL subquery with LIMIT 1 (the keys are primary keys), which the
+// planner cannot flatten into a join: one index probe per element, never a hash join over the
+// whole table that a generic plan cached while the table was small would keep choosing. The
+// wallets are locked in the arrays' order, which the caller sorts byte-wise by (tenant,
+// currency): the order commitEach locks in.
 constexpr std::string_view kLockWalletsSql =
     "SELECT w.tenant_id, w.currency, w.balance_micros, w.credit_limit_micros, w.held_micros "
-    "FROM wallets w JOIN unnest(?::text[], ?::text[]) AS k(t, c) "
-    "ON w.tenant_id = k.t AND w.currency = k.c "
-    "ORDER BY w.tenant_id COLLATE \"C\", w.currency COLLATE \"C\" FOR UPDATE OF w";
+    "FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS k(t, c, i) CROSS JOIN LATERAL "
+    "(SELECT * FROM wallets x WHERE x.tenant_id = k.t AND x.currency = k.c LIMIT 1 FOR UPDATE) "
+    "w ORDER BY k.i";
 constexpr std::string_view kPriorAppliesSql =
     "SELECT a.tenant_id, a.idempotency_key, a.first_seq, a.balance_after_micros "
-    "FROM ledger_transactions a JOIN unnest(?::text[], ?::text[]) AS k(t, key) "
-    "ON a.tenant_id = k.t AND a.idempotency_key = k.key";
+    "FROM unnest(?::text[], ?::text[]) AS k(t, key) CROSS JOIN LATERAL "
+    "(SELECT * FROM ledger_transactions x WHERE x.tenant_id = k.t AND x.idempotency_key = k.key "
+    "LIMIT 1) a";
 constexpr std::string_view kHoldsSql =
     "SELECT h.tenant_id, h.hold_id, h.status, h.amount_micros, h.captured_micros, h.entry_seq, "
-    "h.expires_at_ms, h.currency FROM ledger_holds h "
-    "JOIN unnest(?::text[], ?::text[]) AS k(t, id) ON h.tenant_id = k.t AND h.hold_id = k.id";
+    "h.expires_at_ms, h.currency FROM unnest(?::text[], ?::text[]) AS k(t, id) CROSS JOIN "
+    "LATERAL (SELECT * FROM ledger_holds x WHERE x.tenant_id = k.t AND x.hold_id = k.id LIMIT 1) "
+    "h";
 constexpr std::string_view kSeqsSql =
     "SELECT nextval(pg_get_serial_sequence('ledger_entries', 'seq')) "
     "FROM generate_series(1, ?::int)";

@@ -238,12 +238,16 @@ const std::vector<std::string_view> kVersion2 = {
 };
 
 // ABI 1.4: usage entry kinds (5..8), holds, and wallets' held total.
+//   - ledger_entries_by_key goes: nothing reads entries by key (ledger_transactions answers a
+//     repeated key), and an index on random keys costs every charge a random page write, a
+//     full page image in the WAL after each checkpoint.
 //   - ledger_entries.kind accepts 1..8. PostgreSQL swaps the CHECK; SQLite, which cannot alter
 //     a constraint, copies the table into a new one (seq values kept, so the AUTOINCREMENT
 //     counter goes on from the same place) and recreates its indexes.
 //   - ledger_holds, created unused by version 1, is replaced by the shape holds have: one per
 //     (tenant, hold_id), the capture's amount and entry, and a partial index of active holds
-//     by expiry for the sweeper.
+//     by expiry for the sweeper. A wallet's holds are listed through the primary key (a tenant
+//     has one wallet per currency): no index by wallet, which every hold change would update.
 //   - wallets.held_micros: the sum of the wallet's active holds, kept by every hold change in
 //     its transaction, as balance_micros is by every entry.
 const std::vector<std::string_view> kVersion3 = {
@@ -270,7 +274,7 @@ const std::vector<std::string_view> kVersion3 = {
     "{SQLITE} DROP TABLE ledger_entries",
     "{SQLITE} ALTER TABLE ledger_entries_v3 RENAME TO ledger_entries",
     "{SQLITE} CREATE INDEX ledger_entries_by_wallet ON ledger_entries (tenant_id, currency, seq)",
-    "{SQLITE} CREATE INDEX ledger_entries_by_key ON ledger_entries (tenant_id, idempotency_key)",
+    "{POSTGRES} DROP INDEX ledger_entries_by_key",
     "ALTER TABLE wallets ADD COLUMN held_micros BIGINT NOT NULL DEFAULT 0 "
     "CHECK (held_micros >= 0)",
     "DROP TABLE ledger_holds",
@@ -290,7 +294,6 @@ const std::vector<std::string_view> kVersion3 = {
   PRIMARY KEY (tenant_id, hold_id),
   FOREIGN KEY (tenant_id, currency) REFERENCES wallets (tenant_id, currency)
 ))",
-    "CREATE INDEX ledger_holds_by_wallet ON ledger_holds (tenant_id, currency, hold_id)",
     "CREATE INDEX ledger_holds_expiring ON ledger_holds (expires_at_ms) WHERE status = 1",
 };
 

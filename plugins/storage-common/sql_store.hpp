@@ -219,17 +219,19 @@ class SqlStore : public sdk::StoragePlugin {
   // committed (or failed), having led the batches itself if no other caller did.
   void submit(const std::shared_ptr<OwnedUnit>& u);
   // As the leader: applies and commits `batch`, setting each unit's outcome.
-  void commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch);
+  void commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch, std::unique_ptr<SqlExec>& conn);
   // Each unit in a SAVEPOINT of its own, statement after statement: any unit, and a failing
   // one rolls back alone. A unit that meets a deadlock or a concurrent apply of its ledger key
   // is rolled back and applied again after the others commit (at most `attempt` 5).
-  void commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch, int attempt = 1);
+  void commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch, std::unique_ptr<SqlExec>& conn,
+                  int attempt = 1);
   // The batch in a few rounds of statements sent together (`rounds`: PipelinedBatch for
   // webhook units, runLedgerBatch for ledger units), retried (bounded) on deadlocks,
   // serialization failures and a lost connection before COMMIT was sent. False when a unit
   // failed in the database, having rolled everything back: commitEach then finds which.
   using RoundsFn = std::function<std::vector<std::shared_ptr<OwnedUnit>>(SqlExec&, bool&)>;
-  bool commitInRounds(std::vector<std::shared_ptr<OwnedUnit>>& batch, const RoundsFn& rounds);
+  bool commitInRounds(std::vector<std::shared_ptr<OwnedUnit>>& batch,
+                      std::unique_ptr<SqlExec>& conn, const RoundsFn& rounds);
   // /metrics: one more group commit, of n units.
   void countCommit(size_t n);
   // How long a batch may wait for locks: until the nearest deadline among its units, and

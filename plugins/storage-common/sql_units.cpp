@@ -321,6 +321,9 @@ void SqlStore::enableGroupCommit(std::function<std::unique_ptr<SqlExec>()> open,
   group_ = std::make_unique<GroupCommit>();
   group_->open = std::move(open);
   group_->options = options;
+  group_->options.writers = std::max<size_t>(options.writers, 1);
+  group_->conns.resize(group_->options.writers);
+  for (size_t i = group_->options.writers; i > 0; --i) group_->idle.push_back(i - 1);
 }
 
 // Here, where GroupCommit is complete. No unit is pending by now: the host calls no plugin it
@@ -380,29 +383,33 @@ void SqlStore::submit(const std::shared_ptr<OwnedUnit>& u) {
   GroupCommit& g = *group_;
   std::unique_lock lock(g.mu);
   g.pending.push_back(u);
-  if (g.leading) {
-    u->wake.wait(lock, [&] { return u->done || u->lead; });
-    if (u->done) return;
-  }
-  // Lead: commit what is queued (this unit included), in batches, until this unit is done.
-  g.leading = true;
   while (!u->done) {
+    if (g.leaders >= g.options.writers || g.pending.empty()) {
+      u->wake.wait(lock, [&] { return u->done || u->lead; });
+      u->lead = false;
+      continue;
+    }
+    // Lead one batch: the front of the queue (this unit, or older ones first).
+    ++g.leaders;
+    const size_t slot = g.idle.back();
+    g.idle.pop_back();
     const size_t n = std::min(g.pending.size(), g.options.max_batch);
     std::vector<std::shared_ptr<OwnedUnit>> batch(g.pending.begin(), g.pending.begin() + n);
     g.pending.erase(g.pending.begin(), g.pending.begin() + n);
     lock.unlock();
-    commitBatch(batch);
+    commitBatch(batch, g.conns[slot]);
     lock.lock();
     for (const auto& b : batch) {
       b->done = true;
       if (b != u) b->wake.notify_one();
     }
-  }
-  // The caller of the oldest unit still queued leads the next batch.
-  g.leading = !g.pending.empty();
-  if (g.leading) {
-    g.pending.front()->lead = true;
-    g.pending.front()->wake.notify_one();
+    g.idle.push_back(slot);
+    --g.leaders;
+    // The caller of the oldest unit still queued leads the next batch.
+    if (!g.pending.empty()) {
+      g.pending.front()->lead = true;
+      g.pending.front()->wake.notify_one();
+    }
   }
 }
 
@@ -645,7 +652,8 @@ bool pipelinable(const OwnedUnit& u) {
   return true;
 }
 
-void SqlStore::commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
+void SqlStore::commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch,
+                           std::unique_ptr<SqlExec>& conn) {
   // Webhook units and ledger units each go in rounds of statements sent together, in a
   // transaction of their own; any other unit (and any unit of a group that failed that way)
   // is applied statement by statement.
@@ -662,37 +670,36 @@ void SqlStore::commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch) {
   }
   if (!webhooks.empty()) {
     const int64_t wait_ms = batchWaitLimitMs(webhooks);
-    if (!commitInRounds(webhooks, [&](SqlExec& x, bool& committing) {
+    if (!commitInRounds(webhooks, conn, [&](SqlExec& x, bool& committing) {
           return PipelinedBatch(x, dialect_, webhooks, wait_ms).run(committing);
         })) {
-      commitEach(webhooks);
+      commitEach(webhooks, conn);
     }
   }
   if (!ledger.empty()) {
     const int64_t wait_ms = batchWaitLimitMs(ledger);
-    if (!commitInRounds(ledger, [&](SqlExec& x, bool& committing) {
+    if (!commitInRounds(ledger, conn, [&](SqlExec& x, bool& committing) {
           runLedgerBatch(x, dialect_, ledger, wait_ms, committing);
           return std::vector<std::shared_ptr<OwnedUnit>>{};
         })) {
-      commitEach(ledger);
+      commitEach(ledger, conn);
     }
   }
-  if (!other.empty()) commitEach(other);
+  if (!other.empty()) commitEach(other, conn);
 }
 
 bool SqlStore::commitInRounds(std::vector<std::shared_ptr<OwnedUnit>>& batch,
-                              const RoundsFn& rounds) {
+                              std::unique_ptr<SqlExec>& conn, const RoundsFn& rounds) {
   static constexpr std::string_view op = "unit_apply";
   constexpr int kMaxAttempts = 5;
-  GroupCommit& g = *group_;
   for (int attempt = 1;; ++attempt) {
     bool committing = false;
     DbError failure;
     try {
-      if (!g.conn) g.conn = g.open();
-      std::vector<std::shared_ptr<OwnedUnit>> redo = rounds(*g.conn, committing);
+      if (!conn) conn = group_->open();
+      std::vector<std::shared_ptr<OwnedUnit>> redo = rounds(*conn, committing);
       countCommit(batch.size());
-      if (!redo.empty()) commitEach(redo);
+      if (!redo.empty()) commitEach(redo, conn);
       return true;
     } catch (const DbFailure& e) {
       failure = e.error;
@@ -701,12 +708,12 @@ bool SqlStore::commitInRounds(std::vector<std::shared_ptr<OwnedUnit>>& batch,
     }
     // Roll back what the failure left; a lost connection is dropped instead.
     if (failure.kind == DbErrorKind::kUnavailable) {
-      g.conn.reset();
-    } else if (g.conn) {
+      conn.reset();
+    } else if (conn) {
       try {
-        g.conn->execute("ROLLBACK");
+        conn->execute("ROLLBACK");
       } catch (...) {
-        g.conn.reset();
+        conn.reset();
       }
     }
     // A connection lost after COMMIT was sent leaves the outcome unknown: not retried, so the
@@ -752,10 +759,11 @@ std::string walletOf(const OwnedUnit& u) {
 
 }  // namespace
 
-void SqlStore::commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch, int attempt) {
+void SqlStore::commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch,
+                          std::unique_ptr<SqlExec>& conn, int attempt) {
   static constexpr std::string_view op = "unit_apply";
   constexpr int kMaxAttempts = 5;
-  GroupCommit& g = *group_;
+  const GroupCommitOptions& options = group_->options;
   // Wallets locked in one order by every batch (stable: one wallet's units keep theirs), so
   // two daemons' batches do not deadlock on each other's wallets.
   std::stable_sort(batch.begin(), batch.end(),
@@ -767,20 +775,20 @@ void SqlStore::commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch, int at
   if (dialect_.serialize_writes) turn.lock();
   bool in_tx = false;
   try {
-    if (!g.conn) g.conn = g.open();
+    if (!conn) conn = group_->open();
     const int64_t wait_ms = batchWaitLimitMs(batch);
-    if (dialect_.wait_limit_sql.empty()) g.conn->limitWaits(wait_ms);
-    g.conn->execute(g.options.begin);
+    if (dialect_.wait_limit_sql.empty()) conn->limitWaits(wait_ms);
+    conn->execute(options.begin);
     in_tx = true;
     if (!dialect_.wait_limit_sql.empty()) {
-      g.conn->query(dialect_.wait_limit_sql, {std::to_string(wait_ms)});
+      conn->query(dialect_.wait_limit_sql, {std::to_string(wait_ms)});
     }
     for (const auto& u : batch) {
       u->reset();
-      g.conn->execute("SAVEPOINT unit");
+      conn->execute("SAVEPOINT unit");
       try {
-        applyOps(*g.conn, dialect_, *u);
-        g.conn->execute("RELEASE unit");
+        applyOps(*conn, dialect_, *u);
+        conn->execute("RELEASE unit");
         continue;
       } catch (Duplicate& d) {
         u->reset();
@@ -800,10 +808,10 @@ void SqlStore::commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch, int at
         }
       }
       // Only this unit's writes go; the transaction goes on with the others'.
-      g.conn->execute("ROLLBACK TO unit");
-      g.conn->execute("RELEASE unit");
+      conn->execute("ROLLBACK TO unit");
+      conn->execute("RELEASE unit");
     }
-    g.conn->execute("COMMIT");
+    conn->execute("COMMIT");
     in_tx = false;
     countCommit(batch.size() - again.size());
   } catch (const DbFailure& e) {
@@ -816,15 +824,15 @@ void SqlStore::commitEach(std::vector<std::shared_ptr<OwnedUnit>>& batch, int at
   markDeadlines(batch);
   if (in_tx) {
     try {
-      g.conn->execute("ROLLBACK");
+      conn->execute("ROLLBACK");
     } catch (...) {
-      g.conn.reset();  // in an unknown state: open a new one for the next batch
+      conn.reset();  // in an unknown state: open a new one for the next batch
     }
     return;
   }
   if (!again.empty()) {
     host().metricAdd("tx_retries");
-    commitEach(again, attempt + 1);
+    commitEach(again, conn, attempt + 1);
   }
 }
 

@@ -282,21 +282,27 @@ struct GroupCommitOptions {
   // Apply a batch of ledger units (ledgerOnly()) with runLedgerBatch (PostgreSQL only).
   bool ledger_batches = false;
   size_t max_batch = 512;
+  // Batches in flight at once, each led by a caller on a writer connection of its own: while
+  // one batch waits for its COMMIT to be durable, the next one is applied. 1 where the
+  // database has one writer anyway (SQLite).
+  size_t writers = 1;
 };
 
-// The state of group commit: units queue in `pending`; the first caller to find no leader
-// becomes it, takes the queue, applies the batch in one transaction on its own connection,
-// commits, and wakes the callers of that batch, and the caller of the first unit still queued
-// to lead next. Each caller waits on its unit's own condition variable, so a commit wakes only
-// the threads it concerns.
+// The state of group commit: units queue in `pending`; a caller that finds fewer than
+// options.writers batches in flight leads one: it takes the front of the queue, applies the
+// batch in one transaction on a writer connection no other leader has, commits, wakes the
+// callers of that batch and the caller of the first unit still queued (to lead next), and
+// leads again until its own unit is done. Each caller waits on its unit's own condition
+// variable, so a commit wakes only the threads it concerns.
 struct GroupCommit {
-  std::function<std::unique_ptr<SqlExec>()> open;  // the writer's connection
+  std::function<std::unique_ptr<SqlExec>()> open;  // a writer connection
   GroupCommitOptions options;
 
-  std::unique_ptr<SqlExec> conn;  // only the leader touches it
   std::mutex mu;
   std::deque<std::shared_ptr<OwnedUnit>> pending;
-  bool leading = false;
+  std::vector<std::unique_ptr<SqlExec>> conns;  // options.writers; opened when first used
+  std::vector<size_t> idle;                     // conns no leader holds
+  size_t leaders = 0;
 };
 
 // Whether `u` has a webhook's shape, which a pipelined batch knows how to apply: its claim

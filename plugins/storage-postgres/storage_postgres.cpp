@@ -105,6 +105,7 @@ struct Settings {
   std::string where;     // host/port/dbname, for messages
   int64_t statement_timeout_ms;
   size_t pool_size;
+  size_t writers;  // group commit batches in flight at once
 };
 
 // The DSN (key=value or URI form) parsed by libpq itself, with the password from
@@ -151,6 +152,7 @@ Settings settings(const sdk::Host& host) {
             " dbname=" + (values.count("dbname") ? values["dbname"] : std::string("(default)"));
   s.statement_timeout_ms = storage_sql::intSetting(host, "statement_timeout_ms", 0, 3600000);
   s.pool_size = static_cast<size_t>(storage_sql::intSetting(host, "pool_size", 1, 256));
+  s.writers = static_cast<size_t>(storage_sql::intSetting(host, "writers", 1, 16));
   return s;
 }
 
@@ -178,6 +180,10 @@ class PostgresStorage : public storage_sql::SqlStore {
                                 "are relative to the state directory")),
         sdk::configKey(sdk::lit("pool_size"), TG_CONFIG_INT, false, sdk::lit("8"),
                        sdk::lit("number of database connections (1-256)")),
+        sdk::configKey(sdk::lit("writers"), TG_CONFIG_INT, false, sdk::lit("2"),
+                       sdk::lit("connections that commit batches of writes, each batch while "
+                                "the one before waits for its COMMIT to be durable (1-16; "
+                                "besides pool_size)")),
         sdk::configKey(sdk::lit("statement_timeout_ms"), TG_CONFIG_INT, false, sdk::lit("5000"),
                        sdk::lit("server-side limit on one statement, lock waits included (ms; "
                                 "0: none)")),
@@ -196,7 +202,11 @@ class PostgresStorage : public storage_sql::SqlStore {
         [s]() -> std::unique_ptr<storage_sql::SqlExec> {
           return std::make_unique<PgConnection>(s.conninfo, s.statement_timeout_ms);
         },
-        {.begin = "BEGIN", .pipelined = true, .ledger_batches = true, .max_batch = kMaxBatch});
+        {.begin = "BEGIN",
+         .pipelined = true,
+         .ledger_batches = true,
+         .max_batch = kMaxBatch,
+         .writers = s.writers});
   }
 };
 
