@@ -5,30 +5,30 @@
 namespace tollgate::ops {
 
 TerminationRequests::TerminationRequests() {
-  sigemptyset(&set_);
-  sigaddset(&set_, SIGINT);
-  sigaddset(&set_, SIGTERM);
-  sigaddset(&set_, SIGQUIT);
-  pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-  thread_ = std::thread([this] { run(); });
+  sigemptyset(&state_->set);
+  sigaddset(&state_->set, SIGINT);
+  sigaddset(&state_->set, SIGTERM);
+  sigaddset(&state_->set, SIGQUIT);
+  pthread_sigmask(SIG_BLOCK, &state_->set, nullptr);
+  thread_ = std::thread([state = state_] { run(state); });
 }
 
 void TerminationRequests::ready() {
-  std::lock_guard lock(mu_);
-  ready_ = true;
+  std::lock_guard lock(state_->mu);
+  state_->ready = true;
 }
 
 void TerminationRequests::wait() {
-  std::unique_lock lock(mu_);
-  requested_cv_.wait(lock, [this] { return requested_; });
+  std::unique_lock lock(state_->mu);
+  state_->requested_cv.wait(lock, [this] { return state_->requested; });
 }
 
-void TerminationRequests::run() {
+void TerminationRequests::run(const std::shared_ptr<State>& state) {
   for (;;) {
     int sig = 0;
-    if (sigwait(&set_, &sig) != 0) continue;
-    std::unique_lock lock(mu_);
-    if (!ready_) {
+    if (sigwait(&state->set, &sig) != 0) continue;
+    std::unique_lock lock(state->mu);
+    if (!state->ready) {
       // Starting: end now, as the default action would have.
       signal(sig, SIG_DFL);
       sigset_t one;
@@ -38,8 +38,8 @@ void TerminationRequests::run() {
       raise(sig);
       continue;
     }
-    requested_ = true;
-    requested_cv_.notify_all();
+    state->requested = true;
+    state->requested_cv.notify_all();
     return;  // later signals stay pending: the stop is under way
   }
 }

@@ -11,6 +11,7 @@
 #include <signal.h>
 
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -19,7 +20,7 @@ namespace tollgate::ops {
 class TerminationRequests {
  public:
   TerminationRequests();
-  // The thread waits in sigwait until the process ends.
+  // The thread waits in sigwait until the process ends, on state it shares (not this object).
   ~TerminationRequests() { thread_.detach(); }
   TerminationRequests(const TerminationRequests&) = delete;
   TerminationRequests& operator=(const TerminationRequests&) = delete;
@@ -30,13 +31,16 @@ class TerminationRequests {
   void wait();
 
  private:
-  void run();
+  struct State {
+    sigset_t set;
+    std::mutex mu;
+    std::condition_variable requested_cv;
+    bool ready = false;
+    bool requested = false;
+  };
+  static void run(const std::shared_ptr<State>& state);
 
-  sigset_t set_;
-  std::mutex mu_;
-  std::condition_variable requested_cv_;
-  bool ready_ = false;
-  bool requested_ = false;
+  std::shared_ptr<State> state_ = std::make_shared<State>();
   std::thread thread_;
 };
 

@@ -112,7 +112,10 @@ plugins::PluginSpec StorageTest::spec(std::chrono::milliseconds deadline) const 
   spec.deadline = deadline;
   if (isPostgres()) {
     spec.file = std::filesystem::path(TOLLGATE_PLUGIN_BUILD_DIR) / "storage-postgres.so";
-    spec.settings = {{"dsn", pg_dsn_}, {"pool_size", "8"}, {"statement_timeout_ms", "20000"}};
+    spec.settings = {{"dsn", pg_dsn_},
+                     {"pool_size", "8"},
+                     {"writers", std::to_string(kPgWriters)},
+                     {"statement_timeout_ms", "20000"}};
   } else {
     spec.file = GetParam() == "sqlite_without_units"
                     ? std::filesystem::path(TEST_PLUGIN_DIR) / "storage-sqlite-without-units.so"

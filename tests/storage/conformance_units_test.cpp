@@ -36,14 +36,14 @@ class UnitsTest : public RecordsTest {
   }
   // PostgreSQL: whether some session waits for an advisory lock (a unit on a registry lock the
   // test holds). Polled, with a generous bound, never slept on as a guess.
-  bool someoneWaitsForAnAdvisoryLock() {
+  bool someoneWaitsForAnAdvisoryLock(int waiters = 1) {
     Poco::Data::Session watch = rawSession();
     for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
          std::chrono::steady_clock::now() < end;) {
       int n = 0;
       watch << "SELECT COUNT(*)::int FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
           Poco::Data::Keywords::into(n), Poco::Data::Keywords::now;
-      if (n > 0) return true;
+      if (n >= waiters) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return false;
@@ -271,22 +271,26 @@ TEST_P(UnitsTest, WebhooksCommittedTogetherKeepTheirOwnOutcomes) {
     units.push_back(std::move(u));
   }
 
-  // Hold the writer: on PostgreSQL a first unit waits for a registry lock the test holds; on
-  // SQLite the writer waits for the test's write transaction.
+  // Hold the writers: on PostgreSQL a first unit on each writer connection (kPgWriters)
+  // waits for a registry lock the test holds; on SQLite the writer waits for the test's write
+  // transaction.
   Poco::Data::Session holder = rawSession();
-  std::future<UnitResult> first;
+  std::vector<std::future<UnitResult>> firsts;
   if (isPostgres()) {
     holder << "BEGIN", Poco::Data::Keywords::now;
-    holder << "SELECT 1 FROM pg_advisory_xact_lock(1952927567, hashtext('tn_a/+14155550009'))",
-        Poco::Data::Keywords::now;
-    first = std::async(std::launch::async, [&] {
-      Unit u("tn_a");
-      u.claim(claim("tn_a", "SMfirst"));
-      u.complete(replying("SMfirst", "+14155550009"));
-      return store().apply(u);
-    });
-    ASSERT_TRUE(someoneWaitsForAnAdvisoryLock())
-        << "the first unit did not wait for the registry lock";
+    for (int w = 0; w < kPgWriters; ++w) {
+      const std::string phone = "+1415555009" + std::to_string(w);
+      holder << "SELECT 1 FROM pg_advisory_xact_lock(1952927567, hashtext('tn_a/" + phone + "'))",
+          Poco::Data::Keywords::now;
+      firsts.push_back(std::async(std::launch::async, [&, w, phone] {
+        Unit u("tn_a");
+        u.claim(claim("tn_a", "SMfirst" + std::to_string(w)));
+        u.complete(replying("SMfirst" + std::to_string(w), phone));
+        return store().apply(u);
+      }));
+      ASSERT_TRUE(someoneWaitsForAnAdvisoryLock(w + 1))
+          << "first unit " << w << " did not wait for the registry lock";
+    }
   } else {
     holder << "BEGIN IMMEDIATE", Poco::Data::Keywords::now;
   }
@@ -301,9 +305,7 @@ TEST_P(UnitsTest, WebhooksCommittedTogetherKeepTheirOwnOutcomes) {
   }
   started.arrive_and_wait();
   holder << "COMMIT", Poco::Data::Keywords::now;
-  if (first.valid()) {
-    EXPECT_EQ(first.get().result(1), TG_UNIT_CHANGED);
-  }
+  for (auto& f : firsts) EXPECT_EQ(f.get().result(1), TG_UNIT_CHANGED);
 
   std::vector<UnitResult> r;
   for (auto& f : results) r.push_back(f.get());
