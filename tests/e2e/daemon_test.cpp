@@ -195,6 +195,26 @@ TEST_F(DaemonTest, CheckConfigAcceptsConfAsShipped) {
   EXPECT_NE(r.out.find("configuration OK"), std::string::npos) << r.out;
 }
 
+// pricing-static with the table shipped in conf/: the daemon loads it, reading the table at
+// init, and a bad line keeps the daemon from starting, named.
+TEST_F(DaemonTest, LoadsThePricingTableAndRefusesABadLine) {
+  const fs::path table = dir_ / "prices.csv";
+  fs::copy_file(kSourceDir / "conf" / "prices.csv", table);
+  std::ofstream(dir_ / "plugins.d" / "30-pricing.ini")
+      << "[plugin]\nfile = pricing-static.so\nrequired = true\n[settings]\ntable = "
+      << table.string() << "\n";
+  start();
+  waitReady();
+  EXPECT_NE(daemon_->err().find("pricing table: 7 price(s) in USD"), std::string::npos)
+      << daemon_->err();
+  daemon_->stopCleanly();
+  std::ofstream(table, std::ios::app) << "US,*,sms_out,0.01\n";
+  start();
+  EXPECT_EQ(daemon_->wait(), 1);
+  EXPECT_NE(daemon_->err().find("settings.table: line 10: the same country"), std::string::npos)
+      << daemon_->err();
+}
+
 TEST_F(DaemonTest, CheckConfigNamesFileAndKeyOfEveryError) {
   std::ofstream(dir_ / "tollgate.ini", std::ios::app)
       << "[server]\nlisten = everywhere\nthreads = many\nlisten_port = 1\n[log]\nlevel = loud\n";
