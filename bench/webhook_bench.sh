@@ -555,6 +555,8 @@ for target in $TARGETS; do
     # storage-sqlite pool_size=1: writers queue in the pool instead of in SQLite's busy handler
     sqlite-pool1) gateway "$target" storage-sqlite pool_size=1 ;;
     postgres-pool16) gateway "$target" storage-postgres pool_size=16 ;;
+    # one group-commit writer connection instead of the shipped two (issue 24)
+    postgres-writers1) gateway "$target" storage-postgres writers=1 ;;
     # PostgreSQL synchronous_commit=off for the gateway's database: not a Tollgate setting, and a
     # crash may lose the last commits; shows what the WAL flush costs
     postgres-async-commit) gateway "$target" storage-postgres pg:synchronous_commit=off ;;
