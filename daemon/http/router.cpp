@@ -47,6 +47,8 @@ int statusFor(tg_status s) {
     case TG_ERR_UNAVAILABLE:
     case TG_ERR_DEADLINE:
       return 503;
+    case TG_ERR_OUTCOME_UNKNOWN:
+      return 502;
     default:
       return 500;
   }
@@ -69,6 +71,8 @@ const char* codeFor(tg_status s) {
     case TG_ERR_UNAVAILABLE:
     case TG_ERR_DEADLINE:
       return "unavailable";
+    case TG_ERR_OUTCOME_UNKNOWN:
+      return "outcome_unknown";
     default:
       return "internal";
   }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "net/http_client.hpp"
 #include "plugins/boundary.hpp"
 #include "plugins/deadline.hpp"
 #include "plugins/settings.hpp"
@@ -106,6 +107,88 @@ tg_str hostStateDir(void* ctx) {
   });
 }
 
+void writeError(tg_error* err, std::string_view message) {
+  if (err == nullptr) return;
+  const size_t n = std::min(message.size(), sizeof err->message - 1);
+  std::memcpy(err->message, message.data(), n);
+  err->message[n] = '\0';
+}
+
+// Without a call (in init) and without a timeout, a request gets this long.
+constexpr std::chrono::milliseconds kHttpDefaultTimeout{10000};
+
+// The request's deadline on the steady clock: the earlier of the call's deadline (wall clock)
+// and the request's own timeout.
+std::chrono::steady_clock::time_point httpDeadline(const tg_call_ctx* ctx, int64_t timeout_ms) {
+  const auto now = std::chrono::steady_clock::now();
+  auto deadline =
+      now + (timeout_ms > 0 ? std::chrono::milliseconds(timeout_ms) : kHttpDefaultTimeout);
+  if (ctx != nullptr && TG_HAS_FIELD(tg_call_ctx, ctx->struct_size, deadline_unix_ms) &&
+      ctx->deadline_unix_ms > 0) {
+    const auto wall_now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    const auto call_deadline = now + std::chrono::milliseconds(ctx->deadline_unix_ms - wall_now);
+    deadline = timeout_ms > 0 ? std::min(deadline, call_deadline) : call_deadline;
+  }
+  return deadline;
+}
+
+tg_status hostHttpRequest(void* host_ctx, const tg_call_ctx* ctx, const tg_http_request* request,
+                          tg_http_response_sink sink, tg_error* err) {
+  auto* c = static_cast<HostContext*>(host_ctx);
+  return stopAtBoundary("host http_request", hostExceptions(c), TG_ERR_INTERNAL, [&] {
+    if (request == nullptr || sink.fn == nullptr ||
+        !TG_HAS_FIELD(tg_http_request, request->struct_size, timeout_ms) ||
+        (request->header_count > 0 && request->headers == nullptr)) {
+      writeError(err, "http_request: a request of ABI 1.5 or newer and a sink are required");
+      return TG_ERR_INVALID_ARGUMENT;
+    }
+    net::HttpRequest r{.method = std::string(view(request->method)),
+                       .url = std::string(view(request->url)),
+                       .headers = {},
+                       .body = std::string(view(request->body)),
+                       .deadline = httpDeadline(ctx, request->timeout_ms)};
+    r.headers.reserve(request->header_count);
+    for (size_t i = 0; i < request->header_count; ++i) {
+      r.headers.emplace_back(view(request->headers[i].name), view(request->headers[i].value));
+    }
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      const net::HttpResponse resp = c->http->send(r);
+      spdlog::debug("[{}] {} {} -> {} ({} ms)", c->plugin->id(), r.method,
+                    r.url.substr(0, r.url.find('?')), resp.status,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count());
+      std::vector<tg_kv> headers;
+      headers.reserve(resp.headers.size());
+      for (const auto& [name, value] : resp.headers) {
+        headers.push_back(tg_kv{.name = tg_str{name.data(), name.size()},
+                                .value = tg_str{value.data(), value.size()}});
+      }
+      const tg_http_response out{.struct_size = sizeof(tg_http_response),
+                                 .status = resp.status,
+                                 .headers = headers.data(),
+                                 .header_count = headers.size(),
+                                 .body = tg_str{resp.body.data(), resp.body.size()}};
+      sink.fn(sink.ctx, &out);
+      return TG_OK;
+    } catch (const net::HttpError& e) {
+      writeError(err, e.what());
+      switch (e.failure()) {
+        case net::HttpFailure::kInvalid:
+          return TG_ERR_INVALID_ARGUMENT;
+        case net::HttpFailure::kNotSent:
+          return TG_ERR_UNAVAILABLE;
+        case net::HttpFailure::kOutcomeUnknown:
+          return TG_ERR_OUTCOME_UNKNOWN;
+      }
+      return TG_ERR_INTERNAL;
+    }
+  });
+}
+
 }  // namespace
 
 const char* kindName(tg_plugin_kind kind) {
@@ -153,7 +236,8 @@ struct PluginHost::Checked {
   const tg_plugin_descriptor* descriptor;
 };
 
-PluginHost::PluginHost(std::string state_dir) : state_dir_(std::move(state_dir)) {}
+PluginHost::PluginHost(std::string state_dir)
+    : state_dir_(std::move(state_dir)), http_(std::make_unique<net::HttpClient>()) {}
 
 PluginHost::~PluginHost() { shutdownAll(); }
 
@@ -273,9 +357,17 @@ std::optional<LoadFailure> PluginHost::load(const PluginSpec& spec) {
   plugin->ctx_->plugin = plugin.get();
   plugin->ctx_->state_dir = state_dir_;
   plugin->ctx_->settings = std::move(settings.values);
-  plugin->api_ =
-      tg_host_api{sizeof(tg_host_api), TG_ABI_MAJOR, TG_ABI_MINOR,  plugin->ctx_.get(), hostLog,
-                  hostConfigGet,       hostNow,      hostMetricAdd, hostStateDir};
+  plugin->ctx_->http = http_.get();
+  plugin->api_ = tg_host_api{.struct_size = sizeof(tg_host_api),
+                             .abi_major = TG_ABI_MAJOR,
+                             .abi_minor = TG_ABI_MINOR,
+                             .host_ctx = plugin->ctx_.get(),
+                             .log = hostLog,
+                             .config_get = hostConfigGet,
+                             .now_unix_ms = hostNow,
+                             .metric_add = hostMetricAdd,
+                             .state_dir = hostStateDir,
+                             .http_request = hostHttpRequest};
 
   tg_error err{};
   tg_status st = TG_ERR_INTERNAL;

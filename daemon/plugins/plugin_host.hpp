@@ -16,6 +16,10 @@
 #include <string>
 #include <vector>
 
+namespace tollgate::net {
+class HttpClient;
+}
+
 namespace tollgate::plugins {
 
 // The bounds of a plugin's lane of workers (plugins/deadline.hpp), for plugins called with a
@@ -93,6 +97,7 @@ struct HostContext {
   std::map<std::string, std::string> settings;  // with declared defaults applied
   std::mutex metrics_mu;
   std::map<std::string, int64_t> metrics;
+  net::HttpClient* http = nullptr;  // the host's, shared by every plugin
 };
 
 // A loaded and started plugin. Never unloaded while the process lives.
@@ -206,6 +211,7 @@ class PluginHost {
   std::optional<Checked> open(const std::filesystem::path& file, LoadFailure* failure);
 
   std::string state_dir_;
+  std::unique_ptr<net::HttpClient> http_;  // tg_host_api.http_request of every plugin
   std::mutex mu_;
   std::vector<std::unique_ptr<Plugin>> plugins_;
   std::vector<std::shared_ptr<void>> inspected_;  // libraries mapped by inspect()

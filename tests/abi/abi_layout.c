@@ -610,6 +610,24 @@ PIN_VALUE(TG_ENTRY_SMS_USAGE, 5);
 PIN_VALUE(TG_ENTRY_VOICE_USAGE, 6);
 PIN_VALUE(TG_ENTRY_NUMBER_PURCHASE, 7);
 PIN_VALUE(TG_ENTRY_NUMBER_RENTAL, 8);
+
+/* --- ABI 1.5 --- */
+PIN(tg_http_request, method, 8, 16);
+PIN(tg_http_request, url, 24, 16);
+PIN(tg_http_request, headers, 40, 8);
+PIN(tg_http_request, header_count, 48, 8);
+PIN(tg_http_request, body, 56, 16);
+PIN(tg_http_request, timeout_ms, 72, 8);
+PIN_END(tg_http_request, timeout_ms, 80);
+PIN(tg_http_response, status, 4, 4);
+PIN(tg_http_response, headers, 8, 8);
+PIN(tg_http_response, header_count, 16, 8);
+PIN(tg_http_response, body, 24, 16);
+PIN_END(tg_http_response, body, 40);
+PIN_SIZE(tg_http_response_sink, 16);
+PIN(tg_host_api, http_request, 56, 8);
+PIN_END(tg_host_api, http_request, 64); /* as released in 1.5 */
+PIN_VALUE(TG_ERR_OUTCOME_UNKNOWN, 8);
 PIN_VALUE(TG_APPLY_HOLD_NOT_ACTIVE, 4);
 PIN_VALUE(TG_HOLD_ACTIVE, 1);
 PIN_VALUE(TG_HOLD_CAPTURED, 2);

@@ -14,6 +14,35 @@
 extern "C" {
 #endif
 
+/* --- ABI 1.5: outbound HTTP(S) through the host (tg_host_api.http_request) --- */
+
+/* One request. Borrowed for the duration of the call. */
+typedef struct tg_http_request {
+  uint32_t struct_size;
+  tg_str method;        /* GET, HEAD, POST, PUT, PATCH or DELETE */
+  tg_str url;           /* absolute http:// or https:// URL, query included */
+  const tg_kv* headers; /* header_count pairs; NULL when header_count is 0. The host sets Host,
+                           Content-Length and Connection itself and refuses them here */
+  size_t header_count;
+  tg_str body;         /* sent with a Content-Length when not empty */
+  int64_t timeout_ms;  /* > 0: give up after this long; 0: only the call's deadline. The earlier
+                          of the two applies */
+} tg_http_request;
+
+/* The response, valid only for the duration of the sink's call. */
+typedef struct tg_http_response {
+  uint32_t struct_size;
+  int32_t status;       /* the HTTP status code, whatever it is (4xx and 5xx included) */
+  const tg_kv* headers; /* as received, in order; names as the server wrote them */
+  size_t header_count;
+  tg_str body;
+} tg_http_response;
+
+typedef struct tg_http_response_sink {
+  void* ctx;
+  void (*fn)(void* ctx, const tg_http_response* response);
+} tg_http_response_sink;
+
 typedef struct tg_host_api {
   uint32_t struct_size; /* sizeof(tg_host_api) as compiled into the host */
   uint16_t abi_major;   /* host's TG_ABI_MAJOR */
@@ -42,6 +71,26 @@ typedef struct tg_host_api {
   /* Absolute path of the daemon's state directory (e.g. /var/lib/tollgate), where a plugin may
    * keep files. Owned by the host, valid for the process lifetime. */
   tg_str (*state_dir)(void* host_ctx);
+
+  /* --- ABI 1.5 --- */
+
+  /* Sends one HTTP(S) request and waits for the whole response. TLS is the daemon's: the
+   * certificate chain and the host name are verified, TLS 1.2 or newer; a plugin never opens
+   * connections of its own. Connections are kept alive and reused across calls. `ctx` may be
+   * NULL outside a call (in init): then only timeout_ms bounds it (10 s when 0).
+   * Returns:
+   *   TG_OK                      the response was received; the sink was called once
+   *   TG_ERR_INVALID_ARGUMENT    bad method, URL or header (the message names it); nothing sent
+   *   TG_ERR_UNAVAILABLE         nothing reached the server as a whole request: the name did not
+   *                              resolve, the connection or TLS failed (the message says why, a
+   *                              refused certificate included) or time ran out first. Safe to retry
+   *   TG_ERR_OUTCOME_UNKNOWN     the request was sent but no whole response came back (the
+   *                              connection broke or time ran out): it may have taken effect
+   * A request sent on a reused connection that the server had already closed is sent again on
+   * a new one only when it is replayable: GET, HEAD, PUT, DELETE, or one with an
+   * Idempotency-Key header. Responses are limited to 16 MiB. Thread-safe. */
+  tg_status (*http_request)(void* host_ctx, const tg_call_ctx* ctx, const tg_http_request* request,
+                            tg_http_response_sink sink, tg_error* err);
 } tg_host_api;
 
 #ifdef __cplusplus

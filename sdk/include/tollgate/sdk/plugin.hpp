@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace tollgate::sdk {
 
@@ -95,6 +96,37 @@ struct CallContext {
   }
 };
 
+// ---- outbound HTTP through the host (ABI 1.5; see tg_host_api.http_request) ----
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  Headers headers;
+  std::string body;
+  int64_t timeout_ms = 0;  // 0: the call's deadline only
+};
+
+struct HttpResponse {
+  int status = 0;
+  Headers headers;
+  std::string body;
+
+  // The first header called `name` (case-insensitive), or nullopt.
+  std::optional<std::string_view> header(std::string_view name) const noexcept {
+    for (const auto& [n, v] : headers) {
+      if (n.size() != name.size()) continue;
+      bool same = true;
+      for (size_t i = 0; i < n.size() && same; ++i) {
+        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+        same = lower(n[i]) == lower(name[i]);
+      }
+      if (same) return std::string_view(v);
+    }
+    return std::nullopt;
+  }
+};
+
 // The host's function table, wrapped. Cheap to copy; valid for the process lifetime.
 class Host {
  public:
@@ -125,7 +157,61 @@ class Host {
   std::string_view stateDir() const noexcept { return view(api_->state_dir(api_->host_ctx)); }
   const tg_host_api* raw() const noexcept { return api_; }
 
+  // Whether the host sends HTTP requests for plugins (tollgated 1.5 and newer).
+  bool hasHttp() const noexcept {
+    return TG_HAS_FIELD(tg_host_api, api_->struct_size, http_request) &&
+           api_->http_request != nullptr;
+  }
+  // Sends `r` through the host, bounded by the call's deadline (and r.timeout_ms); returns the
+  // response whatever its status. Throws Error with the host's status: TG_ERR_UNAVAILABLE
+  // (nothing sent; retry), TG_ERR_OUTCOME_UNKNOWN (sent, no answer), TG_ERR_INVALID_ARGUMENT,
+  // or TG_ERR_UNSUPPORTED from a host older than 1.5.
+  HttpResponse http(const CallContext& ctx, const HttpRequest& r) const {
+    tg_call_ctx c{};
+    c.struct_size = sizeof c;
+    c.tenant_id = str(ctx.tenant_id);
+    c.request_id = str(ctx.request_id);
+    c.deadline_unix_ms = ctx.deadline_unix_ms;
+    return send(&c, r);
+  }
+  // The same outside a call (in a constructor, which init runs): r.timeout_ms bounds it.
+  HttpResponse http(const HttpRequest& r) const { return send(nullptr, r); }
+
  private:
+  HttpResponse send(const tg_call_ctx* c, const HttpRequest& r) const {
+    if (!hasHttp()) {
+      throw Error(TG_ERR_UNSUPPORTED,
+                  "this tollgated sends no HTTP requests for plugins (it speaks plugin ABI " +
+                      std::to_string(api_->abi_major) + "." + std::to_string(api_->abi_minor) +
+                      "; 1.5 is needed)");
+    }
+    std::vector<tg_kv> headers;
+    headers.reserve(r.headers.size());
+    for (const auto& [n, v] : r.headers) headers.push_back(tg_kv{str(n), str(v)});
+    tg_http_request req{};
+    req.struct_size = sizeof req;
+    req.method = str(r.method);
+    req.url = str(r.url);
+    req.headers = headers.empty() ? nullptr : headers.data();
+    req.header_count = headers.size();
+    req.body = str(r.body);
+    req.timeout_ms = r.timeout_ms;
+    HttpResponse out;
+    const tg_http_response_sink sink{&out, [](void* p, const tg_http_response* resp) {
+                                       auto* o = static_cast<HttpResponse*>(p);
+                                       o->status = resp->status;
+                                       for (size_t i = 0; i < resp->header_count; ++i) {
+                                         o->headers.emplace_back(view(resp->headers[i].name),
+                                                                 view(resp->headers[i].value));
+                                       }
+                                       o->body = std::string(view(resp->body));
+                                     }};
+    tg_error err{};
+    const tg_status st = api_->http_request(api_->host_ctx, c, &req, sink, &err);
+    if (st != TG_OK) throw Error(st, err.message);
+    return out;
+  }
+
   const tg_host_api* api_;
 };
 

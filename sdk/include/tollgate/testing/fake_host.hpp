@@ -13,7 +13,9 @@
 #define TOLLGATE_TESTING_FAKE_HOST_HPP
 
 #include <tollgate/abi/tollgate.h>
+#include <tollgate/sdk/plugin.hpp>
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -35,6 +37,12 @@ class FakeHost {
   std::map<std::string, int64_t> metrics;       // counters the plugin added to
   int64_t now_ms = 1700000000000;               // fixed clock; tests may move it
   std::string state_dir = "/tmp";
+  // Answers the plugin's HTTP requests (tg_host_api.http_request) in place of the network: return
+  // a response, or throw sdk::Error(status, message) to fail the request with that status
+  // (TG_ERR_UNAVAILABLE: not sent; TG_ERR_OUTCOME_UNKNOWN: sent, no answer). Unset: every
+  // request fails with TG_ERR_UNAVAILABLE. Each request is kept in http_requests.
+  std::function<sdk::HttpResponse(const sdk::HttpRequest&)> http;
+  std::vector<sdk::HttpRequest> http_requests;
 
   FakeHost() {
     api_.struct_size = sizeof(tg_host_api);
@@ -62,6 +70,42 @@ class FakeHost {
     api_.state_dir = [](void* h) {
       auto* self = static_cast<FakeHost*>(h);
       return tg_str{self->state_dir.data(), self->state_dir.size()};
+    };
+    api_.http_request = [](void* h, const tg_call_ctx*, const tg_http_request* r,
+                           tg_http_response_sink sink, tg_error* err) -> tg_status {
+      auto* self = static_cast<FakeHost*>(h);
+      sdk::HttpRequest req;
+      req.method = std::string(sdk::view(r->method));
+      req.url = std::string(sdk::view(r->url));
+      for (size_t i = 0; i < r->header_count; ++i) {
+        req.headers.emplace_back(sdk::view(r->headers[i].name), sdk::view(r->headers[i].value));
+      }
+      req.body = std::string(sdk::view(r->body));
+      req.timeout_ms = r->timeout_ms;
+      std::function<sdk::HttpResponse(const sdk::HttpRequest&)> handler;
+      {
+        std::lock_guard<std::mutex> lock(self->mu_);
+        self->http_requests.push_back(req);
+        handler = self->http;
+      }
+      sdk::HttpResponse resp;
+      try {
+        if (!handler) throw sdk::Error(TG_ERR_UNAVAILABLE, "the fake host has no network");
+        resp = handler(req);
+      } catch (const sdk::Error& e) {
+        sdk::setError(err, e.what());
+        return e.status();
+      }
+      std::vector<tg_kv> headers;
+      for (const auto& [n, v] : resp.headers) headers.push_back(tg_kv{sdk::str(n), sdk::str(v)});
+      tg_http_response out{};
+      out.struct_size = sizeof out;
+      out.status = resp.status;
+      out.headers = headers.empty() ? nullptr : headers.data();
+      out.header_count = headers.size();
+      out.body = sdk::str(resp.body);
+      sink.fn(sink.ctx, &out);
+      return TG_OK;
     };
   }
   FakeHost(const FakeHost&) = delete;
