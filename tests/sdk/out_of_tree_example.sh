@@ -47,7 +47,8 @@ printf '[plugin]\nfile = %s\nrequired = true\n[settings]\nprefix = hi \n' "$so" 
 "$tollgated" --check-config --config "$work/conf/tollgate.ini"
 "$tollgated" --config "$work/conf/tollgate.ini" 2>"$work/log" &
 pid=$!
-for _ in $(seq 100); do
+# Bounded at 60 s: a loaded CI machine may take seconds to start it.
+for _ in $(seq 600); do
   curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break
   sleep 0.1
 done
