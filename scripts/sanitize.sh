@@ -25,9 +25,12 @@ if [ -z "${TOLLGATE_TEST_PG_DSN:-}" ]; then
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
   # shellcheck source=tests/pg/pg.sh
   source tests/pg/pg.sh
+  # shellcheck source=tests/prism/prism.sh
+  source tests/prism/prism.sh
+  trap 'prism_stop; pg_stop' EXIT
   pg_start
-  trap pg_stop EXIT
   export TOLLGATE_TEST_PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres"
+  prism_start
 fi
 
 # Reports with their stacks (the children inherit these).

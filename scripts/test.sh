@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README command 2 (and what CI runs): install what is needed, build, start a throwaway
-# PostgreSQL 15 cluster on loopback, run every test through ctest, then each libFuzzer target
-# (tests/fuzz/) for a few seconds, then the unit, storage and end-to-end tests again in the
+# PostgreSQL 15 cluster and Prism (serving Twilio's OpenAPI files) on loopback, run every test
+# through ctest, then each libFuzzer target (tests/fuzz/) for a few seconds, then the unit, storage and end-to-end tests again in the
 # AddressSanitizer + UndefinedBehaviorSanitizer build (scripts/sanitize.sh runs the rest, and
 # ThreadSanitizer: both builds and every test would not fit CI's 15 minutes).
 set -euo pipefail
@@ -9,15 +9,19 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
 build=${BUILD_DIR:-build}
-# Independent peers for the e2e tests (Twilio's official helper library), pinned by the
-# committed lock file.
+# Independent peers for the e2e and contract tests (Twilio's official helper library, Prism),
+# pinned by the committed lock file.
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 
 # shellcheck source=tests/pg/pg.sh
 source tests/pg/pg.sh
+# shellcheck source=tests/prism/prism.sh
+source tests/prism/prism.sh
+trap 'prism_stop; pg_stop' EXIT
 pg_start
-trap pg_stop EXIT
 export TOLLGATE_TEST_PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres"
+# Prism serving Twilio's official OpenAPI files, for the contract tests (label "contract").
+prism_start
 
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
 

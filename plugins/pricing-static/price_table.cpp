@@ -2,7 +2,11 @@
 
 #include <tollgate/sdk/plugin.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <vector>
 
 namespace tollgate::plugins::pricing {
@@ -122,6 +126,77 @@ std::optional<int64_t> PriceTable::base(tg_product product, std::string_view cou
     if (const auto it = rows_.find(key); it != rows_.end()) return it->second;
   }
   return std::nullopt;
+}
+
+namespace {
+
+std::string readTable(const sdk::Host& host, std::string_view key, const std::string& setting) {
+  const std::string path =
+      setting.front() == '/' ? setting : std::string(host.stateDir()) + "/" + setting;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw sdk::Error(TG_ERR_INVALID_ARGUMENT,
+                     "settings." + std::string(key) + ": cannot read " + path);
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+std::string StaticPrices::currencyFromSettings(const sdk::Host& host) {
+  const std::string code = host.configOr("currency", "USD");
+  if (code.size() != 3 ||
+      !std::all_of(code.begin(), code.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    throw sdk::Error(TG_ERR_INVALID_ARGUMENT,
+                     "settings.currency: '" + code + "' is not an ISO 4217 code (USD)");
+  }
+  return code;
+}
+
+Markup StaticPrices::markupFromSettings(const sdk::Host& host) {
+  const std::string percent = host.configOr("markup_percent", "0");
+  const std::string fixed = host.configOr("markup_micros", "0");
+  const auto ppm = parsePercentPpm(percent);
+  if (!ppm) {
+    throw sdk::Error(TG_ERR_INVALID_ARGUMENT,
+                     "settings.markup_percent: '" + percent +
+                         "' must be from 0 to 1000 with at most 4 decimals (12.5)");
+  }
+  if (fixed.size() > 12 || !digits(fixed)) {
+    throw sdk::Error(TG_ERR_INVALID_ARGUMENT,
+                     "settings.markup_micros: '" + fixed + "' must be an integer >= 0");
+  }
+  return Markup{.percent_ppm = *ppm, .fixed_micros = std::stoll(fixed)};
+}
+
+StaticPrices StaticPrices::fromSettings(const sdk::Host& host, std::string_view table_key,
+                                        bool table_optional) {
+  StaticPrices out;
+  const std::string table = host.configOr(table_key, "");
+  if (table.empty() && !table_optional) {
+    throw sdk::Error(TG_ERR_INVALID_ARGUMENT, "settings." + std::string(table_key) + ": required");
+  }
+  if (!table.empty()) out.table_ = PriceTable::parse(readTable(host, table_key, table));
+  out.currency_ = currencyFromSettings(host);
+  out.markup_ = markupFromSettings(host);
+  return out;
+}
+
+std::optional<tg_money> StaticPrices::price(const tg_price_query& q) const {
+  const std::string_view currency(q.currency, strnlen(q.currency, 4));
+  if (currency != currency_) return std::nullopt;
+  const auto base = table_.base(q.product, std::string_view(q.country, strnlen(q.country, 3)),
+                                sdk::view(q.number_type));
+  if (!base) return std::nullopt;
+  return money(markup_.apply(*base), currency_);
+}
+
+tg_money money(int64_t micros, std::string_view currency) {
+  tg_money out{.amount_micros = micros, .currency = {}};
+  sdk::setCode(out.currency, currency);
+  return out;
 }
 
 }  // namespace tollgate::plugins::pricing

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <tollgate/abi/pricing.h>
+#include <tollgate/sdk/plugin.hpp>
 
 #include <cstdint>
 #include <map>
@@ -43,5 +44,33 @@ class PriceTable {
  private:
   std::map<std::tuple<tg_product, std::string, std::string>, int64_t> rows_;
 };
+
+// A table with its currency and markup, from a plugin's settings: `table` (a CSV file; relative
+// to the state directory), `currency`, `markup_percent` and `markup_micros`. pricing-static is
+// this; pricing-twilio falls back to it and applies the same markup to Twilio's prices.
+class StaticPrices {
+ public:
+  // Throws sdk::Error TG_ERR_INVALID_ARGUMENT naming the setting (or the table's line).
+  // `table_key`'s setting may be empty when `table_optional`: then the table has no rows.
+  static StaticPrices fromSettings(const sdk::Host& host, std::string_view table_key,
+                                   bool table_optional = false);
+  // Reads only `currency`, `markup_percent` and `markup_micros`.
+  static Markup markupFromSettings(const sdk::Host& host);
+  static std::string currencyFromSettings(const sdk::Host& host);
+
+  // The price with markup, or nullopt (another currency, or no row).
+  std::optional<tg_money> price(const tg_price_query& q) const;
+  const std::string& currency() const { return currency_; }
+  const Markup& markup() const { return markup_; }
+  size_t size() const { return table_.size(); }
+
+ private:
+  PriceTable table_;
+  std::string currency_;
+  Markup markup_;
+};
+
+// A tg_money of `micros` in `currency` (three letters).
+tg_money money(int64_t micros, std::string_view currency);
 
 }  // namespace tollgate::plugins::pricing

@@ -5,68 +5,21 @@
 // naming it.
 #include <tollgate/sdk/plugin.hpp>
 
-#include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "price_table.hpp"
 
 namespace tollgate::plugins::pricing {
-namespace {
 
 using sdk::configKey;
 using sdk::lit;
 
-std::string readTable(const sdk::Host& host, const std::string& setting) {
-  if (setting.empty()) throw sdk::Error(TG_ERR_INVALID_ARGUMENT, "settings.table: required");
-  const std::string path =
-      setting.front() == '/' ? setting : std::string(host.stateDir()) + "/" + setting;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw sdk::Error(TG_ERR_INVALID_ARGUMENT, "settings.table: cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string checkedCurrency(const std::string& code) {
-  if (code.size() != 3 ||
-      !std::all_of(code.begin(), code.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
-    throw sdk::Error(TG_ERR_INVALID_ARGUMENT,
-                     "settings.currency: '" + code + "' is not an ISO 4217 code (USD)");
-  }
-  return code;
-}
-
-Markup markupOf(const sdk::Host& host) {
-  const std::string percent = host.configOr("markup_percent", "0");
-  const std::string fixed = host.configOr("markup_micros", "0");
-  const auto ppm = parsePercentPpm(percent);
-  if (!ppm) {
-    throw sdk::Error(TG_ERR_INVALID_ARGUMENT,
-                     "settings.markup_percent: '" + percent +
-                         "' must be from 0 to 1000 with at most 4 decimals (12.5)");
-  }
-  int64_t micros = 0;
-  if (fixed.empty() || fixed.size() > 12 ||
-      !std::all_of(fixed.begin(), fixed.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    throw sdk::Error(TG_ERR_INVALID_ARGUMENT,
-                     "settings.markup_micros: '" + fixed + "' must be an integer >= 0");
-  }
-  for (const char c : fixed) micros = micros * 10 + (c - '0');
-  return Markup{.percent_ppm = *ppm, .fixed_micros = micros};
-}
-
-}  // namespace
-
 class PricingStatic : public sdk::PricingPlugin {
  public:
   explicit PricingStatic(sdk::Host host)
-      : PricingPlugin(host),
-        table_(PriceTable::parse(readTable(host, host.configOr("table", "")))),
-        currency_(checkedCurrency(host.configOr("currency", "USD"))),
-        markup_(markupOf(host)) {
-    host.info("pricing table: " + std::to_string(table_.size()) + " price(s) in " + currency_);
+      : PricingPlugin(host), prices_(StaticPrices::fromSettings(host, "table")) {
+    host.info("pricing table: " + std::to_string(prices_.size()) + " price(s) in " +
+              prices_.currency());
   }
 
   static sdk::ConfigKeys configKeys() noexcept {
@@ -88,27 +41,19 @@ class PricingStatic : public sdk::PricingPlugin {
   }
 
   tg_money price(const sdk::CallContext&, const tg_price_query& q) override {
+    if (auto p = prices_.price(q)) return *p;
     const std::string_view currency(q.currency, strnlen(q.currency, 4));
-    const std::string_view country(q.country, strnlen(q.country, 3));
-    if (currency != currency_) {
-      throw sdk::Error(TG_ERR_NOT_FOUND, "pricing-static: prices are in " + currency_ + ", not " +
-                                             std::string(currency));
+    if (currency != prices_.currency()) {
+      throw sdk::Error(TG_ERR_NOT_FOUND, "pricing-static: prices are in " + prices_.currency() +
+                                             ", not " + std::string(currency));
     }
-    const auto base = table_.base(q.product, country, sdk::view(q.number_type));
-    if (!base) {
-      throw sdk::Error(TG_ERR_NOT_FOUND, "pricing-static: no price for product " +
-                                             std::to_string(q.product) + " in '" +
-                                             std::string(country) + "'");
-    }
-    tg_money out{.amount_micros = markup_.apply(*base), .currency = {}};
-    std::memcpy(out.currency, currency_.c_str(), 4);
-    return out;
+    throw sdk::Error(TG_ERR_NOT_FOUND, "pricing-static: no price for product " +
+                                           std::to_string(q.product) + " in '" +
+                                           std::string(q.country, strnlen(q.country, 3)) + "'");
   }
 
  private:
-  PriceTable table_;
-  std::string currency_;
-  Markup markup_;
+  StaticPrices prices_;
 };
 
 }  // namespace tollgate::plugins::pricing

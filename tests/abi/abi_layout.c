@@ -628,6 +628,8 @@ PIN_SIZE(tg_http_response_sink, 16);
 PIN(tg_host_api, http_request, 56, 8);
 PIN_END(tg_host_api, http_request, 64); /* as released in 1.5 */
 PIN_VALUE(TG_ERR_OUTCOME_UNKNOWN, 8);
+PIN(tg_price_query, number, 40, 16);
+PIN_END(tg_price_query, number, 56);
 PIN_VALUE(TG_APPLY_HOLD_NOT_ACTIVE, 4);
 PIN_VALUE(TG_HOLD_ACTIVE, 1);
 PIN_VALUE(TG_HOLD_CAPTURED, 2);

@@ -25,6 +25,9 @@ typedef struct tg_price_query {
   char country[3];    /* ISO 3166-1 alpha-2, NUL-terminated ("US") */
   tg_str number_type; /* "local", "mobile", "toll-free"; may be empty */
   char currency[4];   /* currency the price is wanted in */
+  /* --- ABI 1.5 --- */
+  tg_str number; /* the other party's E.164 number when known ("+14155550100"), for sources that
+                    price by prefix (outbound voice); may be empty */
 } tg_price_query;
 
 typedef struct tg_pricing_vtable {
