@@ -145,6 +145,7 @@ class Tollgated : public Poco::Util::ServerApplication {
     http::addAdminRoutes(router, svc);
     http::addTenantRoutes(router, svc);
     http::addWalletRoutes(router, svc);
+    http::addPriceRoutes(router, svc);
     http::addNumberRoutes(router, svc);
     http::addLogRoutes(router, svc);
     messaging::addSmsWebhookRoutes(router, svc);
@@ -293,6 +294,7 @@ class Tollgated : public Poco::Util::ServerApplication {
         spdlog::warn("storage {} has no holds (ABI 1.4): reserves are refused", storage->id());
       }
       svc.auth = std::make_unique<http::Auth>(*svc.tenants, admin_key);
+      svc.pricing = std::make_unique<billing::Pricing>(pricingPlugin(svc));
       startTwilio(c, svc);
     } catch (const std::exception& e) {
       spdlog::error("not starting: {}", e.what());
@@ -302,6 +304,22 @@ class Tollgated : public Poco::Util::ServerApplication {
     terminations_->ready();  // before /readyz says so: a stop from then on is a clean one
     svc.markReady();
     return EXIT_OK;
+  }
+
+  // The enabled pricing plugin; with several, the first loaded (plugins.d's order), said so.
+  static plugins::Plugin* pricingPlugin(Services& svc) {
+    plugins::Plugin* first = nullptr;
+    for (plugins::Plugin* p : svc.host->all()) {
+      if (p->kind() != TG_KIND_PRICING) continue;
+      if (first == nullptr) {
+        first = p;
+        spdlog::info("prices from plugin {}", p->id());
+      } else {
+        spdlog::warn("pricing plugin {} is enabled too but not used: prices come from {}", p->id(),
+                     first->id());
+      }
+    }
+    return first;
   }
 
   // The key that seals subaccount tokens in storage. Every daemon sharing the storage must use

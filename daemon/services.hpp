@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 
+#include "billing/pricing.hpp"
 #include "config/config.hpp"
 #include "ledger/hold_sweeper.hpp"
 #include "ledger/ledger.hpp"
@@ -43,6 +44,7 @@ struct Services {
   std::unique_ptr<messaging::OptOuts> optouts;
   std::unique_ptr<messaging::Forwarder> forwarder;
   std::unique_ptr<ledger::CountingUsageEvents> usage;
+  std::unique_ptr<billing::Pricing> pricing;  // its plugin may be null: none enabled
 
   ~Services();
 

@@ -60,6 +60,10 @@ const char* kUsage =
     "                              its holds (amounts reserved until the actual charge is known)\n"
     "  wallet usage TENANT_ID [--period day|month]\n"
     "                              count and total of its entries by period (UTC) and type\n"
+    "  wallet price TENANT_ID PRODUCT NUMBER [--number-type TYPE]\n"
+    "                              what one unit costs the tenant: PRODUCT sms_out, sms_in,\n"
+    "                              voice_in_minute, voice_out_minute or number_month, priced by\n"
+    "                              NUMBER's country (E.164)\n"
     "  wallet credit TENANT_ID AMOUNT --reason TEXT --key KEY\n"
     "  wallet debit TENANT_ID AMOUNT --reason TEXT --key KEY\n"
     "                              top up or debit the wallet (AMOUNT in currency units, e.g.\n"
@@ -401,6 +405,27 @@ int run(const Options& o) {
                std::cout << fmt::format("{}  net  {}\n", p->getValue<std::string>("start"),
                                         money(p->getValue<Poco::Int64>("net_micros")));
              }
+           });
+  } else if (what == "wallet price") {
+    std::string type;
+    if (a.size() == 7 && a[5] == "--number-type") {
+      type = a[6];
+    } else {
+      need(5);
+    }
+    std::string number, encoded_type;
+    Poco::URI::encode(a[4], "+&=#", number);
+    Poco::URI::encode(type, "+&=#", encoded_type);
+    output(o,
+           call(o, "GET",
+                "/admin/v1/tenants/" + a[2] + "/prices?product=" + a[3] + "&number=" + number +
+                    "&number_type=" + encoded_type),
+           [](const Options&, const Poco::JSON::Object& p) {
+             std::cout << fmt::format("{}  {} ({})  {} {}\n", p.getValue<std::string>("product"),
+                                      p.getValue<std::string>("number"),
+                                      p.getValue<std::string>("country"),
+                                      money(p.getValue<Poco::Int64>("amount_micros")),
+                                      p.getValue<std::string>("currency"));
            });
   } else if (what == "wallet credit" || what == "wallet debit") {
     if (a.size() != 8) throw std::invalid_argument("wrong number of arguments");

@@ -109,6 +109,26 @@ std::optional<std::string> normalizeE164(std::string_view text) {
   return out;
 }
 
+std::optional<std::string> regionOf(std::string_view e164) {
+  using i18n::phonenumbers::PhoneNumber;
+  using i18n::phonenumbers::PhoneNumberUtil;
+  if (!looksE164(e164)) return std::nullopt;
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  PhoneNumber parsed;
+  if (util.Parse(std::string(e164), "ZZ", &parsed) != PhoneNumberUtil::NO_PARSING_ERROR) {
+    return std::nullopt;
+  }
+  std::string region;
+  util.GetRegionCodeForNumber(parsed, &region);
+  // A number no region's plan knows (a reserved or newly opened range) is priced by its
+  // calling code's main country: +1 is US, +44 GB. Non-geographic codes (+800, +882) have none.
+  if (region.size() != 2 || region == "ZZ") {
+    util.GetRegionCodeForCountryCode(parsed.country_code(), &region);
+  }
+  if (region.size() != 2 || region == "ZZ") return std::nullopt;
+  return region;
+}
+
 std::vector<std::pair<std::string, std::string>> flattenSettings(const std::string& json) {
   std::vector<std::pair<std::string, std::string>> out;
   Poco::JSON::Object::Ptr obj;

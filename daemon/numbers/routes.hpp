@@ -67,6 +67,11 @@ bool looksE164(std::string_view text);
 // Parses a number as E.164 with libphonenumber; nullopt if it is not a possible number.
 std::optional<std::string> normalizeE164(std::string_view text);
 
+// The ISO 3166-1 region of an E.164 number by libphonenumber ("US", "CA" for +1 area codes in
+// Canada, "GB"); for a number no region's plan knows, its calling code's main region; nullopt
+// for non-geographic codes (+800, +882).
+std::optional<std::string> regionOf(std::string_view e164);
+
 // A settings JSON object flattened as Route::settings; throws std::invalid_argument with a
 // message when `json` is not a JSON object.
 std::vector<std::pair<std::string, std::string>> flattenSettings(const std::string& json);

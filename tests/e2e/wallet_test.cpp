@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "support/fixture.hpp"
@@ -233,6 +235,82 @@ TEST_F(WalletTest, HoldsUsageAndFiltersThroughTheApi) {
   EXPECT_EQ(tampered.code, 3) << tampered.out << tampered.err;
   EXPECT_NE(tampered.out.find("the held total is 5; the active holds sum to 0"), std::string::npos)
       << tampered.out;
+}
+
+}  // namespace
+}  // namespace tollgate::testing
+
+namespace tollgate::testing {
+namespace {
+
+// Prices through the daemon: the core takes the country from the number (libphonenumber) and
+// asks pricing-twilio, which asks Prism serving Twilio's official Pricing OpenAPI files.
+TEST_F(WalletTest, PricesByTheNumbersCountryFromTwilioThroughTheApiAndTollgatectl) {
+  const char* v1 = std::getenv("TOLLGATE_TEST_PRISM_PRICING_V1");
+  const char* v2 = std::getenv("TOLLGATE_TEST_PRISM_PRICING_V2");
+  ASSERT_TRUE(v1 != nullptr && v2 != nullptr)
+      << "start Prism: source tests/prism/prism.sh; prism_start (scripts/test.sh does)";
+  std::ofstream(dir_ / "token") << "prism-token\n";
+  addPlugin(kPluginDir / "pricing-twilio.so", "pricing-twilio",
+            std::string("account_sid = AC0123456789abcdef0123456789abcdef\nauth_token_file = ") +
+                (dir_ / "token").string() + "\nbase_url_v1 = " + v1 + "\nbase_url_v2 = " + v2 +
+                "\nmarkup_percent = 20\n",
+            true);
+  start();
+  waitReady();
+  const std::string acme = tenantCreated(ctl({"tenant", "create", "Acme"}));
+  const std::string key = json(ctl({"key", "issue", acme}).out)->getValue<std::string>("key");
+
+  // An SMS to a UK mobile: GB, Twilio's example price 0.05 plus 20 %. The '+' arrives unencoded
+  // (a space in a query) as often as encoded.
+  for (const std::string number : {"%2B447700900123", "+447700900123"}) {
+    const auto r =
+        http(port_, "GET", "/v1/prices?product=sms_out&number=" + number + "&number_type=mobile",
+             "", bearer(key));
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto p = json(r.body);
+    EXPECT_EQ(p->getValue<std::string>("country"), "GB");
+    EXPECT_EQ(p->getValue<std::string>("number"), "+447700900123");
+    EXPECT_EQ(p->getValue<int64_t>("amount_micros"), 60000);
+    EXPECT_EQ(p->getValue<std::string>("currency"), "USD");
+  }
+  // A call to Alaska by its destination prefix; a Canadian number is CA, not US.
+  const Ran alaska = ctl({"wallet", "price", acme, "voice_out_minute", "+19075550100"});
+  ASSERT_EQ(alaska.code, 0) << alaska.err;
+  EXPECT_EQ(json(alaska.out)->getValue<int64_t>("amount_micros"), 108000);
+  EXPECT_EQ(json(alaska.out)->getValue<std::string>("country"), "US");
+  const Ran toronto =
+      ctl({"wallet", "price", acme, "number_month", "+14165550100", "--number-type", "toll-free"});
+  ASSERT_EQ(toronto.code, 0) << toronto.err;
+  EXPECT_EQ(json(toronto.out)->getValue<std::string>("country"), "CA");
+  EXPECT_EQ(json(toronto.out)->getValue<int64_t>("amount_micros"), 2400000);
+
+  // Bad input names the field; a type Twilio has no price for is a 404.
+  for (const auto& [query, field] : std::vector<std::pair<std::string, std::string>>{
+           {"product=sms&number=%2B447700900123", "product"},
+           {"product=sms_out", "number"},
+           {"product=sms_out&number=%2B999", "number"},
+           {"product=sms_out&number=%2B447700900123&number_type=Mobile", "number_type"}}) {
+    const auto r = http(port_, "GET", "/v1/prices?" + query, "", bearer(key));
+    EXPECT_EQ(r.status, 400) << query << " -> " << r.body;
+    EXPECT_EQ(json(r.body)->getObject("error")->getValue<std::string>("field"), field) << query;
+  }
+  const auto none =
+      http(port_, "GET", "/v1/prices?product=sms_out&number=%2B447700900123&number_type=short-code",
+           "", bearer(key));
+  EXPECT_EQ(none.status, 404) << none.body;
+  EXPECT_EQ(http(port_, "GET", "/v1/prices?product=sms_out&number=%2B447700900123").status, 401);
+}
+
+TEST_F(WalletTest, PricesAre503WithoutAPricingPlugin) {
+  start();
+  waitReady();
+  const std::string acme = tenantCreated(ctl({"tenant", "create", "Acme"}));
+  const auto r = http(port_, "GET",
+                      "/admin/v1/tenants/" + acme + "/prices?product=sms_out&number=%2B14155550100",
+                      "", bearer(adminKey()));
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_NE(r.body.find("no pricing plugin is enabled"), std::string::npos) << r.body;
 }
 
 }  // namespace

@@ -56,5 +56,19 @@ TEST_F(RoutesTest, ExpiredUnknownEntriesMakeRoomForNewOnes) {
   EXPECT_LE(routes.cachedUnknown(), 11u) << "expired entries were swept when the cache filled";
 }
 
+// The country that prices a number: libphonenumber's region, by area code inside +1; a range
+// the plan does not know falls to the calling code's main country; non-geographic codes none.
+TEST(RegionOfTest, NamesTheCountryOfANumber) {
+  EXPECT_EQ(numbers::regionOf("+14155550100"), "US");
+  EXPECT_EQ(numbers::regionOf("+14165550100"), "CA");
+  EXPECT_EQ(numbers::regionOf("+447400123456"), "GB");
+  EXPECT_EQ(numbers::regionOf("+447911123456"), "GG") << "Guernsey shares +44";
+  EXPECT_EQ(numbers::regionOf("+447700900123"), "GB") << "Ofcom's drama range";
+  EXPECT_EQ(numbers::regionOf("+33612345678"), "FR");
+  EXPECT_EQ(numbers::regionOf("+80012345678"), std::nullopt);
+  EXPECT_EQ(numbers::regionOf("14155550100"), std::nullopt);
+  EXPECT_EQ(numbers::regionOf(""), std::nullopt);
+}
+
 }  // namespace
 }  // namespace tollgate::numbers
