@@ -295,6 +295,7 @@ class Tollgated : public Poco::Util::ServerApplication {
       }
       svc.auth = std::make_unique<http::Auth>(*svc.tenants, admin_key);
       svc.pricing = std::make_unique<billing::Pricing>(pricingPlugin(svc));
+      svc.billing = std::make_unique<billing::Billing>(*svc.host);
       startTwilio(c, svc);
     } catch (const std::exception& e) {
       spdlog::error("not starting: {}", e.what());

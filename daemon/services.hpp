@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 
+#include "billing/billing.hpp"
 #include "billing/pricing.hpp"
 #include "config/config.hpp"
 #include "ledger/hold_sweeper.hpp"
@@ -45,6 +46,7 @@ struct Services {
   std::unique_ptr<messaging::Forwarder> forwarder;
   std::unique_ptr<ledger::CountingUsageEvents> usage;
   std::unique_ptr<billing::Pricing> pricing;  // its plugin may be null: none enabled
+  std::unique_ptr<billing::Billing> billing;  // the billing providers (may be none)
 
   ~Services();
 

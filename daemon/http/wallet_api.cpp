@@ -10,6 +10,7 @@
 #include <map>
 #include <regex>
 
+#include "billing/billing.hpp"
 #include "http/api.hpp"
 #include "http/auth.hpp"
 #include "ledger/ledger.hpp"
@@ -139,6 +140,29 @@ Response entriesPage(Services& svc, Request& r, const std::string& tenant_id) {
   return Response::json(200, out);
 }
 
+// A payment a provider did not take, as the API's error: its own 400 names the field it named,
+// a decline is 402, a provider that did not answer 503, anything else 502.
+void requireSucceeded(const billing::Payment& p, const plugins::Plugin& provider) {
+  if (p.status == TG_OK && p.state == TG_PAYMENT_SUCCEEDED) return;
+  if (p.status == TG_ERR_INVALID_ARGUMENT) {
+    const auto colon = p.error.find(':');
+    throw ApiError(400, "invalid_argument", p.error,
+                   colon == std::string::npos ? std::string() : p.error.substr(0, colon));
+  }
+  if (p.status == TG_ERR_UNAVAILABLE || p.status == TG_ERR_DEADLINE) {
+    throw ApiError(503, "unavailable", p.error);
+  }
+  if (p.status == TG_OK && p.state == TG_PAYMENT_FAILED) {
+    throw ApiError(402, "payment_failed",
+                   fmt::format("{} declined the payment: {}", provider.id(), p.failure));
+  }
+  if (p.status == TG_OK) {
+    throw ApiError(502, "payment_pending",
+                   fmt::format("{} has not confirmed the payment yet", provider.id()));
+  }
+  throw ApiError(502, "payment_failed", fmt::format("{}: {}", provider.id(), p.error));
+}
+
 // An admin credit (a top-up) or debit (an adjustment), with the reason it is made for. The
 // key makes a retry safe: a repeat answers as the first apply did, and a key reused for
 // another amount or reason is refused.
@@ -168,12 +192,29 @@ Response adminMove(Services& svc, Request& r, bool credit) {
                    "idempotency_key");
   }
   const int64_t signed_amount = credit ? amount : -amount;
-  const storage::LedgerEntryIn entry{.kind = credit ? TG_ENTRY_TOPUP : TG_ENTRY_ADJUSTMENT,
-                                     .amount_micros = signed_amount,
-                                     .reference = "admin",
-                                     .description = reason};
   // One key space per kind of move, so that a credit and a debit never answer for each other.
   const std::string ledger_key = (credit ? "admin-credit:" : "admin-debit:") + key;
+  // A credit is money the tenant paid some other way: with billing-manual enabled it is first
+  // recorded as its payment, under the same key, and the entry names that payment. Its repeat
+  // answers the same reference, so a retry after a crash in between credits once.
+  std::string reference = "admin";
+  plugins::Plugin* manual = credit ? svc.billing->provider("billing-manual") : nullptr;
+  if (manual != nullptr) {
+    const billing::Payment p =
+        svc.billing->charge(*manual, billing::ChargeRequest{.tenant_id = tenant_id,
+                                                            .request_id = r.requestId(),
+                                                            .customer_ref = tenant_id,
+                                                            .amount_micros = amount,
+                                                            .currency = w.currency,
+                                                            .idempotency_key = ledger_key,
+                                                            .description = reason});
+    requireSucceeded(p, *manual);
+    reference = p.provider_ref;
+  }
+  const storage::LedgerEntryIn entry{.kind = credit ? TG_ENTRY_TOPUP : TG_ENTRY_ADJUSTMENT,
+                                     .amount_micros = signed_amount,
+                                     .reference = reference,
+                                     .description = reason};
   const storage::ApplyResult res =
       svc.store->applyLedger(tenant_id, w.currency, ledger_key, {entry}, tenancy::nowMs());
   if (res.outcome == TG_APPLY_INSUFFICIENT_FUNDS) {

@@ -313,5 +313,47 @@ TEST_F(WalletTest, PricesAre503WithoutAPricingPlugin) {
   EXPECT_NE(r.body.find("no pricing plugin is enabled"), std::string::npos) << r.body;
 }
 
+// With billing-manual enabled, an admin credit is first recorded as a manual payment (logged
+// with its reason and key, up to the plugin's cap) and the entry names that payment; a repeat
+// credits once; a credit over the cap is refused naming the field and writes nothing.
+TEST_F(WalletTest, AdminCreditsAreManualPaymentsThroughBillingManual) {
+  addPlugin(kPluginDir / "billing-manual.so", "billing-manual", "max_charge_micros = 100000000\n",
+            true);
+  start();
+  waitReady();
+  const std::string acme = tenantCreated(ctl({"tenant", "create", "Acme"}));
+  for (int i = 0; i < 2; ++i) {
+    const Ran credit = ctl(
+        {"wallet", "credit", acme, "50.00", "--reason", "bank transfer 2026-12", "--key", "t1"});
+    ASSERT_EQ(credit.code, 0) << credit.err;
+    EXPECT_EQ(json(credit.out)->getValue<int64_t>("balance_after_micros"), 50'000'000);
+  }
+  auto entriesOf = [&] {
+    const auto r = http(port_, "GET", "/admin/v1/tenants/" + acme + "/wallet/entries", "",
+                        bearer(adminKey()));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json(r.body)->getArray("entries");
+  };
+  const auto entries = entriesOf();
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ(entries->getObject(0)->getValue<std::string>("reference"), "manual:admin-credit:t1");
+  EXPECT_NE(daemon_->err().find("[billing-manual] manual payment manual:admin-credit:t1 of "
+                                "50.000000 USD for tenant " +
+                                acme + ": bank transfer 2026-12"),
+            std::string::npos)
+      << daemon_->err();
+
+  const auto over =
+      http(port_, "POST", "/admin/v1/tenants/" + acme + "/wallet/credits",
+           R"({"amount_micros": 100000001, "reason": "typo", "idempotency_key": "t2"})",
+           bearer(adminKey()));
+  EXPECT_EQ(over.status, 400) << over.body;
+  EXPECT_EQ(json(over.body)->getObject("error")->getValue<std::string>("field"), "amount_micros");
+  EXPECT_EQ(entriesOf()->size(), 1u);
+  // Debits stay ledger adjustments; the books balance.
+  ASSERT_EQ(ctl({"wallet", "debit", acme, "1", "--reason", "fee", "--key", "d1"}).code, 0);
+  EXPECT_EQ(ctl({"ledger", "verify"}).code, 0);
+}
+
 }  // namespace
 }  // namespace tollgate::testing

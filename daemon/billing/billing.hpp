@@ -1,0 +1,55 @@
+// The billing providers (plugins of the billing kind: billing-manual, billing-stripe), called
+// by the core under each plugin's deadline on its own lane. The core records what a provider
+// says in the ledger; a provider never touches the ledger itself (abi/billing.h).
+#pragma once
+
+#include <tollgate/abi/billing.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tollgate::plugins {
+class Plugin;
+class PluginHost;
+}  // namespace tollgate::plugins
+
+namespace tollgate::billing {
+
+struct Payment {
+  tg_status status = TG_ERR_INTERNAL;  // of the call; TG_OK: the fields below are the answer
+  tg_payment_state state = TG_PAYMENT_FAILED;
+  std::string provider_ref;
+  int64_t amount_micros = 0;
+  std::string currency;
+  std::string failure;  // the provider's decline reason for TG_PAYMENT_FAILED
+  std::string error;    // why the call failed, when status is not TG_OK
+};
+
+struct ChargeRequest {
+  std::string tenant_id, request_id;
+  std::string customer_ref;
+  int64_t amount_micros = 0;
+  std::string currency;
+  std::string idempotency_key;  // required: the provider passes it on, so a retry charges once
+  std::string description;
+};
+
+class Billing {
+ public:
+  // Every billing plugin `host` has loaded.
+  explicit Billing(plugins::PluginHost& host);
+
+  // The provider called `id`, or null.
+  plugins::Plugin* provider(std::string_view id) const;
+  std::vector<std::string> providerIds() const;
+
+  Payment charge(plugins::Plugin& provider, const ChargeRequest& request) const;
+  Payment refund(plugins::Plugin& provider, const ChargeRequest& request,
+                 const std::string& payment_ref) const;
+
+ private:
+  std::vector<plugins::Plugin*> providers_;
+};
+
+}  // namespace tollgate::billing
