@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # README command 2 (and what CI runs): install what is needed, build, start a throwaway
-# PostgreSQL 15 cluster and Prism (serving Twilio's OpenAPI files) on loopback, run every test
-# through ctest, then each libFuzzer target (tests/fuzz/) for a few seconds, then the unit, storage and end-to-end tests again in the
-# AddressSanitizer + UndefinedBehaviorSanitizer build (scripts/sanitize.sh runs the rest, and
+# PostgreSQL 15 cluster and Prism (serving Twilio's and Stripe's OpenAPI files) on loopback,
+# run every test through ctest, then each libFuzzer target (tests/fuzz/) for a few seconds,
+# then the unit, storage and end-to-end tests again in the AddressSanitizer + UndefinedBehaviorSanitizer build (scripts/sanitize.sh runs the rest, and
 # ThreadSanitizer: both builds and every test would not fit CI's 15 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,8 @@ source tests/prism/prism.sh
 trap 'prism_stop; pg_stop' EXIT
 pg_start
 export TOLLGATE_TEST_PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres"
-# Prism serving Twilio's official OpenAPI files, for the contract tests (label "contract").
+# Prism serving Twilio's and Stripe's official OpenAPI files, for the contract tests (label
+# "contract").
 prism_start
 
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"

@@ -1,9 +1,10 @@
-# Prism (Stoplight's mock server, installed by tests/node's package.json) serving Twilio's
-# official OpenAPI files on 127.0.0.1, for the contract tests: every request a test sends is
+# Prism (Stoplight's mock server, installed by tests/node's package.json) serving Twilio's and
+# Stripe's official OpenAPI files on 127.0.0.1, for the contract tests: every request a test sends is
 # validated against the files. Source it, then prism_start / prism_stop. prism_start exports
 # TOLLGATE_TEST_PRISM_<NAME>=http://127.0.0.1:<port> for each mock.
 PRISM=${PRISM:-$PWD/tests/node/node_modules/.bin/prism}
 TWILIO_OAI=${TWILIO_OAI:-$PWD/../shared/twilio-oai}
+STRIPE_OAI=${STRIPE_OAI:-$PWD/../shared/stripe-openapi}
 
 _prism_free_port() {  # first free port from $1
   local p
@@ -29,7 +30,8 @@ prism_start() {
   export PRISM_DIR
   _prism_one PRICING_V1 "$TWILIO_OAI/twilio_pricing_v1.json" 4610 || return 1
   _prism_one PRICING_V2 "$TWILIO_OAI/twilio_pricing_v2.json" 4660 || return 1
-  # Ready when each says it listens (about a second each); a bounded wait, like pg_ctl -w.
+  _prism_one STRIPE "$STRIPE_OAI/stripe_billing_subset.json" 4710 || return 1
+  # Ready when each says it listens (one to a few seconds each); a bounded wait, like pg_ctl -w.
   local log tries
   for log in "$PRISM_DIR"/*.log; do
     for tries in $(seq 600); do

@@ -1,0 +1,178 @@
+#include "stripe_api.hpp"
+
+#include <Poco/JSON/Parser.h>
+
+#include <algorithm>
+#include <array>
+#include <stdexcept>
+
+namespace tollgate::plugins::billing {
+namespace {
+
+using Poco::JSON::Object;
+
+// Stripe's zero-decimal and three-decimal currencies (stripe.com/docs/currencies).
+constexpr std::array<std::string_view, 16> kZeroDecimal = {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF",
+                                                           "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
+                                                           "VUV", "XAF", "XOF", "XPF"};
+constexpr std::array<std::string_view, 5> kThreeDecimal = {"BHD", "JOD", "KWD", "OMR", "TND"};
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Micro-units per minor unit.
+int64_t microsPerMinor(std::string_view currency) {
+  const std::string c = upper(currency);
+  if (std::find(kZeroDecimal.begin(), kZeroDecimal.end(), c) != kZeroDecimal.end()) {
+    return 1'000'000;
+  }
+  if (std::find(kThreeDecimal.begin(), kThreeDecimal.end(), c) != kThreeDecimal.end()) {
+    return 1'000;
+  }
+  return 10'000;
+}
+
+Object::Ptr parse(std::string_view json) {
+  try {
+    auto v = Poco::JSON::Parser().parse(std::string(json));
+    auto o = v.extract<Object::Ptr>();
+    if (o) return o;
+  } catch (const Poco::Exception& e) {
+    throw std::runtime_error("Stripe's answer is not JSON: " + e.displayText());
+  }
+  throw std::runtime_error("Stripe's answer is not a JSON object");
+}
+
+std::string str(const Object::Ptr& o, const std::string& key) {
+  if (!o || !o->has(key) || o->isNull(key)) return {};
+  const auto v = o->get(key);
+  return v.isString() ? v.toString() : std::string();
+}
+
+int64_t integer(const Object::Ptr& o, const std::string& key) {
+  if (!o || !o->has(key) || o->isNull(key) || !o->get(key).isInteger()) return 0;
+  return o->getValue<int64_t>(key);
+}
+
+std::string failureOf(const Object::Ptr& err) {
+  std::string code = str(err, "code");
+  const std::string decline = str(err, "decline_code");
+  if (!decline.empty()) code += (code.empty() ? "" : "/") + decline;
+  const std::string message = str(err, "message");
+  if (code.empty()) return message;
+  return message.empty() ? code : code + ": " + message;
+}
+
+}  // namespace
+
+std::string formEncode(const Form& form) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  auto encode = [&](std::string_view s, bool key) {
+    for (const char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
+          (key && (c == '[' || c == ']'))) {
+        out += ch;
+      } else {
+        out += '%';
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      }
+    }
+  };
+  for (const auto& [k, v] : form) {
+    if (!out.empty()) out += '&';
+    encode(k, true);
+    out += '=';
+    encode(v, false);
+  }
+  return out;
+}
+
+std::optional<int64_t> toMinorUnits(int64_t micros, std::string_view currency) {
+  int64_t step = microsPerMinor(currency);
+  // Stripe wants three-decimal amounts rounded to a multiple of 10 (whole hundredths).
+  if (step == 1'000 && micros % 10'000 != 0) return std::nullopt;
+  if (micros % step != 0) return std::nullopt;
+  return micros / step;
+}
+
+int64_t fromMinorUnits(int64_t minor, std::string_view currency) {
+  return minor * microsPerMinor(currency);
+}
+
+StripeOutcome parsePaymentIntent(std::string_view json) {
+  const Object::Ptr pi = parse(json);
+  StripeOutcome out;
+  out.id = str(pi, "id");
+  out.currency = str(pi, "currency");
+  out.minor = integer(pi, "amount_received");
+  const std::string status = str(pi, "status");
+  if (status == "succeeded") {
+    out.state = TG_PAYMENT_SUCCEEDED;
+  } else if (status == "processing" || status == "requires_action" ||
+             status == "requires_confirmation" || status == "requires_capture") {
+    out.state = TG_PAYMENT_PENDING;
+  } else {
+    out.state = TG_PAYMENT_FAILED;
+    const Object::Ptr err = pi->has("last_payment_error") && !pi->isNull("last_payment_error")
+                                ? pi->getObject("last_payment_error")
+                                : nullptr;
+    const std::string why = err ? failureOf(err) : std::string();
+    out.failure = status + (why.empty() ? "" : ": " + why);
+  }
+  return out;
+}
+
+StripeOutcome parseRefund(std::string_view json) {
+  const Object::Ptr re = parse(json);
+  StripeOutcome out;
+  out.id = str(re, "id");
+  out.currency = str(re, "currency");
+  out.minor = integer(re, "amount");
+  const std::string status = str(re, "status");
+  if (status == "succeeded") {
+    out.state = TG_PAYMENT_SUCCEEDED;
+  } else if (status == "pending" || status == "requires_action") {
+    out.state = TG_PAYMENT_PENDING;
+  } else {
+    out.state = TG_PAYMENT_FAILED;
+    out.failure =
+        status + (str(re, "failure_reason").empty() ? "" : ": " + str(re, "failure_reason"));
+  }
+  return out;
+}
+
+StripeOutcome parseError(std::string_view json) {
+  StripeOutcome out;
+  try {
+    const Object::Ptr root = parse(json);
+    const Object::Ptr err =
+        root->has("error") && !root->isNull("error") ? root->getObject("error") : nullptr;
+    if (!err) {
+      out.failure = std::string(json.substr(0, 200));
+      return out;
+    }
+    out.failure = failureOf(err);
+    if (err->has("payment_intent") && !err->isNull("payment_intent")) {
+      out.id = str(err->getObject("payment_intent"), "id");
+    }
+  } catch (const std::exception&) {
+    out.failure = std::string(json.substr(0, 200));
+  }
+  return out;
+}
+
+std::string defaultPaymentMethod(std::string_view customer_json) {
+  const Object::Ptr c = parse(customer_json);
+  if (!c->has("invoice_settings") || c->isNull("invoice_settings")) return {};
+  return str(c->getObject("invoice_settings"), "default_payment_method");
+}
+
+std::string idOf(std::string_view json) { return str(parse(json), "id"); }
+
+}  // namespace tollgate::plugins::billing

@@ -1,0 +1,54 @@
+// The parts of Stripe's API that billing-stripe speaks, kept apart from the plugin so they can be
+// tested alone: form encoding as Stripe's own libraries send it, amounts in the currency's minor
+// unit, and what a PaymentIntent, a Refund or an error body says.
+#pragma once
+
+#include <tollgate/abi/billing.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tollgate::plugins::billing {
+
+using Form = std::vector<std::pair<std::string, std::string>>;
+
+// application/x-www-form-urlencoded, each byte outside A-Z a-z 0-9 - . _ ~ as %XX (a space too),
+// except the brackets of keys such as metadata[tenant_id], which stay literal: what
+// stripe-node and stripe-python send.
+std::string formEncode(const Form& form);
+
+// Micro-units as the minor units Stripe counts in: cents for USD (10,000 micros), whole units
+// for zero-decimal currencies (JPY), thousandths for three-decimal ones (KWD, sent as a
+// multiple of 10 as Stripe requires). nullopt when the amount is not a whole number of them.
+std::optional<int64_t> toMinorUnits(int64_t micros, std::string_view currency);
+int64_t fromMinorUnits(int64_t minor, std::string_view currency);
+
+// What a Stripe response body says, for the billing result.
+struct StripeOutcome {
+  tg_payment_state state = TG_PAYMENT_FAILED;
+  std::string id;        // pi_..., re_..., cus_...
+  int64_t minor = 0;     // amount_received (PaymentIntent) or amount (Refund)
+  std::string currency;  // as Stripe wrote it (lower case)
+  std::string failure;   // decline code or status, and Stripe's message
+};
+
+// A PaymentIntent: succeeded; processing or requires_action/_confirmation/_capture: pending (it
+// is confirmed later, and the webhook credits it); requires_payment_method or canceled: failed,
+// with the last payment error.
+StripeOutcome parsePaymentIntent(std::string_view json);
+// A Refund: succeeded; pending or requires_action: pending; failed or canceled: failed.
+StripeOutcome parseRefund(std::string_view json);
+// An error body {"error":{"type","code","decline_code","message","payment_intent":{"id"}}}:
+// failure text "card_declined/insufficient_funds: Your card has insufficient funds."; the id of
+// the PaymentIntent it carries, if any.
+StripeOutcome parseError(std::string_view json);
+// The customer's default payment method (invoice_settings.default_payment_method), or "".
+std::string defaultPaymentMethod(std::string_view customer_json);
+// The "id" of an object.
+std::string idOf(std::string_view json);
+
+}  // namespace tollgate::plugins::billing
