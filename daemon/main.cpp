@@ -13,6 +13,7 @@
 #include <iostream>
 #include <thread>
 
+#include "billing/stripe_webhooks.hpp"
 #include "config/config.hpp"
 #include "http/api.hpp"
 #include "http/auth.hpp"
@@ -146,6 +147,7 @@ class Tollgated : public Poco::Util::ServerApplication {
     http::addTenantRoutes(router, svc);
     http::addWalletRoutes(router, svc);
     http::addPriceRoutes(router, svc);
+    billing::addStripeWebhookRoutes(router, svc);
     http::addNumberRoutes(router, svc);
     http::addLogRoutes(router, svc);
     messaging::addSmsWebhookRoutes(router, svc);
@@ -296,6 +298,11 @@ class Tollgated : public Poco::Util::ServerApplication {
       svc.auth = std::make_unique<http::Auth>(*svc.tenants, admin_key);
       svc.pricing = std::make_unique<billing::Pricing>(pricingPlugin(svc));
       svc.billing = std::make_unique<billing::Billing>(*svc.host);
+      if (!c.stripe_webhook_secret_file.empty()) {
+        svc.stripe_webhook_secrets = billing::loadStripeSecrets(c.stripe_webhook_secret_file);
+        spdlog::info("Stripe webhooks on /stripe/webhook ({} signing secret(s))",
+                     svc.stripe_webhook_secrets.size());
+      }
       startTwilio(c, svc);
     } catch (const std::exception& e) {
       spdlog::error("not starting: {}", e.what());

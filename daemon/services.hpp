@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,8 +46,13 @@ struct Services {
   std::unique_ptr<messaging::OptOuts> optouts;
   std::unique_ptr<messaging::Forwarder> forwarder;
   std::unique_ptr<ledger::CountingUsageEvents> usage;
-  std::unique_ptr<billing::Pricing> pricing;  // its plugin may be null: none enabled
-  std::unique_ptr<billing::Billing> billing;  // the billing providers (may be none)
+  std::unique_ptr<billing::Pricing> pricing;        // its plugin may be null: none enabled
+  std::unique_ptr<billing::Billing> billing;        // the billing providers (may be none)
+  std::vector<std::string> stripe_webhook_secrets;  // empty: /stripe/webhook is off
+  std::atomic<uint64_t> stripe_bad_signatures{0};
+  // Run with a tenant's id when its subscription becomes active (the numbers issue gives it a
+  // subaccount and a first number here).
+  std::vector<std::function<void(const std::string&)>> provisioning;
 
   ~Services();
 

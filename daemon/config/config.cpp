@@ -87,6 +87,12 @@ const std::vector<KeyDoc>& coreKeys() {
       {"billing.hold_sweep_ms", "5000",
        "how often holds past their expiry are released (every daemon sharing the storage may "
        "sweep; each hold is released once)"},
+      {"stripe.webhook_secret_file", "",
+       "file holding the signing secret (whsec_...) of the Stripe webhook endpoint, one per "
+       "line (two while rolling it); empty: /stripe/webhook answers 404"},
+      {"stripe.webhook_tolerance_s", "300",
+       "how far a Stripe-Signature timestamp may be from now, in seconds (replays older than "
+       "this are refused)"},
       {"log.level", "info", "trace, debug, info, warn, error"},
       {"outbound.extra_ca_file", "",
        "PEM file of CA certificates (a private CA) that every outbound HTTPS connection, e.g. a "
@@ -359,6 +365,10 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
       r.integer("billing.credit_limit_micros", 0, 0, std::numeric_limits<int64_t>::max() / 2);
   c.hold_sweep_interval =
       std::chrono::milliseconds(r.integer("billing.hold_sweep_ms", 5000, 100, 3600000));
+  const std::string stripe_secrets = r.str("stripe.webhook_secret_file", "");
+  if (!stripe_secrets.empty()) c.stripe_webhook_secret_file = resolve(base, stripe_secrets);
+  c.stripe_webhook_tolerance =
+      std::chrono::seconds(r.integer("stripe.webhook_tolerance_s", 300, 1, 86400));
   c.log_level = r.str("log.level", "info");
   static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
   if (!levels.count(c.log_level)) {

@@ -56,6 +56,10 @@ struct Config {
   int64_t wallet_credit_limit_micros = 0;               // how far below zero it may go
   std::chrono::milliseconds hold_sweep_interval{5000};  // expired holds released this often
 
+  // Stripe's webhooks (POST /stripe/webhook): the endpoint's signing secrets, one per line.
+  std::filesystem::path stripe_webhook_secret_file;  // empty: the endpoint is off (404)
+  std::chrono::seconds stripe_webhook_tolerance{300};
+
   // Outbound HTTPS (forwards, Twilio, Stripe) trusts the system CA store and this PEM file.
   std::filesystem::path outbound_extra_ca_file;  // empty: the system store only
 
