@@ -7,11 +7,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# Precompiled headers (the clang builds) are cached by ccache only with these (harmless
+# without ccache, as in CI).
+export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros}
+# Independent peers for the e2e and contract tests (Twilio's and Stripe's official libraries,
+# Prism), pinned by the committed lock file: downloaded while the build compiles.
+npm_log=$(mktemp)
+(cd tests/node && npm ci --no-audit --no-fund --loglevel=error) >"$npm_log" 2>&1 &
+npm_pid=$!
 scripts/build.sh
 build=${BUILD_DIR:-build}
-# Independent peers for the e2e and contract tests (Twilio's official helper library, Prism),
-# pinned by the committed lock file.
-(cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+wait "$npm_pid" || { cat "$npm_log"; echo "npm ci in tests/node failed" >&2; exit 1; }
+rm -f "$npm_log"
 
 # shellcheck source=tests/pg/pg.sh
 source tests/pg/pg.sh
