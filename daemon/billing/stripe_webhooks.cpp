@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <spdlog/spdlog.h>
+#include <tollgate/sdk/money.hpp>
 
 #include <charconv>
 #include <fstream>
@@ -90,10 +91,9 @@ http::Response topUp(Services& svc, const std::string& type, const Object::Ptr& 
         id, tenant_id, minor, currency, svc.ledger->currency());
     return answer(type, "ignored", "amount or currency the wallet cannot take");
   }
-  // Two-decimal currencies only here: the wallet's currency is checked above, and Stripe's
-  // zero- and three-decimal ones would need billing-stripe's table (a wallet in JPY is refused
-  // at start by nothing yet; see the issue note).
-  const int64_t micros = minor * 10'000;
+  // In the currency's minor unit (cents; yen for JPY), as Stripe counts.
+  const int64_t micros = tollgate::sdk::fromMinorUnits(minor, currency).value_or(0);
+  if (micros <= 0) return answer(type, "ignored", "amount out of range");
   const storage::LedgerEntryIn entry{.kind = TG_ENTRY_TOPUP,
                                      .amount_micros = micros,
                                      .reference = id,

@@ -9,6 +9,7 @@
 // credits it later); a decline (402) or a canceled intent is FAILED with Stripe's code and
 // message. 429 and 5xx are TG_ERR_UNAVAILABLE (retry with the same key); a request Stripe
 // refuses as malformed is TG_ERR_INVALID_ARGUMENT; a refused key TG_ERR_INTERNAL.
+#include <tollgate/sdk/money.hpp>
 #include <tollgate/sdk/plugin.hpp>
 
 #include <cstring>
@@ -148,7 +149,7 @@ class BillingStripe : public sdk::BillingPlugin {
 
  private:
   static int64_t minorUnits(const tg_money& m) {
-    const auto minor = toMinorUnits(m.amount_micros, code(m));
+    const auto minor = sdk::toMinorUnits(m.amount_micros, code(m));
     if (m.amount_micros <= 0 || !minor) {
       throw sdk::Error(TG_ERR_INVALID_ARGUMENT,
                        "amount_micros: " + std::to_string(m.amount_micros) +
@@ -160,7 +161,7 @@ class BillingStripe : public sdk::BillingPlugin {
   Result result(const StripeOutcome& o, const tg_money& asked) const {
     Result r{o.state, o.id, asked, o.failure};
     if (o.state == TG_PAYMENT_SUCCEEDED) {
-      r.amount.amount_micros = fromMinorUnits(o.minor, code(asked));
+      r.amount.amount_micros = sdk::fromMinorUnits(o.minor, code(asked)).value_or(0);
       sdk::setCode(r.amount.currency, o.currency.size() == 3 ? upper(o.currency) : code(asked));
     }
     return r;

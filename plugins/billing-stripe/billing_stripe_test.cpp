@@ -2,6 +2,7 @@
 // its HTTP requests as Stripe does (bodies shaped as in Stripe's API reference).
 // tests/contract/billing_stripe_contract_test.cpp sends them to Prism serving Stripe's OpenAPI.
 #include <gtest/gtest.h>
+#include <tollgate/sdk/money.hpp>
 #include <tollgate/testing/fake_host.hpp>
 
 #include <cstring>
@@ -182,11 +183,13 @@ TEST_F(BillingStripeTest, AmountsInTheCurrencysMinorUnitExactly) {
             "amount_micros: 12345 is not a positive whole number of USD's minor unit");
   EXPECT_EQ(charge(p, 0).status, TG_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(charge(p, 20'000'000, "USD", "acct_1").status, TG_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(toMinorUnits(1'500'000'000, "JPY"), 1500);
-  EXPECT_EQ(toMinorUnits(1'500'500'000, "JPY"), std::nullopt);
-  EXPECT_EQ(toMinorUnits(1'230'000, "KWD"), 1230);
-  EXPECT_EQ(toMinorUnits(1'234'000, "KWD"), std::nullopt) << "three decimals: a multiple of 10";
-  EXPECT_EQ(fromMinorUnits(2000, "usd"), 20'000'000);
+  EXPECT_EQ(sdk::toMinorUnits(1'500'000'000, "JPY"), 1500);
+  EXPECT_EQ(sdk::toMinorUnits(1'500'500'000, "JPY"), std::nullopt);
+  EXPECT_EQ(sdk::toMinorUnits(1'230'000, "KWD"), 1230);
+  EXPECT_EQ(sdk::toMinorUnits(1'234'000, "KWD"), std::nullopt) << "three decimals: multiples of 10";
+  EXPECT_EQ(sdk::fromMinorUnits(2000, "usd"), 20'000'000);
+  EXPECT_EQ(sdk::fromMinorUnits(1500, "jpy"), 1'500'000'000);
+  EXPECT_EQ(sdk::fromMinorUnits(INT64_MAX / 100, "USD"), std::nullopt);
 }
 
 TEST_F(BillingStripeTest, RefundsAPaymentIntentWithTheKey) {

@@ -2,38 +2,12 @@
 
 #include <Poco/JSON/Parser.h>
 
-#include <algorithm>
-#include <array>
 #include <stdexcept>
 
 namespace tollgate::plugins::billing {
 namespace {
 
 using Poco::JSON::Object;
-
-// Stripe's zero-decimal and three-decimal currencies (stripe.com/docs/currencies).
-constexpr std::array<std::string_view, 16> kZeroDecimal = {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF",
-                                                           "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
-                                                           "VUV", "XAF", "XOF", "XPF"};
-constexpr std::array<std::string_view, 5> kThreeDecimal = {"BHD", "JOD", "KWD", "OMR", "TND"};
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Micro-units per minor unit.
-int64_t microsPerMinor(std::string_view currency) {
-  const std::string c = upper(currency);
-  if (std::find(kZeroDecimal.begin(), kZeroDecimal.end(), c) != kZeroDecimal.end()) {
-    return 1'000'000;
-  }
-  if (std::find(kThreeDecimal.begin(), kThreeDecimal.end(), c) != kThreeDecimal.end()) {
-    return 1'000;
-  }
-  return 10'000;
-}
 
 Object::Ptr parse(std::string_view json) {
   try {
@@ -91,18 +65,6 @@ std::string formEncode(const Form& form) {
     encode(v, false);
   }
   return out;
-}
-
-std::optional<int64_t> toMinorUnits(int64_t micros, std::string_view currency) {
-  int64_t step = microsPerMinor(currency);
-  // Stripe wants three-decimal amounts rounded to a multiple of 10 (whole hundredths).
-  if (step == 1'000 && micros % 10'000 != 0) return std::nullopt;
-  if (micros % step != 0) return std::nullopt;
-  return micros / step;
-}
-
-int64_t fromMinorUnits(int64_t minor, std::string_view currency) {
-  return minor * microsPerMinor(currency);
 }
 
 StripeOutcome parsePaymentIntent(std::string_view json) {

@@ -21,12 +21,6 @@ using Form = std::vector<std::pair<std::string, std::string>>;
 // stripe-node and stripe-python send.
 std::string formEncode(const Form& form);
 
-// Micro-units as the minor units Stripe counts in: cents for USD (10,000 micros), whole units
-// for zero-decimal currencies (JPY), thousandths for three-decimal ones (KWD, sent as a
-// multiple of 10 as Stripe requires). nullopt when the amount is not a whole number of them.
-std::optional<int64_t> toMinorUnits(int64_t micros, std::string_view currency);
-int64_t fromMinorUnits(int64_t minor, std::string_view currency);
-
 // What a Stripe response body says, for the billing result.
 struct StripeOutcome {
   tg_payment_state state = TG_PAYMENT_FAILED;
