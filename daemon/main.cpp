@@ -18,6 +18,7 @@
 #include "http/api.hpp"
 #include "http/auth.hpp"
 #include "http/front.hpp"
+#include "ledger/usage_charges.hpp"
 #include "messaging/forwarder.hpp"
 #include "net/client.hpp"
 #include "ops/logging.hpp"
@@ -381,7 +382,8 @@ class Tollgated : public Poco::Util::ServerApplication {
     svc.webhooks = std::make_unique<twilio::WebhookGate>(c, *svc.routes, *svc.accounts, *svc.store);
     svc.optouts = std::make_unique<messaging::OptOuts>(*svc.store);
     svc.forwarder = std::make_unique<messaging::Forwarder>(2);
-    svc.usage = std::make_unique<ledger::CountingUsageEvents>();
+    svc.usage = std::make_unique<ledger::ChargingUsageEvents>(
+        *svc.store, *svc.pricing, c.wallet_currency, c.voice_per_second);
   }
 
   bool exit_now_ = false;

@@ -87,6 +87,9 @@ const std::vector<KeyDoc>& coreKeys() {
       {"billing.hold_sweep_ms", "5000",
        "how often holds past their expiry are released (every daemon sharing the storage may "
        "sweep; each hold is released once)"},
+      {"billing.voice_rounding", "minute",
+       "how a completed call is charged from its CallDuration: minute (per started minute) or "
+       "second (the per-minute price per second, rounded up to the micro-unit)"},
       {"stripe.webhook_secret_file", "",
        "file holding the signing secret (whsec_...) of the Stripe webhook endpoint, one per "
        "line (two while rolling it); empty: /stripe/webhook answers 404"},
@@ -365,6 +368,11 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
       r.integer("billing.credit_limit_micros", 0, 0, std::numeric_limits<int64_t>::max() / 2);
   c.hold_sweep_interval =
       std::chrono::milliseconds(r.integer("billing.hold_sweep_ms", 5000, 100, 3600000));
+  const std::string rounding = r.str("billing.voice_rounding", "minute");
+  if (rounding != "minute" && rounding != "second") {
+    r.error("billing.voice_rounding", fmt::format("'{}' is not minute or second", rounding));
+  }
+  c.voice_per_second = rounding == "second";
   const std::string stripe_secrets = r.str("stripe.webhook_secret_file", "");
   if (!stripe_secrets.empty()) c.stripe_webhook_secret_file = resolve(base, stripe_secrets);
   c.stripe_webhook_tolerance =

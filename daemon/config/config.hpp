@@ -55,6 +55,7 @@ struct Config {
   std::string wallet_currency = "USD";                  // ISO 4217
   int64_t wallet_credit_limit_micros = 0;               // how far below zero it may go
   std::chrono::milliseconds hold_sweep_interval{5000};  // expired holds released this often
+  bool voice_per_second = false;  // calls charged per second, not per started minute
 
   // Stripe's webhooks (POST /stripe/webhook): the endpoint's signing secrets, one per line.
   std::filesystem::path stripe_webhook_secret_file;  // empty: the endpoint is off (404)

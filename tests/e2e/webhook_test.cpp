@@ -346,6 +346,64 @@ TEST_F(WebhookTest, CallIsRecordedFollowUpsReachThePluginAndStatusOnlyMovesForwa
             std::string::npos);
 }
 
+// Usage charged as it happens, with pricing-static's table: an inbound SMS per segment by our
+// number's country, a completed call per started minute from its CallDuration; each once by its
+// SID however often Twilio retries or repeats the callback.
+TEST_F(WebhookTest, InboundSmsAndCallsAreChargedOnceByTheirSid) {
+  std::ofstream(dir_ / "prices.csv") << "US,*,sms_in,0.0079\nUS,*,voice_in_minute,0.0085\n";
+  addPlugin(kPluginDir / "pricing-static.so", "pricing-static",
+            "table = " + (dir_ / "prices.csv").string() + "\n", true);
+  addTestPlugin("test-sms", "", true);
+  addTestPlugin("test-voice", "", true);
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber, "\"sms_plugin\":\"test-sms\",\"voice_plugin\":\"test-voice\"");
+  auto credit =
+      http(port_, "POST", "/admin/v1/tenants/" + t + "/wallet/credits",
+           R"({"amount_micros": 1000000, "reason": "test", "idempotency_key": "c1"})", admin());
+  ASSERT_EQ(credit.status, 201) << credit.body;
+
+  Params sms = smsParams("SMcharge1", "+14155550111", kNumber, "hello");
+  for (auto& [k, v] : sms) {
+    if (k == "NumSegments") v = "2";
+  }
+  EXPECT_EQ(post("/twilio/sms", sms).status, 200);
+  EXPECT_EQ(post("/twilio/sms", sms).status, 200) << "Twilio's retry";
+
+  EXPECT_EQ(
+      post("/twilio/voice", voiceParams("CAcharge1", "+14155550111", kNumber, "ringing")).status,
+      200);
+  Params done = voiceParams("CAcharge1", "+14155550111", kNumber, "completed");
+  done.emplace_back("CallDuration", "61");
+  EXPECT_EQ(post("/twilio/voice/status", done).status, 204);
+  EXPECT_EQ(post("/twilio/voice/status", done).status, 204) << "a repeated callback";
+
+  // Waits for the charges (made once each write is stored).
+  Poco::JSON::Array::Ptr entries;
+  for (int i = 0; i < 200; ++i) {
+    entries =
+        json(http(port_, "GET", "/admin/v1/tenants/" + t + "/wallet/entries", "", admin()).body)
+            ->getArray("entries");
+    if (entries->size() >= 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(entries->size(), 3u);
+  std::map<std::string, std::pair<std::string, int64_t>> by_ref;
+  for (size_t i = 1; i < entries->size(); ++i) {
+    const auto e = entries->getObject(i);
+    by_ref[e->getValue<std::string>("reference")] = {e->getValue<std::string>("type"),
+                                                     e->getValue<int64_t>("amount_micros")};
+  }
+  EXPECT_EQ(by_ref["SMcharge1"], std::make_pair(std::string("sms_usage"), int64_t{-15800}));
+  EXPECT_EQ(by_ref["CAcharge1"], std::make_pair(std::string("voice_usage"), int64_t{-17000}))
+      << "61 s: two started minutes";
+  const auto wallet =
+      json(http(port_, "GET", "/admin/v1/tenants/" + t + "/wallet", "", admin()).body);
+  EXPECT_EQ(wallet->getValue<int64_t>("balance_micros"), 1000000 - 15800 - 17000);
+  EXPECT_EQ(ctl({"ledger", "verify"}).code, 0);
+}
+
 TEST_F(WebhookTest, LogsFilterByDateStatusAndNumberAndPage) {
   addTestPlugin("test-sms", "", true);
   start();
