@@ -5,7 +5,8 @@
 // recorded once handled, and a repeat of a handled event is answered without acting again.
 //
 // Acted on: payment_intent.succeeded (credits the wallet of metadata[tenant_id] with
-// amount_received), payment_intent.payment_failed (logged), customer.subscription.created,
+// amount_received), charge.refunded (debits what the refund gave back to the card),
+// payment_intent.payment_failed (logged), customer.subscription.created,
 // .updated and .deleted (active or trialing: the tenant is activated and the provisioning hook
 // runs; canceled, unpaid or deleted: suspended). Every other type is acknowledged and ignored.
 #include "billing/stripe_webhooks.hpp"
@@ -20,6 +21,7 @@
 
 #include <charconv>
 #include <fstream>
+#include <optional>
 
 #include "http/api.hpp"
 #include "tenancy/tenants.hpp"
@@ -104,6 +106,55 @@ http::Response topUp(Services& svc, const std::string& type, const Object::Ptr& 
   spdlog::info("stripe: credited {} micros to tenant {} for PaymentIntent {}", micros, tenant_id,
                id);
   return answer(type, "credited", id);
+}
+
+// charge.refunded: money went back to the card, so the wallet gives it up: a debit of what this
+// event refunded (amount_refunded less previous_attributes.amount_refunded), keyed by the
+// charge and its new refunded total, so a redelivery, or another event of the same state,
+// debits nothing more.
+http::Response refunded(Services& svc, const std::string& type, const Object::Ptr& charge,
+                        const Object::Ptr& previous) {
+  const std::string id = text(charge, "id");
+  const std::string tenant_id = text(object(charge, "metadata"), "tenant_id");
+  if (id.empty() || tenant_id.empty()) return answer(type, "ignored", "no metadata[tenant_id]");
+  if (!svc.tenants->get(tenant_id)) return answer(type, "ignored", "unknown tenant");
+  const auto integer = [](const Object::Ptr& o, const std::string& key) -> std::optional<int64_t> {
+    if (!o || !o->has(key) || !o->get(key).isInteger()) return std::nullopt;
+    return o->getValue<int64_t>(key);
+  };
+  const auto total = integer(charge, "amount_refunded");
+  const auto before = integer(previous, "amount_refunded");
+  if (!total || !before) {
+    spdlog::error(
+        "stripe: {} for charge {} of tenant {} has no amount_refunded before and "
+        "after: not debited, debit it by hand",
+        type, id, tenant_id);
+    return answer(type, "ignored", "what this refund added is not in the event");
+  }
+  std::string currency = text(charge, "currency");
+  for (char& c : currency) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const auto micros = tollgate::sdk::fromMinorUnits(*total - *before, currency);
+  if (currency != svc.ledger->currency() || !micros || *micros <= 0) {
+    return answer(type, "ignored", "nothing the wallet can give up");
+  }
+  const storage::LedgerEntryIn entry{.kind = TG_ENTRY_ADJUSTMENT,
+                                     .amount_micros = -*micros,
+                                     .reference = id,
+                                     .description = "Stripe refund of a top-up"};
+  const storage::ApplyResult res = svc.store->applyLedger(
+      tenant_id, svc.ledger->currency(), "stripe-refund:" + id + ":" + std::to_string(*total),
+      {entry}, tenancy::nowMs());
+  if (res.outcome == TG_APPLY_ALREADY_APPLIED) return answer(type, "already debited", id);
+  if (res.outcome == TG_APPLY_INSUFFICIENT_FUNDS) {
+    spdlog::error(
+        "stripe: refund of {} micros on charge {} not debited: tenant {}'s balance of {} "
+        "cannot take it",
+        *micros, id, tenant_id, res.balance_micros);
+    return answer(type, "not debited", "insufficient funds");
+  }
+  spdlog::info("stripe: debited {} micros from tenant {} for a refund on charge {}", *micros,
+               tenant_id, id);
+  return answer(type, "debited", id);
 }
 
 http::Response subscription(Services& svc, const std::string& type, const Object::Ptr& sub) {
@@ -247,6 +298,8 @@ void addStripeWebhookRoutes(http::Router& router, Services& svc) {
                    text(object(obj, "metadata"), "tenant_id"), text(err, "code"),
                    text(err, "message"));
       out = answer(type, "recorded");
+    } else if (type == "charge.refunded") {
+      out = refunded(svc, type, obj, object(object(event, "data"), "previous_attributes"));
     } else if (type.rfind("customer.subscription.", 0) == 0) {
       out = subscription(svc, type, obj);
     }

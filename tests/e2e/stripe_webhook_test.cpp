@@ -123,6 +123,33 @@ TEST_F(StripeWebhookTest, AnyV1ValueOfAnyConfiguredSecretPasses) {
   EXPECT_EQ(balance(), 20'000'000);
 }
 
+// A refund gives money back to the card: the wallet is debited what each refund added, once.
+TEST_F(StripeWebhookTest, ARefundDebitsWhatItAddedOnce) {
+  const std::string topup = succeeded("evt_r0", "pi_r", 2000);
+  ASSERT_EQ(post(topup, sign(topup, kNewSecret, now())).status, 200);
+  auto refundEvent = [&](const std::string& id, int64_t total, int64_t before) {
+    return R"({"id":")" + id +
+           R"(","object":"event","type":"charge.refunded","data":{"object":{"id":"ch_r",)"
+           R"("object":"charge","amount":2000,"amount_refunded":)" +
+           std::to_string(total) +
+           R"(,"currency":"usd","payment_intent":"pi_r","metadata":)"
+           R"({"tenant_id":")" +
+           tenant_ + R"("}},"previous_attributes":{"amount_refunded":)" + std::to_string(before) +
+           "}}}";
+  };
+  std::string e = refundEvent("evt_r1", 500, 0);
+  auto r = post(e, sign(e, kNewSecret, now()));
+  EXPECT_EQ(json(r.body)->getValue<std::string>("action"), "debited") << r.body;
+  e = refundEvent("evt_r1b", 500, 0);  // the same state in another event
+  r = post(e, sign(e, kNewSecret, now()));
+  EXPECT_EQ(json(r.body)->getValue<std::string>("action"), "already debited") << r.body;
+  e = refundEvent("evt_r2", 800, 500);
+  r = post(e, sign(e, kNewSecret, now()));
+  EXPECT_EQ(json(r.body)->getValue<std::string>("action"), "debited") << r.body;
+  EXPECT_EQ(balance(), 20'000'000 - 8'000'000);
+  EXPECT_EQ(ctl({"ledger", "verify"}).code, 0);
+}
+
 TEST_F(StripeWebhookTest, SubscriptionsActivateAndSuspendTheTenant) {
   auto subscriptionEvent = [&](const std::string& id, const std::string& type,
                                const std::string& status) {
