@@ -24,6 +24,7 @@
 #include <optional>
 
 #include "http/api.hpp"
+#include "ops/untrusted.hpp"
 #include "tenancy/tenants.hpp"
 
 namespace tollgate::billing {
@@ -258,7 +259,13 @@ void addStripeWebhookRoutes(http::Router& router, Services& svc) {
                              now_s, svc.config->stripe_webhook_tolerance.count());
     if (!why.empty()) {
       svc.stripe_bad_signatures.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("stripe: webhook from {} refused: {}", r.peer(), why);
+      // Anyone can post here: the warning goes through a limit, so a flood cannot flood the log.
+      static ops::LogLimiter limit(1.0, 10.0);
+      uint64_t dropped = 0;
+      if (limit.allow(dropped)) {
+        spdlog::warn("stripe: webhook from {} refused: {}{}", ops::untrusted(r.peer()), why,
+                     dropped > 0 ? fmt::format(" ({} more refused, not logged)", dropped) : "");
+      }
       throw http::ApiError(400, "bad_signature", why, "Stripe-Signature");
     }
     Object::Ptr event;

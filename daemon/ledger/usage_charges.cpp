@@ -14,6 +14,17 @@ int64_t ChargingUsageEvents::callCost(int64_t per_minute_micros, int32_t duratio
   return (per_minute_micros * duration_s + 59) / 60;  // rounded up to the micro-unit
 }
 
+void ChargingUsageEvents::notCharged(const std::string& line) {
+  unbilled.fetch_add(1, std::memory_order_relaxed);
+  uint64_t dropped = 0;
+  if (!log_limit_.allow(dropped)) return;
+  if (dropped > 0) {
+    spdlog::warn("{} ({} more usage not charged, not logged)", line, dropped);
+  } else {
+    spdlog::warn("{}", line);
+  }
+}
+
 void ChargingUsageEvents::charge(const std::string& tenant_id, const std::string& key,
                                  tg_entry_kind kind, int64_t amount_micros,
                                  const std::string& reference, const std::string& description) {
@@ -25,18 +36,16 @@ void ChargingUsageEvents::charge(const std::string& tenant_id, const std::string
     const storage::ApplyResult res =
         store_.applyLedger(tenant_id, currency_, key, {entry}, tenancy::nowMs());
     if (res.outcome == TG_APPLY_INSUFFICIENT_FUNDS) {
-      unbilled.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn(
-          "usage {} of tenant {} ({} micros) not charged: the wallet's balance of {} "
-          "cannot take it",
-          reference, tenant_id, amount_micros, res.balance_micros);
+      notCharged(
+          fmt::format("usage {} of tenant {} ({} micros) not charged: the wallet's "
+                      "balance of {} cannot take it",
+                      reference, tenant_id, amount_micros, res.balance_micros));
       return;
     }
     if (res.outcome == TG_APPLY_APPLIED) charged.fetch_add(1, std::memory_order_relaxed);
   } catch (const std::exception& e) {
-    unbilled.fetch_add(1, std::memory_order_relaxed);
-    spdlog::error("usage {} of tenant {} ({} micros) not charged: {}", reference, tenant_id,
-                  amount_micros, e.what());
+    notCharged(fmt::format("usage {} of tenant {} ({} micros) not charged: {}", reference,
+                           tenant_id, amount_micros, e.what()));
   }
 }
 
@@ -51,9 +60,8 @@ void ChargingUsageEvents::messageReceived(const storage::Message& m) {
     return;
   }
   if (q.status != TG_OK) {
-    unbilled.fetch_add(1, std::memory_order_relaxed);
-    spdlog::error("inbound SMS {} of tenant {} not charged: no price: {}", m.sid, m.tenant_id,
-                  q.error);
+    notCharged(fmt::format("inbound SMS {} of tenant {} not charged: no price: {}", m.sid,
+                           m.tenant_id, q.error));
     return;
   }
   const int64_t segments = std::max<int32_t>(m.num_segments, 1);
@@ -77,8 +85,8 @@ void ChargingUsageEvents::callStatusChanged(std::string_view tenant_id, std::str
     return;
   }
   if (q.status != TG_OK) {
-    unbilled.fetch_add(1, std::memory_order_relaxed);
-    spdlog::error("call {} of tenant {} not charged: no price: {}", sid, tenant_id, q.error);
+    notCharged(
+        fmt::format("call {} of tenant {} not charged: no price: {}", sid, tenant_id, q.error));
     return;
   }
   const int64_t cost = callCost(q.amount_micros, duration_s, voice_per_second_);

@@ -10,6 +10,7 @@
 
 #include "billing/pricing.hpp"
 #include "ledger/usage_events.hpp"
+#include "ops/untrusted.hpp"
 #include "storage/store.hpp"
 
 namespace tollgate::ledger {
@@ -31,18 +32,18 @@ class ChargingUsageEvents : public CountingUsageEvents {
   // rounded up to the micro-unit.
   static int64_t callCost(int64_t per_minute_micros, int32_t duration_s, bool per_second);
 
-  std::atomic<uint64_t> charged{0};   // entries written
-  std::atomic<uint64_t> unpriced{0};  // no price: nothing to charge
-  std::atomic<uint64_t> unbilled{0};  // priced, but not charged (see the log)
-
  private:
   void charge(const std::string& tenant_id, const std::string& key, tg_entry_kind kind,
               int64_t amount_micros, const std::string& reference, const std::string& description);
+  // Logs one usage that was not charged, at most a few lines a second (an outage of the
+  // pricing source or an empty wallet would otherwise log every message and call).
+  void notCharged(const std::string& line);
 
   storage::Store& store_;
   const billing::Pricing& pricing_;
   const std::string currency_;
   const bool voice_per_second_;
+  ops::LogLimiter log_limit_{1.0, 10.0};
 };
 
 }  // namespace tollgate::ledger

@@ -21,7 +21,7 @@ class UsageEvents {
                                  std::string_view status, int32_t duration_s) = 0;
 };
 
-// Until the ledger issue lands: counts the events for /metrics and charges nothing.
+// Counts the events for /metrics and charges nothing (ChargingUsageEvents charges).
 class CountingUsageEvents : public UsageEvents {
  public:
   void messageReceived(const storage::Message&) override { messages_received.fetch_add(1); }
@@ -38,6 +38,10 @@ class CountingUsageEvents : public UsageEvents {
   std::atomic<uint64_t> message_status_changes{0};
   std::atomic<uint64_t> call_status_changes{0};
   std::atomic<uint64_t> calls_completed{0};
+  // Kept by ChargingUsageEvents (usage_charges.hpp); zero here.
+  std::atomic<uint64_t> charged{0};   // usage entries written
+  std::atomic<uint64_t> unpriced{0};  // no price: nothing to charge
+  std::atomic<uint64_t> unbilled{0};  // priced or to be priced, but not charged (see the log)
 };
 
 }  // namespace tollgate::ledger

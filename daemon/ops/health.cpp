@@ -132,6 +132,16 @@ void addOpsRoutes(Router& router, Services& svc) {
               svc.usage->messages_received.load());
       counter("tollgate_calls_completed_total", "Calls that reached completed.",
               svc.usage->calls_completed.load());
+      counter("tollgate_usage_charged_total", "Inbound SMS and calls charged to a wallet.",
+              svc.usage->charged.load());
+      counter("tollgate_usage_unpriced_total", "Usage the pricing source has no price for.",
+              svc.usage->unpriced.load());
+      counter("tollgate_usage_unbilled_total",
+              "Usage that was priced or to be priced but not charged (see the log).",
+              svc.usage->unbilled.load());
+      counter("tollgate_stripe_bad_signatures_total",
+              "Stripe webhooks refused for their Stripe-Signature.",
+              svc.stripe_bad_signatures.load());
       counter("tollgate_log_lines_suppressed_total",
               "Warnings about unauthenticated webhooks dropped by the log rate limit.",
               w.log_lines_suppressed.load());

@@ -104,7 +104,8 @@ TEST_F(StripeWebhookTest, RefusesWhatStripeDidNotSignJustNow) {
     EXPECT_NE(r.body.find(c.says), std::string::npos) << c.name << ": " << r.body;
   }
   EXPECT_EQ(balance(), 0) << "nothing credited";
-  EXPECT_NE(daemon_->err().find("stripe: webhook from 127.0.0.1 refused"), std::string::npos);
+  EXPECT_NE(daemon_->err().find("stripe: webhook from \"127.0.0.1\" refused"), std::string::npos)
+      << daemon_->err();
   EXPECT_EQ(daemon_->err().find(kNewSecret), std::string::npos) << "no secret in the log";
 }
 

@@ -402,6 +402,9 @@ TEST_F(WebhookTest, InboundSmsAndCallsAreChargedOnceByTheirSid) {
       json(http(port_, "GET", "/admin/v1/tenants/" + t + "/wallet", "", admin()).body);
   EXPECT_EQ(wallet->getValue<int64_t>("balance_micros"), 1000000 - 15800 - 17000);
   EXPECT_EQ(ctl({"ledger", "verify"}).code, 0);
+  const std::string metrics = http(port_, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("tollgate_usage_charged_total 2\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("tollgate_usage_unbilled_total 0\n"), std::string::npos) << metrics;
 }
 
 TEST_F(WebhookTest, LogsFilterByDateStatusAndNumberAndPage) {
