@@ -223,7 +223,8 @@ class Tollgated : public Poco::Util::ServerApplication {
       server->stopAll(true);
       pool->joinAll();
     }
-    svc.sweeper.reset();  // before the storage plugin it calls goes
+    svc.sweeper.reset();   // before the storage plugin it calls goes
+    svc.recharge.reset();  // and the storage and billing plugins it calls
     host.shutdownAll();
     spdlog::info("stopped");
     return rc;
@@ -299,6 +300,15 @@ class Tollgated : public Poco::Util::ServerApplication {
       svc.auth = std::make_unique<http::Auth>(*svc.tenants, admin_key);
       svc.pricing = std::make_unique<billing::Pricing>(pricingPlugin(svc));
       svc.billing = std::make_unique<billing::Billing>(*svc.host);
+      if (svc.store->hasBillingProfiles()) {
+        svc.recharge = std::make_unique<billing::AutoRecharge>(
+            *svc.store, *svc.billing, c.wallet_currency,
+            billing::RechargeOptions{.lease = c.recharge_lease, .backoff = c.recharge_backoff});
+        svc.store->onSpend([r = svc.recharge.get()](std::string_view t) { r->spent(t); });
+      } else {
+        spdlog::warn("storage {} has no billing profiles (ABI 1.6): no auto-recharge",
+                     storage->id());
+      }
       if (!c.stripe_webhook_secret_file.empty()) {
         svc.stripe_webhook_secrets = billing::loadStripeSecrets(c.stripe_webhook_secret_file);
         spdlog::info("Stripe webhooks on /stripe/webhook ({} signing secret(s))",

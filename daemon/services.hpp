@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "billing/auto_recharge.hpp"
 #include "billing/billing.hpp"
 #include "billing/pricing.hpp"
 #include "config/config.hpp"
@@ -48,6 +49,7 @@ struct Services {
   std::unique_ptr<ledger::CountingUsageEvents> usage;
   std::unique_ptr<billing::Pricing> pricing;        // its plugin may be null: none enabled
   std::unique_ptr<billing::Billing> billing;        // the billing providers (may be none)
+  std::unique_ptr<billing::AutoRecharge> recharge;  // null with a storage plugin before 1.6
   std::vector<std::string> stripe_webhook_secrets;  // empty: /stripe/webhook is off
   std::atomic<uint64_t> stripe_bad_signatures{0};
   // Run with a tenant's id when its subscription becomes active (the numbers issue gives it a

@@ -128,4 +128,10 @@ Payment Billing::refund(plugins::Plugin& provider, const ChargeRequest& r,
               });
 }
 
+std::string paymentLedgerKey(std::string_view provider_id, std::string_view payment_ref) {
+  // billing-stripe's are "stripe:pi_...", the key the Stripe webhook has always used.
+  const std::string_view prefix = provider_id == "billing-stripe" ? "stripe" : provider_id;
+  return fmt::format("{}:{}", prefix, payment_ref);
+}
+
 }  // namespace tollgate::billing

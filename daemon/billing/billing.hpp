@@ -35,6 +35,10 @@ struct ChargeRequest {
   std::string description;
 };
 
+// The ledger key of the top-up a provider's payment pays for: the same whoever credits it
+// first (the call that charged, or the provider's webhook), so it is credited once.
+std::string paymentLedgerKey(std::string_view provider_id, std::string_view payment_ref);
+
 class Billing {
  public:
   // Every billing plugin `host` has loaded.

@@ -101,8 +101,9 @@ http::Response topUp(Services& svc, const std::string& type, const Object::Ptr& 
                                      .amount_micros = micros,
                                      .reference = id,
                                      .description = "Stripe top-up"};
-  const storage::ApplyResult res = svc.store->applyLedger(
-      tenant_id, svc.ledger->currency(), "stripe:" + id, {entry}, tenancy::nowMs());
+  const storage::ApplyResult res =
+      svc.store->applyLedger(tenant_id, svc.ledger->currency(),
+                             paymentLedgerKey("billing-stripe", id), {entry}, tenancy::nowMs());
   if (res.outcome == TG_APPLY_ALREADY_APPLIED) return answer(type, "already credited", id);
   spdlog::info("stripe: credited {} micros to tenant {} for PaymentIntent {}", micros, tenant_id,
                id);

@@ -90,6 +90,12 @@ const std::vector<KeyDoc>& coreKeys() {
       {"billing.voice_rounding", "minute",
        "how a completed call is charged from its CallDuration: minute (per started minute) or "
        "second (the per-minute price per second, rounded up to the micro-unit)"},
+      {"billing.recharge_lease_s", "600",
+       "how long one daemon's auto-recharge of a wallet may run before another daemon may take "
+       "it over (a lease: one recharge of a wallet at a time, across daemons)"},
+      {"billing.recharge_backoff_s", "60",
+       "wait after a failed auto-recharge before the next; doubled after each failure in a row, "
+       "up to 64 times this"},
       {"stripe.webhook_secret_file", "",
        "file holding the signing secret (whsec_...) of the Stripe webhook endpoint, one per "
        "line (two while rolling it); empty: /stripe/webhook answers 404"},
@@ -373,6 +379,8 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
     r.error("billing.voice_rounding", fmt::format("'{}' is not minute or second", rounding));
   }
   c.voice_per_second = rounding == "second";
+  c.recharge_lease = std::chrono::seconds(r.integer("billing.recharge_lease_s", 600, 10, 86400));
+  c.recharge_backoff = std::chrono::seconds(r.integer("billing.recharge_backoff_s", 60, 1, 86400));
   const std::string stripe_secrets = r.str("stripe.webhook_secret_file", "");
   if (!stripe_secrets.empty()) c.stripe_webhook_secret_file = resolve(base, stripe_secrets);
   c.stripe_webhook_tolerance =

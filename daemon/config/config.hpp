@@ -55,7 +55,9 @@ struct Config {
   std::string wallet_currency = "USD";                  // ISO 4217
   int64_t wallet_credit_limit_micros = 0;               // how far below zero it may go
   std::chrono::milliseconds hold_sweep_interval{5000};  // expired holds released this often
-  bool voice_per_second = false;  // calls charged per second, not per started minute
+  bool voice_per_second = false;              // calls charged per second, not per started minute
+  std::chrono::seconds recharge_lease{600};   // one auto-recharge of a wallet at a time
+  std::chrono::seconds recharge_backoff{60};  // after a failed one; doubled per failure in a row
 
   // Stripe's webhooks (POST /stripe/webhook): the endpoint's signing secrets, one per line.
   std::filesystem::path stripe_webhook_secret_file;  // empty: the endpoint is off (404)

@@ -4,6 +4,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/NumberParser.h>
 #include <fmt/format.h>
+#include <tollgate/sdk/money.hpp>
 
 #include <array>
 #include <chrono>
@@ -338,6 +339,121 @@ Response usageSummary(Services& svc, Request& r, const std::string& tenant_id) {
   return Response::json(200, out);
 }
 
+// ---- billing profile and auto-recharge ----
+
+void requireProfiles(Services& svc) {
+  if (!svc.store->hasBillingProfiles()) {
+    throw ApiError(501, "unsupported",
+                   "the storage plugin keeps no billing profiles (it needs plugin ABI 1.6)");
+  }
+}
+
+storage::BillingProfile profileOf(Services& svc, const storage::Wallet& w) {
+  requireProfiles(svc);
+  if (auto p = svc.store->billingProfile(w.tenant_id, w.currency)) return *p;
+  const int64_t now = tenancy::nowMs();
+  return storage::BillingProfile{
+      .tenant_id = w.tenant_id, .currency = w.currency, .created_at_ms = now, .updated_at_ms = now};
+}
+
+Poco::JSON::Object rechargeJson(const storage::BillingProfile& p) {
+  Poco::JSON::Object o;
+  o.set("currency", p.currency);
+  o.set("enabled", p.recharge_amount_micros > 0);
+  o.set("threshold_micros", p.recharge_threshold_micros);
+  o.set("amount_micros", p.recharge_amount_micros);
+  o.set("provider", p.provider);
+  o.set("in_flight", p.recharge_in_flight);
+  o.set("failures", p.recharge_failures);
+  o.set("last_error", p.recharge_last_error);
+  if (p.recharge_retry_at_ms != 0) o.set("retry_at_ms", p.recharge_retry_at_ms);
+  if (p.recharge_started_at_ms != 0) o.set("last_started_at_ms", p.recharge_started_at_ms);
+  return o;
+}
+
+int64_t micros(const Poco::JSON::Object& body, const std::string& field, int64_t min) {
+  if (!body.has(field) || !body.get(field).isInteger()) {
+    throw ApiError(400, "invalid_argument", fmt::format("'{}' must be an integer", field), field);
+  }
+  const int64_t v = body.getValue<Poco::Int64>(field);
+  if (v < min || v > kMaxMoveMicros) {
+    throw ApiError(400, "invalid_argument",
+                   fmt::format("'{}' must be from {} to {}", field, min, kMaxMoveMicros), field);
+  }
+  return v;
+}
+
+// {"enabled": true, "threshold_micros": ..., "amount_micros": ...} or {"enabled": false}. The
+// amount must be one the provider can charge: a whole number of the currency's minor unit.
+Response putRecharge(Services& svc, Request& r, const std::string& tenant_id) {
+  const storage::Wallet w = walletOf(svc, tenant_id);
+  storage::BillingProfile p = profileOf(svc, w);
+  auto body = r.jsonBody();
+  if (!body->has("enabled") || !body->get("enabled").isBoolean()) {
+    throw ApiError(400, "invalid_argument", "'enabled' must be true or false", "enabled");
+  }
+  if (body->getValue<bool>("enabled")) {
+    p.recharge_threshold_micros = micros(*body, "threshold_micros", 0);
+    p.recharge_amount_micros = micros(*body, "amount_micros", 1);
+    if (!sdk::toMinorUnits(p.recharge_amount_micros, w.currency)) {
+      throw ApiError(
+          400, "invalid_argument",
+          fmt::format("'amount_micros' must be a whole number of {}'s minor unit", w.currency),
+          "amount_micros");
+    }
+    if (p.provider.empty() || p.customer_ref.empty()) {
+      throw ApiError(409, "no_payment_method",
+                     "no billing customer to charge: add a payment method first", "enabled");
+    }
+    if (svc.billing->provider(p.provider) == nullptr) {
+      throw ApiError(409, "provider_not_loaded",
+                     fmt::format("billing provider '{}' is not loaded", p.provider), "enabled");
+    }
+  } else {
+    p.recharge_amount_micros = 0;
+  }
+  p.updated_at_ms = tenancy::nowMs();
+  svc.store->putBillingProfile(p);
+  // A wallet already under its new threshold is recharged now, not at its next debit.
+  if (svc.recharge && p.recharge_amount_micros > 0) svc.recharge->spent(tenant_id);
+  return Response::json(200, rechargeJson(*svc.store->billingProfile(tenant_id, w.currency)));
+}
+
+Poco::JSON::Object billingJson(const storage::BillingProfile& p) {
+  Poco::JSON::Object o;
+  o.set("tenant_id", p.tenant_id);
+  o.set("currency", p.currency);
+  o.set("provider", p.provider);
+  o.set("customer_ref", p.customer_ref);
+  return o;
+}
+
+// Admin: the billing customer a tenant's wallet is paid by, e.g. a Stripe customer made
+// outside Tollgate. {"provider": "billing-stripe", "customer_ref": "cus_..."}.
+Response putBilling(Services& svc, Request& r) {
+  const storage::Wallet w = walletOf(svc, r.param("id"));
+  storage::BillingProfile p = profileOf(svc, w);
+  auto body = r.jsonBody();
+  const std::string provider = requireString(*body, "provider", 100);
+  if (svc.billing->provider(provider) == nullptr) {
+    throw ApiError(400, "invalid_argument",
+                   fmt::format("'provider' must be a loaded billing plugin; '{}' is not", provider),
+                   "provider");
+  }
+  static const std::regex kRef("[A-Za-z0-9_.:-]{1,200}");
+  const std::string customer = requireString(*body, "customer_ref", 200);
+  if (!std::regex_match(customer, kRef)) {
+    throw ApiError(400, "invalid_argument",
+                   "'customer_ref' must be 1 to 200 letters, digits, '_', '.', ':' or '-'",
+                   "customer_ref");
+  }
+  p.provider = provider;
+  p.customer_ref = customer;
+  p.updated_at_ms = tenancy::nowMs();
+  svc.store->putBillingProfile(p);
+  return Response::json(200, billingJson(p));
+}
+
 // ---- admin holds ----
 
 constexpr int64_t kMaxHoldSeconds = 30LL * 24 * 3600;
@@ -553,6 +669,32 @@ void addWalletRoutes(Router& router, Services& svc) {
     return Response::json(200, out);
   });
 
+  router.add("GET", "/admin/v1/tenants/{id}/billing", [&svc, admin](Request& r) {
+    admin(r);
+    return Response::json(200, billingJson(profileOf(svc, walletOf(svc, r.param("id")))));
+  });
+  router.add("PUT", "/admin/v1/tenants/{id}/billing", [&svc, admin](Request& r) {
+    admin(r);
+    return putBilling(svc, r);
+  });
+  router.add("GET", "/admin/v1/tenants/{id}/wallet/auto-recharge", [&svc, admin](Request& r) {
+    admin(r);
+    return Response::json(200, rechargeJson(profileOf(svc, walletOf(svc, r.param("id")))));
+  });
+  router.add("PUT", "/admin/v1/tenants/{id}/wallet/auto-recharge", [&svc, admin](Request& r) {
+    admin(r);
+    return putRecharge(svc, r, r.param("id"));
+  });
+  router.add("GET", "/v1/wallet/auto-recharge", [&svc](Request& r) {
+    svc.requireReady();
+    const auto tenant = svc.auth->requireTenant(r);
+    return Response::json(200, rechargeJson(profileOf(svc, walletOf(svc, tenant.id))));
+  });
+  router.add("PUT", "/v1/wallet/auto-recharge", [&svc](Request& r) {
+    svc.requireReady();
+    const auto tenant = svc.auth->requireTenant(r);
+    return putRecharge(svc, r, tenant.id);
+  });
   router.add("GET", "/v1/wallet", [&svc](Request& r) {
     svc.requireReady();
     const auto tenant = svc.auth->requireTenant(r);

@@ -139,6 +139,13 @@ void addOpsRoutes(Router& router, Services& svc) {
       counter("tollgate_usage_unbilled_total",
               "Usage that was priced or to be priced but not charged (see the log).",
               svc.usage->unbilled.load());
+      if (svc.recharge) {
+        counter("tollgate_auto_recharges_total", "Wallets recharged on their own.",
+                svc.recharge->charged());
+        counter("tollgate_auto_recharge_failures_total",
+                "Auto-recharges that failed (see the log and the wallet's auto-recharge state).",
+                svc.recharge->failed());
+      }
       counter("tollgate_stripe_bad_signatures_total",
               "Stripe webhooks refused for their Stripe-Signature.",
               svc.stripe_bad_signatures.load());

@@ -179,6 +179,26 @@ struct ToCall {
   }
 };
 
+struct ToProfile {
+  static constexpr const char* kRow = "tg_billing_profile_row";
+  BillingProfile operator()(const tg_billing_profile_row& r) const {
+    return BillingProfile{.tenant_id = copy(r.tenant_id),
+                          .currency = code(r.currency),
+                          .provider = copy(r.provider),
+                          .customer_ref = copy(r.customer_ref),
+                          .recharge_threshold_micros = r.recharge_threshold_micros,
+                          .recharge_amount_micros = r.recharge_amount_micros,
+                          .recharge_in_flight = r.recharge_in_flight != 0,
+
+                          .recharge_started_at_ms = r.recharge_started_at_ms,
+                          .recharge_failures = r.recharge_failures,
+                          .recharge_retry_at_ms = r.recharge_retry_at_ms,
+                          .recharge_last_error = copy(r.recharge_last_error),
+                          .created_at_ms = r.created_at_ms,
+                          .updated_at_ms = r.updated_at_ms};
+  }
+};
+
 using NumberRows = Collector<tg_number_row, Number, ToNumber>;
 using AccountRows = Collector<tg_twilio_account_row, TwilioAccount, ToAccount>;
 using MessageRows = Collector<tg_message_row, Message, ToMessage>;
@@ -190,6 +210,7 @@ using EntryRows = Collector<tg_ledger_entry_row, LedgerEntry, ToEntry>;
 using IdemRows = Collector<tg_idempotency_row, IdempotencyRecord, ToIdem>;
 using HoldRows = Collector<tg_hold_row, Hold, ToHold>;
 using SummaryRows = Collector<tg_ledger_summary_row, SummaryRow, ToSummary>;
+using ProfileRows = Collector<tg_billing_profile_row, BillingProfile, ToProfile>;
 
 template <class T>
 std::optional<T> first(std::vector<T>& rows) {
@@ -368,6 +389,11 @@ ApplyResult Store::applyLedger(std::string_view tenant_id, std::string_view curr
   out.struct_size = sizeof(out);
   invoke("ledger_apply", tenant_id,
          [&](auto* c, auto* e) { return vt_->ledger_apply(plugin_.instance(), c, &req, &out, e); });
+  if (out.outcome == TG_APPLY_APPLIED && on_spend_) {
+    int64_t sum = 0;
+    for (const auto& e : entries) sum += e.amount_micros;
+    if (sum < 0) on_spend_(tenant_id);
+  }
   return ApplyResult{out.outcome, out.balance_micros, out.first_seq};
 }
 
@@ -432,6 +458,10 @@ HoldResult Store::applyHold(std::string_view tenant_id, const HoldRequest& r) {
   out.struct_size = sizeof(out);
   invoke("hold_apply", tenant_id,
          [&](auto* c, auto* e) { return vt_->hold_apply(plugin_.instance(), c, &req, &out, e); });
+  // A reserve lowers the available balance; a capture or release never does.
+  if (r.action == TG_HOLD_RESERVE && out.outcome == TG_APPLY_APPLIED && on_spend_) {
+    on_spend_(tenant_id);
+  }
   return HoldResult{.outcome = out.outcome,
                     .status = out.status,
                     .balance_micros = out.balance_micros,
@@ -535,6 +565,85 @@ std::optional<bool> Store::reclaimIdempotency(std::string_view tenant_id, std::s
 
 const plugins::CallbackSlot* Store::missingCallback() const {
   return plugins::firstMissing(TG_KIND_STORAGE, vt_, kNeededMinor);
+}
+
+// ---- ABI 1.6: billing profiles ----
+
+#define TG_STORE_REQUIRE_16(field)                                                                \
+  do {                                                                                            \
+    if (!TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, field) || vt_->field == nullptr)       \
+      throw StorageError(TG_ERR_UNSUPPORTED, "storage plugin lacks " #field                       \
+                                             " (ABI 1.6): billing profiles and auto-recharge "    \
+                                             "need a storage plugin built for ABI 1.6 or later"); \
+  } while (0)
+
+bool Store::hasBillingProfiles() const {
+  return TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, recharge_end) &&
+         vt_->billing_profile_put != nullptr && vt_->billing_profile_get != nullptr &&
+         vt_->recharge_begin != nullptr && vt_->recharge_end != nullptr;
+}
+
+void Store::putBillingProfile(const BillingProfile& p) {
+  TG_STORE_REQUIRE_16(billing_profile_put);
+  tg_billing_profile_row row{.struct_size = sizeof(tg_billing_profile_row),
+                             .currency = {},
+                             .tenant_id = str(p.tenant_id),
+                             .provider = str(p.provider),
+                             .customer_ref = str(p.customer_ref),
+                             .recharge_threshold_micros = p.recharge_threshold_micros,
+                             .recharge_amount_micros = p.recharge_amount_micros,
+                             .recharge_in_flight = 0,
+                             .recharge_failures = 0,
+
+                             .recharge_started_at_ms = 0,
+                             .recharge_retry_at_ms = 0,
+                             .recharge_last_error = {},
+                             .created_at_ms = p.created_at_ms,
+                             .updated_at_ms = p.updated_at_ms};
+  setCode(row.currency, p.currency);
+  invoke("billing_profile_put", p.tenant_id, [&](auto* c, auto* e) {
+    return vt_->billing_profile_put(plugin_.instance(), c, &row, e);
+  });
+}
+
+std::optional<BillingProfile> Store::billingProfile(std::string_view tenant_id,
+                                                    std::string_view currency) {
+  TG_STORE_REQUIRE_16(billing_profile_get);
+  char cur[4] = {};
+  setCode(cur, currency);
+  return optionalOne<ProfileRows>(
+      "billing_profile_get", tenant_id, [&](auto* c, auto* e, ProfileRows& r) {
+        return vt_->billing_profile_get(plugin_.instance(), c, cur, {&r, ProfileRows::fn}, e);
+      });
+}
+
+int64_t Store::beginRecharge(std::string_view tenant_id, std::string_view currency, int64_t now_ms,
+                             int64_t lease_ms) {
+  TG_STORE_REQUIRE_16(recharge_begin);
+  char cur[4] = {};
+  setCode(cur, currency);
+  int64_t started = 0;
+  invoke("recharge_begin", tenant_id, [&](auto* c, auto* e) {
+    return vt_->recharge_begin(plugin_.instance(), c, cur, now_ms, lease_ms, &started, e);
+  });
+  return started;
+}
+
+bool Store::endRecharge(std::string_view tenant_id, const RechargeEnd& r) {
+  TG_STORE_REQUIRE_16(recharge_end);
+  tg_recharge_end req{.struct_size = sizeof(tg_recharge_end),
+                      .currency = {},
+                      .started_at_ms = r.started_at_ms,
+                      .failed = r.failed ? 1 : 0,
+                      .error = str(r.error),
+                      .retry_at_ms = r.retry_at_ms,
+                      .now_ms = r.now_ms};
+  setCode(req.currency, r.currency);
+  int32_t ended = 0;
+  invoke("recharge_end", tenant_id, [&](auto* c, auto* e) {
+    return vt_->recharge_end(plugin_.instance(), c, &req, &ended, e);
+  });
+  return ended != 0;
 }
 
 template <class Rows, class Fn>

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -117,6 +118,33 @@ struct HoldQuery {
   std::string hold_id;        // non-empty: that one
   std::string after_id;
   uint32_t limit = 100;
+};
+
+// ABI 1.6: who pays into a wallet and its auto-recharge (abi/storage.h).
+struct BillingProfile {
+  std::string tenant_id;
+  std::string currency;
+  std::string provider;      // billing plugin id, or empty
+  std::string customer_ref;  // that provider's customer, or empty
+  int64_t recharge_threshold_micros = 0;
+  int64_t recharge_amount_micros = 0;  // 0: auto-recharge off
+  // The recharge state (read only: recharge_begin/end move it).
+  bool recharge_in_flight = false;
+  int64_t recharge_started_at_ms = 0;
+  int32_t recharge_failures = 0;
+  int64_t recharge_retry_at_ms = 0;
+  std::string recharge_last_error;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+struct RechargeEnd {
+  std::string currency;
+  int64_t started_at_ms = 0;
+  bool failed = false;
+  std::string error;
+  int64_t retry_at_ms = 0;
+  int64_t now_ms = 0;
 };
 
 struct LedgerQuery {
@@ -258,6 +286,22 @@ class Store {
   std::vector<LedgerEntry> queryLedger(std::string_view tenant_id, const LedgerQuery& q);
   std::vector<SummaryRow> summarizeLedger(std::string_view tenant_id, const LedgerQuery& q);
 
+  // Called with the tenant after each write that lowered its available balance (a ledger apply
+  // whose entries sum below zero, a hold reserved), on the writer's thread: it must be quick.
+  // Set once, before the store is shared between threads.
+  void onSpend(std::function<void(std::string_view tenant_id)> fn) { on_spend_ = std::move(fn); }
+
+  // ABI 1.6. Each throws StorageError TG_ERR_UNSUPPORTED when the plugin lacks it.
+  bool hasBillingProfiles() const;
+  void putBillingProfile(const BillingProfile& p);
+  std::optional<BillingProfile> billingProfile(std::string_view tenant_id,
+                                               std::string_view currency);
+  // The lease's started_at_ms, or 0 when none began (abi/storage.h recharge_begin).
+  int64_t beginRecharge(std::string_view tenant_id, std::string_view currency, int64_t now_ms,
+                        int64_t lease_ms);
+  // Whether that lease was still in flight, and is now ended.
+  bool endRecharge(std::string_view tenant_id, const RechargeEnd& r);
+
   // Returns nullopt when this call claimed the key, else the record stored earlier.
   std::optional<IdempotencyRecord> claimIdempotency(const IdempotencyRecord& r);
   void completeIdempotency(std::string_view tenant_id, std::string_view scope, std::string_view key,
@@ -330,6 +374,7 @@ class Store {
   plugins::Plugin& plugin_;
   const tg_storage_vtable* vt_;
   std::atomic<bool> units_unsupported_{false};  // the plugin answered TG_ERR_UNSUPPORTED
+  std::function<void(std::string_view)> on_spend_;
 };
 
 }  // namespace tollgate::storage

@@ -297,6 +297,28 @@ const std::vector<std::string_view> kVersion3 = {
     "CREATE INDEX ledger_holds_expiring ON ledger_holds (expires_at_ms) WHERE status = 1",
 };
 
+// ABI 1.6: billing profiles, one per wallet: who pays into it, and its auto-recharge settings
+// and lease (see abi/storage.h). Small and read by key only.
+const std::vector<std::string_view> kVersion4 = {
+    R"(CREATE TABLE billing_profiles (
+  tenant_id TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  provider TEXT NOT NULL DEFAULT '',
+  customer_ref TEXT NOT NULL DEFAULT '',
+  recharge_threshold_micros BIGINT NOT NULL DEFAULT 0 CHECK (recharge_threshold_micros >= 0),
+  recharge_amount_micros BIGINT NOT NULL DEFAULT 0 CHECK (recharge_amount_micros >= 0),
+  recharge_in_flight INTEGER NOT NULL DEFAULT 0 CHECK (recharge_in_flight IN (0, 1)),
+  recharge_started_at_ms BIGINT NOT NULL DEFAULT 0,
+  recharge_failures INTEGER NOT NULL DEFAULT 0 CHECK (recharge_failures >= 0),
+  recharge_retry_at_ms BIGINT NOT NULL DEFAULT 0,
+  recharge_last_error TEXT NOT NULL DEFAULT '',
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, currency),
+  FOREIGN KEY (tenant_id, currency) REFERENCES wallets (tenant_id, currency)
+))",
+};
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -304,6 +326,7 @@ const std::vector<Migration>& migrations() {
       {1, "initial schema", kVersion1},
       {2, "ABI 1.1: status ranks and record log indexes", kVersion2},
       {3, "ABI 1.4: usage entry kinds, holds and held totals", kVersion3},
+      {4, "ABI 1.6: billing profiles and the auto-recharge lease", kVersion4},
   };
   return all;
 }

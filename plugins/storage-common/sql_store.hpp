@@ -150,6 +150,14 @@ class SqlStore : public sdk::StoragePlugin {
   void ledgerSummary(const sdk::CallContext& ctx, const tg_ledger_query& q,
                      tg_ledger_summary_sink sink) override;
 
+  // ABI 1.6: billing profiles and the auto-recharge lease (sql_billing.cpp).
+  void billingProfilePut(const sdk::CallContext& ctx, const tg_billing_profile_row& row) override;
+  void billingProfileGet(const sdk::CallContext& ctx, std::string_view currency,
+                         tg_billing_profile_sink sink) override;
+  int64_t rechargeBegin(const sdk::CallContext& ctx, std::string_view currency, int64_t now_ms,
+                        int64_t lease_ms) override;
+  bool rechargeEnd(const sdk::CallContext& ctx, const tg_recharge_end& req) override;
+
   ~SqlStore() override;
 
  protected:

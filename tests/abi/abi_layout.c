@@ -639,6 +639,35 @@ PIN_VALUE(TG_HOLD_RESERVE, 1);
 PIN_VALUE(TG_HOLD_CAPTURE, 2);
 PIN_VALUE(TG_HOLD_RELEASE, 3);
 
+/* --- ABI 1.6 --- */
+PIN(tg_billing_profile_row, currency, 4, 4);
+PIN(tg_billing_profile_row, tenant_id, 8, 16);
+PIN(tg_billing_profile_row, provider, 24, 16);
+PIN(tg_billing_profile_row, customer_ref, 40, 16);
+PIN(tg_billing_profile_row, recharge_threshold_micros, 56, 8);
+PIN(tg_billing_profile_row, recharge_amount_micros, 64, 8);
+PIN(tg_billing_profile_row, recharge_in_flight, 72, 4);
+PIN(tg_billing_profile_row, recharge_failures, 76, 4);
+PIN(tg_billing_profile_row, recharge_started_at_ms, 80, 8);
+PIN(tg_billing_profile_row, recharge_retry_at_ms, 88, 8);
+PIN(tg_billing_profile_row, recharge_last_error, 96, 16);
+PIN(tg_billing_profile_row, created_at_ms, 112, 8);
+PIN(tg_billing_profile_row, updated_at_ms, 120, 8);
+PIN_END(tg_billing_profile_row, updated_at_ms, 128);
+PIN_SIZE(tg_billing_profile_sink, 16);
+PIN(tg_recharge_end, currency, 4, 4);
+PIN(tg_recharge_end, started_at_ms, 8, 8);
+PIN(tg_recharge_end, failed, 16, 4);
+PIN(tg_recharge_end, error, 24, 16);
+PIN(tg_recharge_end, retry_at_ms, 40, 8);
+PIN(tg_recharge_end, now_ms, 48, 8);
+PIN_END(tg_recharge_end, now_ms, 56);
+PIN(tg_storage_vtable, billing_profile_put, 320, 8);
+PIN(tg_storage_vtable, billing_profile_get, 328, 8);
+PIN(tg_storage_vtable, recharge_begin, 336, 8);
+PIN(tg_storage_vtable, recharge_end, 344, 8);
+PIN_END(tg_storage_vtable, recharge_end, 352);
+
 #endif /* LP64 */
 
 /* Something to link, so that the test target is an executable ctest can run. */

@@ -34,7 +34,7 @@ TEST_P(StorageMigrationTest, MigrateReportsTheVersionAndIsIdempotent) {
   auto s = rawSession();
   std::vector<Poco::Int64> versions;
   s << "SELECT version FROM schema_migrations ORDER BY version", kw::into(versions), kw::now;
-  EXPECT_EQ(versions, (std::vector<Poco::Int64>{1, 2, 3}));
+  EXPECT_EQ(versions, (std::vector<Poco::Int64>{1, 2, 3, 4}));
 }
 
 // A database that a 1.0 plugin migrated (version 1), with rows in it, upgrades in place.
@@ -170,6 +170,10 @@ TEST_P(StorageTest, EveryTableExistsWithItsColumns) {
       {"ledger_holds",
        "tenant_id, hold_id, currency, status, amount_micros, captured_micros, entry_seq, "
        "reference, expires_at_ms, created_at_ms, updated_at_ms"},
+      {"billing_profiles",
+       "tenant_id, currency, provider, customer_ref, recharge_threshold_micros, "
+       "recharge_amount_micros, recharge_in_flight, recharge_started_at_ms, recharge_failures, "
+       "recharge_retry_at_ms, recharge_last_error, created_at_ms, updated_at_ms"},
       {"opt_outs", "tenant_id, phone, opted_out, updated_at_ms"},
       {"opt_out_events", "id, tenant_id, phone, action, keyword, message_sid, created_at_ms"},
       {"templates", "tenant_id, name, body, created_at_ms, updated_at_ms"},

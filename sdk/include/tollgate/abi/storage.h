@@ -14,7 +14,8 @@
  *
  * The vtable is append-only. ABI 1.1 added numbers, Twilio accounts, messages, calls and
  * opt-outs; ABI 1.2 added idempotency_reclaim; ABI 1.3 added units of work (unit_apply); ABI
- * 1.4 added usage entry kinds, holds, held_micros on wallets and ledger queries; templates and
+ * 1.4 added usage entry kinds, holds, held_micros on wallets and ledger queries; ABI 1.6 added
+ * billing profiles and the auto-recharge lease; templates and
  * the outbox come in later minor versions. The schema for all of them
  * is created by migrate() so that upgrades never need a data migration across plugins.
  */
@@ -471,6 +472,49 @@ typedef struct tg_ledger_summary_sink {
   void (*fn)(void* ctx, const tg_ledger_summary_row* row);
 } tg_ledger_summary_sink;
 
+/* ---- billing profiles (ABI 1.6) ----
+ *
+ * Who pays into a wallet, and when it tops itself up: the billing provider and its customer,
+ * the auto-recharge settings, and the state of auto-recharge, which the host moves only through
+ * recharge_begin and recharge_end. recharge_begin is a lease: of any number of daemons, one
+ * begins a recharge of a wallet at a time; a lease older than lease_ms (its daemon died) may be
+ * taken over. Each lease has its own started_at_ms, strictly increasing per wallet, from which
+ * the host derives the payment's idempotency key. */
+
+typedef struct tg_billing_profile_row {
+  uint32_t struct_size;
+  char currency[4]; /* the wallet it pays into; must exist */
+  tg_str tenant_id;
+  tg_str provider;                   /* id of the billing plugin, e.g. "billing-stripe"; or empty */
+  tg_str customer_ref;               /* that provider's customer; or empty */
+  int64_t recharge_threshold_micros; /* recharge when the available balance falls below it */
+  int64_t recharge_amount_micros;    /* > 0: auto-recharge by this much; 0: off */
+  /* The state of auto-recharge; billing_profile_put leaves it as stored (a new row: zeros). */
+  int32_t recharge_in_flight;     /* non-zero: a lease began at recharge_started_at_ms */
+  int32_t recharge_failures;      /* recharges failed in a row since the last success */
+  int64_t recharge_started_at_ms; /* the latest lease's start; 0 if none ever */
+  int64_t recharge_retry_at_ms;   /* no lease begins before it */
+  tg_str recharge_last_error;     /* the latest failure; empty after a success */
+  int64_t created_at_ms;
+  int64_t updated_at_ms;
+} tg_billing_profile_row;
+
+typedef struct tg_billing_profile_sink {
+  void* ctx;
+  void (*fn)(void* ctx, const tg_billing_profile_row* row);
+} tg_billing_profile_sink;
+
+/* Request of recharge_end: how the lease that began at started_at_ms ended. */
+typedef struct tg_recharge_end {
+  uint32_t struct_size;
+  char currency[4];
+  int64_t started_at_ms; /* the lease's, as recharge_begin reported it */
+  int32_t failed;        /* 0: succeeded (failures reset); else failed (failures + 1) */
+  tg_str error;          /* failed: why (stored as recharge_last_error) */
+  int64_t retry_at_ms;   /* failed: no lease before it; succeeded: unused (reset to 0) */
+  int64_t now_ms;
+} tg_recharge_end;
+
 /* ---- vtable ---- */
 
 typedef struct tg_storage_vtable {
@@ -656,6 +700,30 @@ typedef struct tg_storage_vtable {
    * kind, ordered by bucket then kind; empty buckets are left out. */
   tg_status (*ledger_summary)(void* instance, const tg_call_ctx* ctx, const tg_ledger_query* query,
                               tg_ledger_summary_sink sink, tg_error* err);
+
+  /* --- ABI 1.6: optional; a host checks TG_HAS_FIELD and a non-NULL pointer first --- */
+
+  /* Creates or updates ctx->tenant_id's profile for row->currency: provider, customer_ref and
+   * the recharge settings (threshold >= 0, amount >= 0), keeping the recharge state.
+   * TG_ERR_NOT_FOUND: the tenant has no wallet in that currency. */
+  tg_status (*billing_profile_put)(void* instance, const tg_call_ctx* ctx,
+                                   const tg_billing_profile_row* row, tg_error* err);
+  /* ctx->tenant_id's profile for `currency`. TG_ERR_NOT_FOUND: none. */
+  tg_status (*billing_profile_get)(void* instance, const tg_call_ctx* ctx, const char currency[4],
+                                   tg_billing_profile_sink sink, tg_error* err);
+  /* Atomically: if the profile has auto-recharge on (amount > 0), retry_at_ms <= now_ms, and no
+   * lease in flight or only one that began at or before now_ms - lease_ms, begins a lease:
+   * in_flight 1, started_at_ms = max(now_ms, the previous started_at_ms + 1), reported in
+   * *out_started_at_ms. Otherwise changes nothing and reports 0 (TG_OK: an answer, not an
+   * error). Exactly one of concurrent begins wins. TG_ERR_NOT_FOUND: no profile. */
+  tg_status (*recharge_begin)(void* instance, const tg_call_ctx* ctx, const char currency[4],
+                              int64_t now_ms, int64_t lease_ms, int64_t* out_started_at_ms,
+                              tg_error* err);
+  /* Ends the lease that began at req->started_at_ms, if it is still the one in flight: in_flight
+   * 0, and the failures, retry time and last error as req says -> *out_ended 1. A lease since
+   * taken over (or ended) changes nothing -> *out_ended 0. TG_ERR_NOT_FOUND: no profile. */
+  tg_status (*recharge_end)(void* instance, const tg_call_ctx* ctx, const tg_recharge_end* req,
+                            int32_t* out_ended, tg_error* err);
 } tg_storage_vtable;
 
 #ifdef __cplusplus

@@ -354,6 +354,29 @@ class StoragePlugin : public PluginBase {
     throw Error(TG_ERR_UNSUPPORTED, "ledger_summary is not implemented by this plugin");
   }
 
+  // ABI 1.6, optional: billing profiles and the auto-recharge lease (abi/storage.h). The
+  // defaults say TG_ERR_UNSUPPORTED.
+  virtual void billingProfilePut(const CallContext& ctx, const tg_billing_profile_row& row) {
+    (void)ctx, (void)row;
+    throw Error(TG_ERR_UNSUPPORTED, "billing_profile_put is not implemented by this plugin");
+  }
+  virtual void billingProfileGet(const CallContext& ctx, std::string_view currency,
+                                 tg_billing_profile_sink sink) {
+    (void)ctx, (void)currency, (void)sink;
+    throw Error(TG_ERR_UNSUPPORTED, "billing_profile_get is not implemented by this plugin");
+  }
+  // Returns the lease's started_at_ms, or 0 when none began.
+  virtual int64_t rechargeBegin(const CallContext& ctx, std::string_view currency, int64_t now_ms,
+                                int64_t lease_ms) {
+    (void)ctx, (void)currency, (void)now_ms, (void)lease_ms;
+    throw Error(TG_ERR_UNSUPPORTED, "recharge_begin is not implemented by this plugin");
+  }
+  // Returns whether the lease was still in flight (and is now ended).
+  virtual bool rechargeEnd(const CallContext& ctx, const tg_recharge_end& req) {
+    (void)ctx, (void)req;
+    throw Error(TG_ERR_UNSUPPORTED, "recharge_end is not implemented by this plugin");
+  }
+
   static const void* vtable() noexcept {
     using S = StoragePlugin;
     static const tg_storage_vtable vt = {
@@ -549,6 +572,28 @@ class StoragePlugin : public PluginBase {
         [](void* i, const tg_call_ctx* c, const tg_ledger_query* q, tg_ledger_summary_sink s,
            tg_error* e) {
           return guard(e, [&] { detail::self<S>(i)->ledgerSummary(CallContext::from(c), *q, s); });
+        },
+        // ABI 1.6
+        [](void* i, const tg_call_ctx* c, const tg_billing_profile_row* r, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->billingProfilePut(CallContext::from(c), *r); });
+        },
+        [](void* i, const tg_call_ctx* c, const char currency[4], tg_billing_profile_sink s,
+           tg_error* e) {
+          return guard(e, [&] {
+            detail::self<S>(i)->billingProfileGet(
+                CallContext::from(c), std::string_view(currency, strnlen(currency, 4)), s);
+          });
+        },
+        [](void* i, const tg_call_ctx* c, const char currency[4], int64_t now, int64_t lease,
+           int64_t* out, tg_error* e) {
+          return guard(e, [&] {
+            *out = detail::self<S>(i)->rechargeBegin(
+                CallContext::from(c), std::string_view(currency, strnlen(currency, 4)), now, lease);
+          });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_recharge_end* r, int32_t* out, tg_error* e) {
+          return guard(
+              e, [&] { *out = detail::self<S>(i)->rechargeEnd(CallContext::from(c), *r) ? 1 : 0; });
         },
     };
     return &vt;
