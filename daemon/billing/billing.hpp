@@ -39,6 +39,28 @@ struct ChargeRequest {
 // first (the call that charged, or the provider's webhook), so it is credited once.
 std::string paymentLedgerKey(std::string_view provider_id, std::string_view payment_ref);
 
+// A customer's saved payment method, as the provider reports it (no card data but these).
+struct PaymentMethod {
+  std::string ref, brand, last4;
+  int exp_month = 0, exp_year = 0;
+  bool is_default = false;
+};
+
+struct MethodsRequest {
+  std::string tenant_id, request_id;
+  std::string customer_ref;
+  tg_payment_method_action action = TG_PM_LIST;
+  std::string method_ref;       // ATTACH, SET_DEFAULT, DETACH
+  bool make_default = false;    // ATTACH
+  std::string idempotency_key;  // ATTACH, SET_DEFAULT, DETACH: required
+};
+
+struct Methods {
+  tg_status status = TG_ERR_INTERNAL;  // of the call; TG_OK: `methods` is the answer
+  std::vector<PaymentMethod> methods;
+  std::string error;  // why the call failed, when status is not TG_OK
+};
+
 class Billing {
  public:
   // Every billing plugin `host` has loaded.
@@ -48,9 +70,15 @@ class Billing {
   plugins::Plugin* provider(std::string_view id) const;
   std::vector<std::string> providerIds() const;
 
+  // Registers the tenant as a customer of the provider; provider_ref is its id there. Only
+  // tenant_id, request_id and description (the customer's display name) of `request` are used.
+  Payment registerCustomer(plugins::Plugin& provider, const ChargeRequest& request) const;
   Payment charge(plugins::Plugin& provider, const ChargeRequest& request) const;
   Payment refund(plugins::Plugin& provider, const ChargeRequest& request,
                  const std::string& payment_ref) const;
+  // The customer's saved payment methods at the provider (ABI 1.6): TG_ERR_UNSUPPORTED when the
+  // provider has no payment_methods callback (built for 1.5 or older, or one that left it null).
+  Methods paymentMethods(plugins::Plugin& provider, const MethodsRequest& request) const;
 
  private:
   std::vector<plugins::Plugin*> providers_;

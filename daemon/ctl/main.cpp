@@ -6,6 +6,8 @@
 //     wallet show|entries|holds|usage TENANT_ID | wallet credit|debit TENANT_ID AMOUNT --reason
 //     TEXT
 //     --key KEY
+//     wallet auto-recharge TENANT_ID [--threshold AMOUNT --amount AMOUNT | --off]
+//     billing link TENANT_ID PROVIDER CUSTOMER_REF
 //     ledger verify [TENANT_ID]   (exit status 3 when the ledger is not consistent)
 //
 // URL defaults to $TOLLGATE_URL or http://127.0.0.1:8080; the admin key file to
@@ -68,6 +70,12 @@ const char* kUsage =
     "  wallet debit TENANT_ID AMOUNT --reason TEXT --key KEY\n"
     "                              top up or debit the wallet (AMOUNT in currency units, e.g.\n"
     "                              12.50; KEY makes a retry safe: it applies once)\n"
+    "  wallet auto-recharge TENANT_ID [--threshold AMOUNT --amount AMOUNT | --off]\n"
+    "                              show or set it: charge the default card AMOUNT when the\n"
+    "                              available balance falls under the threshold\n"
+    "  billing link TENANT_ID PROVIDER CUSTOMER_REF\n"
+    "                              the provider's customer the tenant pays as (e.g.\n"
+    "                              billing-stripe cus_...)\n"
     "  ledger verify [TENANT_ID]   check every wallet (or one): balance = sum of entries, each\n"
     "                              balance_after; exit status 3 on any mismatch\n"
     "environment: TOLLGATE_URL, TOLLGATE_ADMIN_KEY_FILE\n";
@@ -452,6 +460,54 @@ int run(const Options& o) {
                                money(r.getValue<Poco::Int64>("balance_after_micros")),
                                r.getValue<Poco::Int64>("entry_seq"));
     });
+  } else if (what == "wallet auto-recharge") {
+    // wallet auto-recharge TENANT_ID [--threshold AMOUNT --amount AMOUNT | --off]
+    if (a.size() < 3) throw std::invalid_argument("wrong number of arguments");
+    const std::string path = "/admin/v1/tenants/" + a[2] + "/wallet/auto-recharge";
+    Poco::JSON::Object b;
+    if (a.size() == 4 && a[3] == "--off") {
+      b.set("enabled", false);
+    } else if (a.size() == 7) {
+      b.set("enabled", true);
+      for (size_t i = 3; i < 7; i += 2) {
+        if (a[i] == "--threshold") {
+          b.set("threshold_micros", parseMoney(a[i + 1]));
+        } else if (a[i] == "--amount") {
+          b.set("amount_micros", parseMoney(a[i + 1]));
+        } else {
+          throw std::invalid_argument("unknown option " + a[i]);
+        }
+      }
+    } else if (a.size() != 3) {
+      throw std::invalid_argument("want --threshold AMOUNT --amount AMOUNT, or --off");
+    }
+    const Reply r = a.size() == 3 ? call(o, "GET", path) : call(o, "PUT", path, &b);
+    output(o, r, [](const Options&, const Poco::JSON::Object& v) {
+      if (!v.getValue<bool>("enabled")) {
+        std::cout << "auto-recharge off\n";
+      } else {
+        std::cout << fmt::format("auto-recharge {} {} when under {}\n",
+                                 v.getValue<std::string>("currency"),
+                                 money(v.getValue<Poco::Int64>("amount_micros")),
+                                 money(v.getValue<Poco::Int64>("threshold_micros")));
+      }
+      if (v.getValue<int>("failures") > 0) {
+        std::cout << fmt::format("{} failure(s) in a row, last: {}\n", v.getValue<int>("failures"),
+                                 v.getValue<std::string>("last_error"));
+      }
+    });
+  } else if (what == "billing link") {
+    // billing link TENANT_ID PROVIDER CUSTOMER_REF
+    if (a.size() != 5) throw std::invalid_argument("wrong number of arguments");
+    Poco::JSON::Object b;
+    b.set("provider", a[3]);
+    b.set("customer_ref", a[4]);
+    output(o, call(o, "PUT", "/admin/v1/tenants/" + a[2] + "/billing", &b),
+           [](const Options&, const Poco::JSON::Object& v) {
+             std::cout << fmt::format(
+                 "{} pays through {} customer {}\n", v.getValue<std::string>("tenant_id"),
+                 v.getValue<std::string>("provider"), v.getValue<std::string>("customer_ref"));
+           });
   } else if (what == "ledger verify") {
     if (a.size() != 2 && a.size() != 3) throw std::invalid_argument("wrong number of arguments");
     const Reply r =

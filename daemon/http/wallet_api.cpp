@@ -15,6 +15,7 @@
 #include "http/api.hpp"
 #include "http/auth.hpp"
 #include "ledger/ledger.hpp"
+#include "plugins/plugin_host.hpp"
 
 namespace tollgate::http {
 namespace {
@@ -454,6 +455,197 @@ Response putBilling(Services& svc, Request& r) {
   return Response::json(200, billingJson(p));
 }
 
+// ---- payment methods and top-ups (the tenant's own) ----
+
+// The provider a tenant's cards are kept by: its profile's, else the one provider loaded that
+// is not billing-manual (which takes no cards).
+plugins::Plugin& cardProvider(Services& svc, const storage::BillingProfile& p) {
+  if (!p.provider.empty()) {
+    if (plugins::Plugin* named = svc.billing->provider(p.provider)) return *named;
+    throw ApiError(409, "provider_not_loaded",
+                   fmt::format("billing provider '{}' is not loaded", p.provider));
+  }
+  plugins::Plugin* only = nullptr;
+  for (const std::string& id : svc.billing->providerIds()) {
+    if (id == "billing-manual") continue;
+    if (only != nullptr) {
+      throw ApiError(409, "no_billing_customer",
+                     "several billing providers are loaded: an admin links the tenant to one "
+                     "(PUT /admin/v1/tenants/{id}/billing)");
+    }
+    only = svc.billing->provider(id);
+  }
+  if (only == nullptr) {
+    throw ApiError(409, "no_billing_provider", "no billing provider that keeps cards is loaded");
+  }
+  return *only;
+}
+
+// A provider's refusal as the API's error; `field` is the API's name of what the provider
+// calls method_ref.
+[[noreturn]] void refused(tg_status status, const std::string& error, const std::string& field) {
+  switch (status) {
+    case TG_ERR_INVALID_ARGUMENT:
+      throw ApiError(400, "invalid_argument", error, field);
+    case TG_ERR_NOT_FOUND:
+      throw ApiError(404, "not_found", error, field);
+    case TG_ERR_UNAVAILABLE:
+    case TG_ERR_DEADLINE:
+    case TG_ERR_OUTCOME_UNKNOWN:
+      throw ApiError(503, "unavailable", error);
+    case TG_ERR_UNSUPPORTED:
+      throw ApiError(501, "unsupported", error);
+    default:
+      throw ApiError(502, "provider_error", error);
+  }
+}
+
+Poco::JSON::Object methodJson(const billing::PaymentMethod& m) {
+  Poco::JSON::Object o;
+  o.set("id", m.ref);
+  o.set("brand", m.brand);
+  o.set("last4", m.last4);
+  o.set("exp_month", m.exp_month);
+  o.set("exp_year", m.exp_year);
+  o.set("default", m.is_default);
+  return o;
+}
+
+billing::Methods methodsCall(Services& svc, Request& r, plugins::Plugin& provider,
+                             const storage::BillingProfile& p, tg_payment_method_action action,
+                             const std::string& method, bool make_default) {
+  // Setting a default or detaching is the same whenever repeated; each request gets a key of its
+  // own so that Stripe never answers it with an earlier request's answer.
+  const billing::Methods m = svc.billing->paymentMethods(
+      provider, billing::MethodsRequest{.tenant_id = p.tenant_id,
+                                        .request_id = r.requestId(),
+                                        .customer_ref = p.customer_ref,
+                                        .action = action,
+                                        .method_ref = method,
+                                        .make_default = make_default,
+                                        .idempotency_key = fmt::format("pm:{}:{}:{}", p.tenant_id,
+                                                                       method, r.requestId())});
+  if (m.status != TG_OK) refused(m.status, m.error, action == TG_PM_ATTACH ? "token" : "id");
+  return m;
+}
+
+Response methodsAnswer(const billing::Methods& m, int status) {
+  Poco::JSON::Array list;
+  for (const auto& pm : m.methods) list.add(methodJson(pm));
+  Poco::JSON::Object out;
+  out.set("payment_methods", list);
+  return Response::json(status, out);
+}
+
+Response listMethods(Services& svc, Request& r, const std::string& tenant_id) {
+  const storage::BillingProfile p = profileOf(svc, walletOf(svc, tenant_id));
+  if (p.customer_ref.empty()) return methodsAnswer({}, 200);
+  return methodsAnswer(methodsCall(svc, r, cardProvider(svc, p), p, TG_PM_LIST, "", false), 200);
+}
+
+// {"token": "pm_...", "default": true}: a card the tenant's browser gave the provider (Stripe.js
+// makes the token; no card number ever reaches Tollgate). The tenant becomes the provider's
+// customer first if it is not one yet.
+Response addMethod(Services& svc, Request& r, const storage::Tenant& tenant) {
+  storage::BillingProfile p = profileOf(svc, walletOf(svc, tenant.id));
+  auto body = r.jsonBody();
+  const std::string token = requireString(*body, "token", 200);
+  if (token.empty()) throw ApiError(400, "invalid_argument", "'token' must not be empty", "token");
+  bool make_default = false;
+  if (body->has("default")) {
+    if (!body->get("default").isBoolean()) {
+      throw ApiError(400, "invalid_argument", "'default' must be true or false", "default");
+    }
+    make_default = body->getValue<bool>("default");
+  }
+  plugins::Plugin& provider = cardProvider(svc, p);
+  if (p.customer_ref.empty()) {
+    const billing::Payment c =
+        svc.billing->registerCustomer(provider, billing::ChargeRequest{.tenant_id = tenant.id,
+                                                                       .request_id = r.requestId(),
+                                                                       .description = tenant.name});
+    if (c.status != TG_OK) refused(c.status, c.error, "");
+    if (c.provider_ref.empty()) {
+      throw ApiError(502, "provider_error",
+                     fmt::format("{} registered no customer", provider.id()));
+    }
+    p.provider = provider.id();
+    p.customer_ref = c.provider_ref;
+    p.updated_at_ms = tenancy::nowMs();
+    svc.store->putBillingProfile(p);
+  }
+  // A first card is the default whatever was asked: a charge needs one.
+  if (!make_default) {
+    make_default = methodsCall(svc, r, provider, p, TG_PM_LIST, "", false).methods.empty();
+  }
+  return methodsAnswer(methodsCall(svc, r, provider, p, TG_PM_ATTACH, token, make_default), 201);
+}
+
+Response changeMethod(Services& svc, Request& r, const std::string& tenant_id,
+                      tg_payment_method_action action) {
+  const storage::BillingProfile p = profileOf(svc, walletOf(svc, tenant_id));
+  const std::string id = r.param("method_id");
+  if (p.customer_ref.empty()) {
+    throw ApiError(404, "not_found", fmt::format("no payment method '{}'", id), "id");
+  }
+  return methodsAnswer(methodsCall(svc, r, cardProvider(svc, p), p, action, id, false), 200);
+}
+
+// {"amount_micros": ..., "idempotency_key": "..."}: charges the default card now. The same key
+// again charges nothing more (the provider answers with the first payment, which is credited
+// once, under the key its webhook credits it by).
+Response topUp(Services& svc, Request& r, const std::string& tenant_id) {
+  const storage::Wallet w = walletOf(svc, tenant_id);
+  const storage::BillingProfile p = profileOf(svc, w);
+  auto body = r.jsonBody();
+  const int64_t amount = micros(*body, "amount_micros", 1);
+  if (!sdk::toMinorUnits(amount, w.currency)) {
+    throw ApiError(
+        400, "invalid_argument",
+        fmt::format("'amount_micros' must be a whole number of {}'s minor unit", w.currency),
+        "amount_micros");
+  }
+  const std::string key = requireString(*body, "idempotency_key", kMaxKey);
+  if (key.empty()) {
+    throw ApiError(400, "invalid_argument", "'idempotency_key' must not be empty",
+                   "idempotency_key");
+  }
+  if (p.customer_ref.empty()) {
+    throw ApiError(409, "no_payment_method", "no card to charge: add a payment method first");
+  }
+  plugins::Plugin& provider = cardProvider(svc, p);
+  const billing::Payment paid = svc.billing->charge(
+      provider, billing::ChargeRequest{.tenant_id = tenant_id,
+                                       .request_id = r.requestId(),
+                                       .customer_ref = p.customer_ref,
+                                       .amount_micros = amount,
+                                       .currency = w.currency,
+                                       .idempotency_key = "topup:" + tenant_id + ":" + key,
+                                       .description = "Tollgate top-up"});
+  Poco::JSON::Object out;
+  out.set("currency", w.currency);
+  out.set("amount_micros", amount);
+  out.set("idempotency_key", key);
+  if (paid.status == TG_OK && paid.state == TG_PAYMENT_PENDING) {
+    out.set("status", "pending");
+    out.set("payment_ref", paid.provider_ref);
+    return Response::json(202, out);
+  }
+  requireSucceeded(paid, provider);
+  const storage::LedgerEntryIn entry{.kind = TG_ENTRY_TOPUP,
+                                     .amount_micros = paid.amount_micros,
+                                     .reference = paid.provider_ref,
+                                     .description = "Top-up"};
+  const storage::ApplyResult res = svc.store->applyLedger(
+      tenant_id, w.currency, billing::paymentLedgerKey(provider.id(), paid.provider_ref), {entry},
+      tenancy::nowMs());
+  out.set("status", "succeeded");
+  out.set("payment_ref", paid.provider_ref);
+  out.set("balance_after_micros", res.balance_micros);
+  out.set("entry_seq", res.first_seq);
+  return Response::json(201, out);
+}
+
 // ---- admin holds ----
 
 constexpr int64_t kMaxHoldSeconds = 30LL * 24 * 3600;
@@ -694,6 +886,26 @@ void addWalletRoutes(Router& router, Services& svc) {
     svc.requireReady();
     const auto tenant = svc.auth->requireTenant(r);
     return putRecharge(svc, r, tenant.id);
+  });
+  router.add("GET", "/v1/wallet/payment-methods", [&svc](Request& r) {
+    svc.requireReady();
+    return listMethods(svc, r, svc.auth->requireTenant(r).id);
+  });
+  router.add("POST", "/v1/wallet/payment-methods", [&svc](Request& r) {
+    svc.requireReady();
+    return addMethod(svc, r, svc.auth->requireTenant(r));
+  });
+  router.add("POST", "/v1/wallet/payment-methods/{method_id}/default", [&svc](Request& r) {
+    svc.requireReady();
+    return changeMethod(svc, r, svc.auth->requireTenant(r).id, TG_PM_SET_DEFAULT);
+  });
+  router.add("DELETE", "/v1/wallet/payment-methods/{method_id}", [&svc](Request& r) {
+    svc.requireReady();
+    return changeMethod(svc, r, svc.auth->requireTenant(r).id, TG_PM_DETACH);
+  });
+  router.add("POST", "/v1/wallet/topups", [&svc](Request& r) {
+    svc.requireReady();
+    return topUp(svc, r, svc.auth->requireTenant(r).id);
   });
   router.add("GET", "/v1/wallet", [&svc](Request& r) {
     svc.requireReady();

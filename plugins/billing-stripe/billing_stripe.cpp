@@ -9,12 +9,21 @@
 // credits it later); a decline (402) or a canceled intent is FAILED with Stripe's code and
 // message. 429 and 5xx are TG_ERR_UNAVAILABLE (retry with the same key); a request Stripe
 // refuses as malformed is TG_ERR_INVALID_ARGUMENT; a refused key TG_ERR_INTERNAL.
+//
+// A customer's saved cards (ABI 1.6) stay at Stripe: the plugin lists, attaches, makes default
+// and detaches PaymentMethods by their ids, tokens that Stripe.js made in the customer's browser,
+// and reports only brand, last four and expiry. A method is changed only after Stripe says it is
+// this customer's.
 #include <tollgate/sdk/money.hpp>
 #include <tollgate/sdk/plugin.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <vector>
 
 #include "stripe_api.hpp"
 
@@ -67,6 +76,31 @@ std::string lower(std::string s) {
   return s;
 }
 
+// A Stripe id that goes into a URL path: `prefix` and then only [A-Za-z0-9_], so that no '/',
+// '?', '%' or '.' can reach another endpoint. Throws TG_ERR_INVALID_ARGUMENT naming `field`.
+std::string stripeId(std::string_view ref, std::string_view field, std::string_view prefix,
+                     std::string_view what) {
+  bool ok = ref.size() > prefix.size() && ref.substr(0, prefix.size()) == prefix;
+  for (size_t i = prefix.size(); ok && i < ref.size(); ++i) {
+    const auto c = static_cast<unsigned char>(ref[i]);
+    ok = std::isalnum(c) || c == '_';
+  }
+  if (!ok) {
+    throw sdk::Error(TG_ERR_INVALID_ARGUMENT, std::string(field) + ": '" + std::string(ref) +
+                                                  "' is not " + std::string(what) + " (" +
+                                                  std::string(prefix) +
+                                                  "... of letters, digits and _)");
+  }
+  return std::string(ref);
+}
+
+std::string customerId(std::string_view ref) {
+  return stripeId(ref, "customer_ref", "cus_", "a Stripe customer");
+}
+std::string methodId(std::string_view ref) {
+  return stripeId(ref, "method_ref", "pm_", "a Stripe PaymentMethod");
+}
+
 }  // namespace
 
 class BillingStripe : public sdk::BillingPlugin {
@@ -102,12 +136,8 @@ class BillingStripe : public sdk::BillingPlugin {
   }
 
   Result charge(const sdk::CallContext& ctx, const tg_billing_charge& c) override {
-    const std::string customer(sdk::view(c.customer_ref));
+    const std::string customer = customerId(sdk::view(c.customer_ref));
     const std::string key(sdk::view(c.idempotency_key));
-    if (customer.rfind("cus_", 0) != 0) {
-      throw sdk::Error(TG_ERR_INVALID_ARGUMENT,
-                       "customer_ref: '" + customer + "' is not a Stripe customer (cus_...)");
-    }
     if (key.empty()) throw sdk::Error(TG_ERR_INVALID_ARGUMENT, "idempotency_key: required");
     const auto minor = minorUnits(c.amount);
     // The customer's default payment method: an off-session charge must name one.
@@ -147,7 +177,134 @@ class BillingStripe : public sdk::BillingPlugin {
     return result(parseRefund(r.body), amount);
   }
 
+  std::vector<PaymentMethod> paymentMethods(const sdk::CallContext& ctx,
+                                            const tg_payment_method_request& req) override {
+    const std::string customer = customerId(sdk::view(req.customer_ref));
+    if (req.action == TG_PM_LIST) return listMethods(ctx, customer);
+    if (req.action != TG_PM_ATTACH && req.action != TG_PM_SET_DEFAULT &&
+        req.action != TG_PM_DETACH) {
+      throw sdk::Error(TG_ERR_INVALID_ARGUMENT,
+                       "action: " + std::to_string(req.action) + " is not a payment method action");
+    }
+    const std::string method = methodId(sdk::view(req.method_ref));
+    const std::string key(sdk::view(req.idempotency_key));
+    if (key.empty()) throw sdk::Error(TG_ERR_INVALID_ARGUMENT, "idempotency_key: required");
+    switch (req.action) {
+      case TG_PM_ATTACH:
+        return {attachMethod(ctx, customer, method, req.make_default != 0, key)};
+      case TG_PM_SET_DEFAULT: {
+        PaymentMethod m = ownedMethod(ctx, customer, method);
+        makeDefault(ctx, customer, method, key);
+        m.is_default = true;
+        return {m};
+      }
+      default: {  // TG_PM_DETACH
+        PaymentMethod m = ownedMethod(ctx, customer, method);
+        m.is_default = customerDefault(ctx, customer) == method;
+        const sdk::HttpResponse r = post(ctx, "/v1/payment_methods/" + method + "/detach", {}, key);
+        if (r.status != 200) refuse(r, parseError(r.body));
+        return {m};
+      }
+    }
+  }
+
  private:
+  static PaymentMethod row(const StripePaymentMethod& m, bool is_default) {
+    PaymentMethod out;
+    out.ref = m.id;
+    out.brand = m.brand;
+    out.last4 = m.last4;
+    out.exp_month = m.exp_month;
+    out.exp_year = m.exp_year;
+    out.is_default = is_default;
+    return out;
+  }
+
+  // The customer's default method, or "" when it has none. TG_ERR_NOT_FOUND for a customer
+  // Stripe does not know (404) or has deleted.
+  std::string customerDefault(const sdk::CallContext& ctx, const std::string& customer) const {
+    const sdk::HttpResponse r = send(ctx, "GET", "/v1/customers/" + customer, "", "");
+    if (r.status != 200) refuse(r, parseError(r.body));
+    if (isDeletedCustomer(r.body)) {
+      throw sdk::Error(TG_ERR_NOT_FOUND, "customer_ref: " + customer + " was deleted at Stripe");
+    }
+    return defaultPaymentMethod(r.body);
+  }
+
+  // Every card of the customer, page after page (Stripe's pages hold at most 100), the default
+  // first and the rest in Stripe's order (newest first).
+  std::vector<PaymentMethod> listMethods(const sdk::CallContext& ctx,
+                                         const std::string& customer) const {
+    const std::string default_method = customerDefault(ctx, customer);
+    std::vector<PaymentMethod> out;
+    std::set<std::string> seen;
+    std::string after;
+    for (;;) {
+      const sdk::HttpResponse r =
+          send(ctx, "GET",
+               "/v1/customers/" + customer + "/payment_methods?type=card&limit=100" +
+                   (after.empty() ? "" : "&starting_after=" + formEncode({{"", after}}).substr(1)),
+               "", "");
+      if (r.status != 200) refuse(r, parseError(r.body));
+      const StripePaymentMethodPage page = parsePaymentMethodList(r.body);
+      bool progressed = false;
+      for (const StripePaymentMethod& m : page.methods) {
+        if (m.id.empty() || !seen.insert(m.id).second) continue;  // a page that repeats one
+        out.push_back(row(m, m.id == default_method));
+        progressed = true;
+      }
+      if (!page.has_more || !progressed) break;
+      after = out.back().ref;
+    }
+    std::stable_partition(out.begin(), out.end(),
+                          [](const PaymentMethod& m) { return m.is_default; });
+    return out;
+  }
+
+  // A card declined on attach (Stripe checks it with the issuer: 402) is a token the provider
+  // refuses, so the caller's argument is what was wrong.
+  PaymentMethod attachMethod(const sdk::CallContext& ctx, const std::string& customer,
+                             const std::string& method, bool make_default,
+                             const std::string& key) const {
+    const sdk::HttpResponse r =
+        post(ctx, "/v1/payment_methods/" + method + "/attach", {{"customer", customer}}, key);
+    if (r.status == 402) {
+      throw sdk::Error(TG_ERR_INVALID_ARGUMENT, "method_ref: " + parseError(r.body).failure);
+    }
+    if (r.status != 200) refuse(r, parseError(r.body));
+    PaymentMethod m = row(parsePaymentMethod(r.body), false);
+    if (m.ref.empty()) m.ref = method;
+    if (make_default) {
+      // Its own key: Stripe would answer a repeat of the attach's key with the attach's answer.
+      makeDefault(ctx, customer, method, key + ":default");
+      m.is_default = true;
+    }
+    return m;
+  }
+
+  // The method, if it is attached to `customer`; TG_ERR_NOT_FOUND otherwise (a method of another
+  // customer is not told apart from one that does not exist).
+  PaymentMethod ownedMethod(const sdk::CallContext& ctx, const std::string& customer,
+                            const std::string& method) const {
+    const sdk::HttpResponse r = send(ctx, "GET", "/v1/payment_methods/" + method, "", "");
+    if (r.status != 200) refuse(r, parseError(r.body));
+    const StripePaymentMethod m = parsePaymentMethod(r.body);
+    if (m.customer != customer) {
+      throw sdk::Error(TG_ERR_NOT_FOUND,
+                       "method_ref: " + method + " is not a payment method of " + customer);
+    }
+    PaymentMethod out = row(m, false);
+    if (out.ref.empty()) out.ref = method;
+    return out;
+  }
+
+  void makeDefault(const sdk::CallContext& ctx, const std::string& customer,
+                   const std::string& method, const std::string& key) const {
+    const sdk::HttpResponse r = post(ctx, "/v1/customers/" + customer,
+                                     {{"invoice_settings[default_payment_method]", method}}, key);
+    if (r.status != 200) refuse(r, parseError(r.body));
+  }
+
   static int64_t minorUnits(const tg_money& m) {
     const auto minor = sdk::toMinorUnits(m.amount_micros, code(m));
     if (m.amount_micros <= 0 || !minor) {
@@ -176,6 +333,11 @@ class BillingStripe : public sdk::BillingPlugin {
   Result failed(const sdk::HttpResponse& r) const {
     const StripeOutcome o = parseError(r.body);
     if (r.status == 402) return Result{TG_PAYMENT_FAILED, o.id, {}, o.failure};
+    refuse(r, o);
+  }
+
+  // An answer other than 200 as an error, by what the caller may do next.
+  [[noreturn]] static void refuse(const sdk::HttpResponse& r, const StripeOutcome& o) {
     const std::string what = "Stripe answered " + std::to_string(r.status) + ": " + o.failure;
     if (r.status == 429 || r.status >= 500) throw sdk::Error(TG_ERR_UNAVAILABLE, what);
     if (r.status == 401 || r.status == 403) throw sdk::Error(TG_ERR_INTERNAL, what);

@@ -2,6 +2,7 @@
 
 #include <Poco/JSON/Parser.h>
 
+#include <cstdint>
 #include <stdexcept>
 
 namespace tollgate::plugins::billing {
@@ -29,6 +30,35 @@ std::string str(const Object::Ptr& o, const std::string& key) {
 int64_t integer(const Object::Ptr& o, const std::string& key) {
   if (!o || !o->has(key) || o->isNull(key) || !o->get(key).isInteger()) return 0;
   return o->getValue<int64_t>(key);
+}
+
+// A small integer field (card.exp_month, card.exp_year); 0 when absent or out of range.
+int32_t int32(const Object::Ptr& o, const std::string& key) {
+  const int64_t v = integer(o, key);
+  return v >= 0 && v <= INT32_MAX ? static_cast<int32_t>(v) : 0;
+}
+
+Object::Ptr object(const Object::Ptr& o, const std::string& key) {
+  if (!o || !o->has(key) || o->isNull(key)) return nullptr;
+  return o->getObject(key);  // null when the field is not an object
+}
+
+// A field that is an id, or the object it names when expanded.
+std::string idOrObjectId(const Object::Ptr& o, const std::string& key) {
+  if (const Object::Ptr expanded = object(o, key)) return str(expanded, "id");
+  return str(o, key);
+}
+
+StripePaymentMethod paymentMethodOf(const Object::Ptr& pm) {
+  StripePaymentMethod out;
+  out.id = str(pm, "id");
+  out.customer = idOrObjectId(pm, "customer");
+  const Object::Ptr card = object(pm, "card");
+  out.brand = str(card, "brand");
+  out.last4 = str(card, "last4");
+  out.exp_month = int32(card, "exp_month");
+  out.exp_year = int32(card, "exp_year");
+  return out;
 }
 
 std::string failureOf(const Object::Ptr& err) {
@@ -133,6 +163,30 @@ std::string defaultPaymentMethod(std::string_view customer_json) {
   const Object::Ptr c = parse(customer_json);
   if (!c->has("invoice_settings") || c->isNull("invoice_settings")) return {};
   return str(c->getObject("invoice_settings"), "default_payment_method");
+}
+
+bool isDeletedCustomer(std::string_view customer_json) {
+  const Object::Ptr c = parse(customer_json);
+  return c->has("deleted") && c->get("deleted").isBoolean() && c->getValue<bool>("deleted");
+}
+
+StripePaymentMethod parsePaymentMethod(std::string_view json) {
+  return paymentMethodOf(parse(json));
+}
+
+StripePaymentMethodPage parsePaymentMethodList(std::string_view json) {
+  const Object::Ptr list = parse(json);
+  StripePaymentMethodPage out;
+  out.has_more = list->has("has_more") && list->get("has_more").isBoolean() &&
+                 list->getValue<bool>("has_more");
+  const Poco::JSON::Array::Ptr data =
+      list->has("data") && !list->isNull("data") ? list->getArray("data") : nullptr;
+  if (!data) throw std::runtime_error("Stripe's list of payment methods has no data array");
+  for (size_t i = 0; i < data->size(); ++i) {
+    const Object::Ptr pm = data->getObject(static_cast<unsigned>(i));
+    if (pm) out.methods.push_back(paymentMethodOf(pm));
+  }
+  return out;
 }
 
 std::string idOf(std::string_view json) { return str(parse(json), "id"); }

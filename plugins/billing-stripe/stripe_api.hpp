@@ -1,6 +1,6 @@
 // The parts of Stripe's API that billing-stripe speaks, kept apart from the plugin so they can be
 // tested alone: form encoding as Stripe's own libraries send it, amounts in the currency's minor
-// unit, and what a PaymentIntent, a Refund or an error body says.
+// unit, and what a PaymentIntent, a Refund, a PaymentMethod or an error body says.
 #pragma once
 
 #include <tollgate/abi/billing.h>
@@ -42,6 +42,27 @@ StripeOutcome parseRefund(std::string_view json);
 StripeOutcome parseError(std::string_view json);
 // The customer's default payment method (invoice_settings.default_payment_method), or "".
 std::string defaultPaymentMethod(std::string_view customer_json);
+// Whether a customer body is that of a deleted customer ({"id":"cus_...","deleted":true}).
+bool isDeletedCustomer(std::string_view customer_json);
+
+// What a PaymentMethod says: its card (brand, last4 and expiry; empty or 0 for a method without
+// a card) and the customer it is attached to ("" when none).
+struct StripePaymentMethod {
+  std::string id;        // pm_...
+  std::string customer;  // cus_..., or "" when detached
+  std::string brand;     // card.brand: visa, mastercard, amex, ... as Stripe names it
+  std::string last4;     // card.last4
+  int32_t exp_month = 0;
+  int32_t exp_year = 0;
+};
+StripePaymentMethod parsePaymentMethod(std::string_view json);
+
+// One page of a list of PaymentMethods ({"object":"list","data":[...],"has_more":...}).
+struct StripePaymentMethodPage {
+  std::vector<StripePaymentMethod> methods;
+  bool has_more = false;
+};
+StripePaymentMethodPage parsePaymentMethodList(std::string_view json);
 // The "id" of an object.
 std::string idOf(std::string_view json);
 

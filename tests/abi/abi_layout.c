@@ -667,6 +667,30 @@ PIN(tg_storage_vtable, billing_profile_get, 328, 8);
 PIN(tg_storage_vtable, recharge_begin, 336, 8);
 PIN(tg_storage_vtable, recharge_end, 344, 8);
 PIN_END(tg_storage_vtable, recharge_end, 352);
+PIN(tg_payment_method_request, struct_size, 0, 4);
+PIN(tg_payment_method_request, action, 4, 4);
+PIN(tg_payment_method_request, customer_ref, 8, 16);
+PIN(tg_payment_method_request, method_ref, 24, 16);
+PIN(tg_payment_method_request, make_default, 40, 4);
+PIN(tg_payment_method_request, idempotency_key, 48, 16);
+PIN_END(tg_payment_method_request, idempotency_key, 64);
+PIN(tg_payment_method_row, struct_size, 0, 4);
+PIN(tg_payment_method_row, method_ref, 8, 16);
+PIN(tg_payment_method_row, brand, 24, 16);
+PIN(tg_payment_method_row, last4, 40, 16);
+PIN(tg_payment_method_row, exp_month, 56, 4);
+PIN(tg_payment_method_row, exp_year, 60, 4);
+PIN(tg_payment_method_row, is_default, 64, 4);
+PIN_END(tg_payment_method_row, is_default, 68);
+PIN(tg_payment_method_sink, ctx, 0, 8);
+PIN(tg_payment_method_sink, fn, 8, 8);
+PIN_SIZE(tg_payment_method_sink, 16);
+PIN(tg_billing_vtable, payment_methods, 32, 8);
+PIN_END(tg_billing_vtable, payment_methods, 40); /* as released in 1.6 */
+PIN_VALUE(TG_PM_LIST, 1);
+PIN_VALUE(TG_PM_ATTACH, 2);
+PIN_VALUE(TG_PM_SET_DEFAULT, 3);
+PIN_VALUE(TG_PM_DETACH, 4);
 
 #endif /* LP64 */
 

@@ -4,7 +4,8 @@
 // form field) with 422 or 404, which the plugin reports as TG_ERR_INVALID_ARGUMENT or
 // TG_ERR_NOT_FOUND: a TG_OK answer means Stripe's contract accepted every request it made. Card
 // declines: a relay in front of Prism adds `Prefer: code=402`, and Prism answers with the
-// file's 402 error body.
+// file's 402 error body. Saved payment methods are asked through the daemon's billing::Billing,
+// as the core asks them.
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -26,6 +27,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "billing/billing.hpp"
 #include "plugins/plugin_host.hpp"
 
 namespace tollgate::testing {
@@ -43,11 +45,27 @@ std::string prismStripe() {
   return url;
 }
 
-// Relays each request to `target`, a POST with one more header, and the answer back.
+// What a Relay changes on the way: a header added to each POST, and text replaced in the answers.
+struct Edits {
+  std::string post_header_name, post_header_value;  // none when the name is empty
+  std::string answer_find, answer_replace;          // none when answer_find is empty
+};
+
+Edits postHeader(std::string name, std::string value) {
+  Edits e;
+  e.post_header_name = std::move(name);
+  e.post_header_value = std::move(value);
+  return e;
+}
+
+// Relays each request to `target`, edited, and the answer back, edited: Prism still checks
+// every request against the file.
 class Relay {
  public:
   Relay(const std::string& target, std::string name, std::string value)
-      : server_(new Factory(Poco::URI(target), std::move(name), std::move(value)),
+      : Relay(target, postHeader(std::move(name), std::move(value))) {}
+  Relay(const std::string& target, Edits edits)
+      : server_(new Factory(Poco::URI(target), std::move(edits)),
                 Poco::Net::ServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0)),
                 new Poco::Net::HTTPServerParams) {
     server_.start();
@@ -57,14 +75,13 @@ class Relay {
 
  private:
   struct Factory : Poco::Net::HTTPRequestHandlerFactory {
-    Factory(Poco::URI t, std::string n, std::string v)
-        : target(std::move(t)), name(std::move(n)), value(std::move(v)) {}
+    Factory(Poco::URI t, Edits e) : target(std::move(t)), edits(std::move(e)) {}
     Poco::Net::HTTPRequestHandler* createRequestHandler(
         const Poco::Net::HTTPServerRequest&) override {
       return new Handler(*this);
     }
     Poco::URI target;
-    std::string name, value;
+    Edits edits;
   };
   struct Handler : Poco::Net::HTTPRequestHandler {
     explicit Handler(const Factory& f) : f(f) {}
@@ -77,12 +94,19 @@ class Relay {
       for (const auto& [n, v] : in) {
         if (n != "Host" && n != "Connection") req.set(n, v);
       }
-      if (in.getMethod() == "POST") req.set(f.name, f.value);
+      if (in.getMethod() == "POST" && !f.edits.post_header_name.empty()) {
+        req.set(f.edits.post_header_name, f.edits.post_header_value);
+      }
       req.setContentLength64(static_cast<Poco::Int64>(body.size()));
       s.sendRequest(req) << body;
       Poco::Net::HTTPResponse resp;
       std::string answer;
       Poco::StreamCopier::copyToString(s.receiveResponse(resp), answer);
+      for (size_t at = 0; !f.edits.answer_find.empty() &&
+                          (at = answer.find(f.edits.answer_find, at)) != std::string::npos;
+           at += f.edits.answer_replace.size()) {
+        answer.replace(at, f.edits.answer_find.size(), f.edits.answer_replace);
+      }
       out.setStatus(resp.getStatus());
       out.setContentType(resp.getContentType());
       out.setContentLength64(static_cast<Poco::Int64>(answer.size()));
@@ -209,6 +233,87 @@ TEST_F(BillingStripeContractTest, ACardDeclineIsAFailedPaymentNotAnError) {
   EXPECT_EQ(a.failure, "string/string: string")
       << "code/decline_code: message, as Prism fills them";
   EXPECT_EQ(p->metrics()["requests"], 2);
+}
+
+// ---- a customer's saved payment methods (ABI 1.6), asked through the daemon's billing core ----
+
+billing::MethodsRequest methodsRequest(tg_payment_method_action action,
+                                       const std::string& method = "", const std::string& key = "",
+                                       bool make_default = false) {
+  return billing::MethodsRequest{.tenant_id = "tn_1",
+                                 .request_id = "contract",
+                                 .customer_ref = "cus_contract",
+                                 .action = action,
+                                 .method_ref = method,
+                                 .make_default = make_default,
+                                 .idempotency_key = key};
+}
+
+// Prism's PaymentMethod belongs to customer "string" (its placeholder), which no cus_... the
+// plugin accepts could match; the relay makes it this test's customer in Prism's answers, so the
+// plugin's ownership check reads a method of ours. Requests still reach Prism unchanged.
+Edits methodsOfOurs() {
+  Edits e;
+  e.answer_find = R"("customer":"string")";
+  e.answer_replace = R"("customer":"cus_contract")";
+  return e;
+}
+
+TEST_F(BillingStripeContractTest, ListAttachSetDefaultAndDetachAreRequestsStripesContractAccepts) {
+  Relay ours(prismStripe(), methodsOfOurs());
+  auto* p = load(ours.url());
+  ASSERT_NE(p, nullptr) << log_.str();
+  const billing::Billing billing(*host_);
+
+  // The customer, then its cards: Prism's list says has_more and repeats its one placeholder
+  // method on the next page, where the plugin stops (nothing new).
+  const billing::Methods listed = billing.paymentMethods(*p, methodsRequest(TG_PM_LIST));
+  ASSERT_EQ(listed.status, TG_OK) << listed.error;
+  ASSERT_EQ(listed.methods.size(), 1u);
+  EXPECT_FALSE(listed.methods[0].ref.empty());
+
+  const billing::Methods attached = billing.paymentMethods(
+      *p, methodsRequest(TG_PM_ATTACH, "pm_contract", "pm:tn_1:a1", /*make_default=*/true));
+  ASSERT_EQ(attached.status, TG_OK) << attached.error;
+  ASSERT_EQ(attached.methods.size(), 1u);
+  EXPECT_TRUE(attached.methods[0].is_default);
+
+  const billing::Methods made_default =
+      billing.paymentMethods(*p, methodsRequest(TG_PM_SET_DEFAULT, "pm_contract", "pm:tn_1:d1"));
+  ASSERT_EQ(made_default.status, TG_OK) << made_default.error;
+  EXPECT_TRUE(made_default.methods.at(0).is_default);
+
+  const billing::Methods detached =
+      billing.paymentMethods(*p, methodsRequest(TG_PM_DETACH, "pm_contract", "pm:tn_1:x1"));
+  ASSERT_EQ(detached.status, TG_OK) << detached.error;
+  EXPECT_EQ(detached.methods.size(), 1u);
+  // list 3 (customer, two pages), attach 2, set-default 2, detach 3 (method, customer, detach)
+  EXPECT_EQ(p->metrics()["requests"], 10);
+}
+
+TEST_F(BillingStripeContractTest, AMethodOfAnotherCustomerIsNotFoundAndLeftAlone) {
+  // Straight to Prism: its method belongs to "string", not to cus_contract.
+  auto* p = load(prismStripe());
+  ASSERT_NE(p, nullptr) << log_.str();
+  const billing::Billing billing(*host_);
+  for (const tg_payment_method_action action : {TG_PM_SET_DEFAULT, TG_PM_DETACH}) {
+    const billing::Methods m =
+        billing.paymentMethods(*p, methodsRequest(action, "pm_contract", "pm:tn_1:o1"));
+    EXPECT_EQ(m.status, TG_ERR_NOT_FOUND) << m.error;
+    EXPECT_EQ(m.error, "method_ref: pm_contract is not a payment method of cus_contract");
+  }
+  EXPECT_EQ(p->metrics()["requests"], 2) << "the GET of the method each time, no POST";
+}
+
+TEST_F(BillingStripeContractTest, ADeclinedCardOnAttachIsAnInvalidMethodRef) {
+  Relay decline(prismStripe(), "Prefer", "code=402");
+  auto* p = load(decline.url());
+  ASSERT_NE(p, nullptr) << log_.str();
+  const billing::Methods m = billing::Billing(*host_).paymentMethods(
+      *p, methodsRequest(TG_PM_ATTACH, "pm_contract", "pm:tn_1:a2", true));
+  EXPECT_EQ(m.status, TG_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(m.error, "method_ref: string/string: string") << "code/decline_code: message";
+  EXPECT_EQ(p->metrics()["requests"], 1) << "not made the default";
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include <condition_variable>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -50,6 +51,16 @@ class FakeStripe {
       holding_ = false;
     }
     cv_.notify_all();
+  }
+  // A customer with a default card already (made outside Tollgate).
+  void withCard() {
+    std::lock_guard lock(mu_);
+    cards_.insert("pm_card_visa");
+    default_ = "pm_card_visa";
+  }
+  int customersCreated() {
+    std::lock_guard lock(mu_);
+    return customers_created_;
   }
   void decline() {
     std::lock_guard lock(mu_);
@@ -95,42 +106,96 @@ class FakeStripe {
     if (req.get("Authorization", "") != "Bearer sk_test_recharge") {
       return send(401, R"({"error":{"type":"invalid_request_error","message":"bad key"}})");
     }
-    if (req.getMethod() == "GET" && req.getURI() == "/v1/customers/cus_recharge") {
-      return send(200, R"({"id":"cus_recharge","object":"customer",)"
-                       R"("invoice_settings":{"default_payment_method":"pm_card_visa"}})");
+    std::istringstream in(body);
+    Poco::Net::HTMLForm form;
+    form.read(in);
+    const std::string method = req.getMethod(), uri = req.getURI();
+    std::unique_lock lock(mu_);
+    if (method == "POST" && uri == "/v1/customers") {
+      ++customers_created_;
+      return send(200, customerJson());
     }
-    if (req.getMethod() == "POST" && req.getURI() == "/v1/payment_intents") {
-      std::istringstream in(body);
-      Poco::Net::HTMLForm form;
-      form.read(in);
-      size_t n = 0;
-      bool declining = false;
-      {
-        std::unique_lock lock(mu_);
-        intents_.push_back(req.get("Idempotency-Key", ""));
-        n = intents_.size();
-        declining = declining_;
-        cv_.notify_all();
-        cv_.wait_for(lock, std::chrono::seconds(30), [&] { return !holding_; });
+    if (method == "GET" && uri == "/v1/customers/cus_recharge") return send(200, customerJson());
+    if (method == "POST" && uri == "/v1/customers/cus_recharge") {
+      default_ = form.get("invoice_settings[default_payment_method]", default_);
+      return send(200, customerJson());
+    }
+    if (method == "GET" &&
+        uri == "/v1/customers/cus_recharge/payment_methods?type=card&limit=100") {
+      std::string data;
+      for (const auto& pm : cards_) data += (data.empty() ? "" : ",") + methodJson(pm, true);
+      return send(200, R"({"object":"list","data":[)" + data + R"(],"has_more":false})");
+    }
+    static const std::string kMethods = "/v1/payment_methods/";
+    if (uri.rfind(kMethods, 0) == 0) {
+      const std::string rest = uri.substr(kMethods.size());
+      const std::string pm = rest.substr(0, rest.find('/'));
+      const bool attached = cards_.contains(pm);
+      if (method == "POST" && rest == pm + "/attach") {
+        if (pm == "pm_card_chargeDeclined") {
+          return send(402, R"({"error":{"type":"card_error","code":"card_declined",)"
+                           R"("decline_code":"generic_decline",)"
+                           R"("message":"Your card was declined."}})");
+        }
+        cards_.insert(pm);
+        return send(200, methodJson(pm, true));
       }
-      if (declining) {
+      if (method == "POST" && rest == pm + "/detach" && attached) {
+        cards_.erase(pm);
+        return send(200, methodJson(pm, false));
+      }
+      if (method == "GET" && rest == pm && pm.rfind("pm_card_", 0) == 0) {
+        return send(200, methodJson(pm, attached));
+      }
+      return send(404, R"({"error":{"type":"invalid_request_error","code":"resource_missing",)"
+                       R"("message":"No such PaymentMethod"}})");
+    }
+    if (method == "POST" && uri == "/v1/payment_intents") {
+      const std::string key = req.get("Idempotency-Key", "");
+      intents_.push_back(key);
+      const size_t n = intents_.size();
+      cv_.notify_all();
+      cv_.wait_for(lock, std::chrono::seconds(30), [&] { return !holding_; });
+      if (declining_) {
         return send(402, R"({"error":{"type":"card_error","code":"card_declined",)"
                          R"("decline_code":"insufficient_funds",)"
                          R"("message":"Your card has insufficient funds."}})");
       }
-      const std::string amount = form.get("amount", "0");
-      return send(200, R"({"id":"pi_recharge_)" + std::to_string(n) +
-                           R"(","object":"payment_intent","status":"succeeded","amount":)" +
-                           amount + R"(,"amount_received":)" + amount + R"(,"currency":")" +
-                           form.get("currency", "") + R"(","customer":"cus_recharge"})");
+      // Stripe answers a repeated Idempotency-Key with the first answer.
+      auto [it, fresh] = payments_.emplace(key, "");
+      if (fresh) {
+        const std::string amount = form.get("amount", "0");
+        it->second = R"({"id":"pi_recharge_)" + std::to_string(n) +
+                     R"(","object":"payment_intent","status":"succeeded","amount":)" + amount +
+                     R"(,"amount_received":)" + amount + R"(,"currency":")" +
+                     form.get("currency", "") + R"(","customer":"cus_recharge"})";
+      }
+      return send(200, it->second);
     }
     send(404, R"({"error":{"type":"invalid_request_error","message":"no such route"}})");
+  }
+
+  std::string customerJson() const {
+    return R"({"id":"cus_recharge","object":"customer","invoice_settings":)"
+           R"({"default_payment_method":)" +
+           (default_.empty() ? std::string("null") : "\"" + default_ + "\"") + "}}";
+  }
+  static std::string methodJson(const std::string& pm, bool attached) {
+    const bool visa = pm.find("visa") != std::string::npos;
+    return R"({"id":")" + pm + R"(","object":"payment_method","type":"card","card":{"brand":")" +
+           (visa ? "visa" : "mastercard") + R"(","last4":")" + (visa ? "4242" : "4444") +
+           R"(","exp_month":12,"exp_year":2031},"customer":)" +
+           (attached ? R"("cus_recharge")" : "null") + "}";
   }
 
   std::mutex mu_;
   std::condition_variable cv_;
   bool holding_ = false, declining_ = false;
-  std::vector<std::string> intents_;
+  std::vector<std::string> intents_;  // the Idempotency-Key of each PaymentIntent asked for
+  std::map<std::string, std::string> payments_;  // by Idempotency-Key
+  std::set<std::string> cards_;                  // attached to cus_recharge
+  std::string default_;
+  int customers_created_ = 0;
   Poco::Net::HTTPServer server_;  // last: stopped before the state its handlers use goes
 };
 
@@ -160,6 +225,7 @@ class AutoRechargeTest : public DaemonFixture {
     ASSERT_EQ(r.status, 201) << r.body;
   }
   void linkCustomer() {
+    stripe_.withCard();
     const auto r = call("PUT", admin("/billing"),
                         R"({"provider":"billing-stripe","customer_ref":"cus_recharge"})");
     ASSERT_EQ(r.status, 200) << r.body;
@@ -294,7 +360,10 @@ TEST_F(AutoRechargeTest, SettingsAreCheckedAndNameTheField) {
   r = call("PUT", admin("/billing"), R"({"provider":"billing-stripe","customer_ref":"cus/../x"})");
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(fieldOf(r), "customer_ref");
-  linkCustomer();
+  stripe_.withCard();
+  const Ran linked = ctl({"billing", "link", tenant_, "billing-stripe", "cus_recharge"});
+  ASSERT_EQ(linked.code, 0) << linked.err;
+  EXPECT_EQ(json(linked.out)->getValue<std::string>("customer_ref"), "cus_recharge") << linked.out;
   const std::vector<Case> cases = {
       {R"({})", "enabled", 400},
       {R"({"enabled":"yes"})", "enabled", 400},
@@ -312,6 +381,12 @@ TEST_F(AutoRechargeTest, SettingsAreCheckedAndNameTheField) {
     EXPECT_EQ(fieldOf(r), c.field) << c.body << ": " << r.body;
   }
   EXPECT_FALSE(recharge()->getValue<bool>("enabled")) << "nothing stored";
+  const Ran set = ctl({"wallet", "auto-recharge", tenant_, "--threshold", "0", "--amount", "20"});
+  ASSERT_EQ(set.code, 0) << set.err;
+  EXPECT_EQ(json(set.out)->getValue<int64_t>("amount_micros"), 20'000'000) << set.out;
+  EXPECT_EQ(json(set.out)->getValue<int64_t>("threshold_micros"), 0) << set.out;
+  EXPECT_EQ(ctl({"wallet", "auto-recharge", tenant_, "--off"}).code, 0);
+  EXPECT_FALSE(json(ctl({"wallet", "auto-recharge", tenant_}).out)->getValue<bool>("enabled"));
 
   // The tenant sees and sets its own, and turns it off.
   const std::string key = json(ctl({"key", "issue", tenant_}).out)->getValue<std::string>("key");
@@ -324,6 +399,74 @@ TEST_F(AutoRechargeTest, SettingsAreCheckedAndNameTheField) {
   r = http(port_, "GET", "/v1/wallet/auto-recharge", "", bearer(key));
   EXPECT_FALSE(json(r.body)->getValue<bool>("enabled")) << r.body;
   EXPECT_TRUE(stripe_.intentKeys().empty());
+}
+
+// A tenant's cards, by the tokens Stripe.js makes: the first card makes the tenant a Stripe
+// customer and is its default; brand, last four and expiry come back, never a card number. A
+// top-up charges the default card once per idempotency key.
+TEST_F(AutoRechargeTest, CardsAndTopUpsThroughTheTenantsOwnApi) {
+  const std::string key = json(ctl({"key", "issue", tenant_}).out)->getValue<std::string>("key");
+  auto tenant = [&](const std::string& method, const std::string& path, const std::string& body) {
+    return http(port_, method, path, body, bearer(key));
+  };
+  auto methods = [&](const HttpReply& r) { return json(r.body)->getArray("payment_methods"); };
+  auto r = tenant("GET", "/v1/wallet/payment-methods", "");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(methods(r)->size(), 0u);
+  r = tenant("POST", "/v1/wallet/topups", R"({"amount_micros":5000000,"idempotency_key":"t0"})");
+  EXPECT_EQ(r.status, 409) << r.body;
+
+  r = tenant("POST", "/v1/wallet/payment-methods", R"({"token":"pm_card_visa"})");
+  ASSERT_EQ(r.status, 201) << r.body << daemon_->err();
+  auto card = methods(r)->getObject(0);
+  EXPECT_EQ(card->getValue<std::string>("id"), "pm_card_visa");
+  EXPECT_EQ(card->getValue<std::string>("brand"), "visa");
+  EXPECT_EQ(card->getValue<std::string>("last4"), "4242");
+  EXPECT_EQ(card->getValue<int>("exp_month"), 12);
+  EXPECT_EQ(card->getValue<int>("exp_year"), 2031);
+  EXPECT_TRUE(card->getValue<bool>("default")) << "a first card is the default";
+  const auto billing = json(call("GET", admin("/billing"), "").body);
+  EXPECT_EQ(billing->getValue<std::string>("provider"), "billing-stripe");
+  EXPECT_EQ(billing->getValue<std::string>("customer_ref"), "cus_recharge");
+
+  r = tenant("POST", "/v1/wallet/payment-methods", R"({"token":"pm_card_mastercard"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_FALSE(methods(r)->getObject(0)->getValue<bool>("default"));
+  EXPECT_EQ(stripe_.customersCreated(), 1) << "one customer per tenant";
+  r = tenant("POST", "/v1/wallet/payment-methods/pm_card_mastercard/default", "");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = tenant("GET", "/v1/wallet/payment-methods", "");
+  ASSERT_EQ(methods(r)->size(), 2u) << r.body;
+  EXPECT_EQ(methods(r)->getObject(0)->getValue<std::string>("id"), "pm_card_mastercard");
+  EXPECT_TRUE(methods(r)->getObject(0)->getValue<bool>("default"));
+
+  r = tenant("POST", "/v1/wallet/payment-methods", R"({"token":"pm_card_chargeDeclined"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(fieldOf(r), "token") << r.body;
+  EXPECT_NE(r.body.find("generic_decline"), std::string::npos) << r.body;
+  r = tenant("POST", "/v1/wallet/payment-methods", R"({"token":"../v1/charges"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(fieldOf(r), "token") << r.body;
+  r = tenant("POST", "/v1/wallet/payment-methods", R"({"token":5})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = tenant("DELETE", "/v1/wallet/payment-methods/pm_card_visa", "");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = tenant("DELETE", "/v1/wallet/payment-methods/pm_nope", "");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(methods(tenant("GET", "/v1/wallet/payment-methods", ""))->size(), 1u);
+
+  // A top-up, and its retry: charged and credited once.
+  for (int i = 0; i < 2; ++i) {
+    r = tenant("POST", "/v1/wallet/topups", R"({"amount_micros":15000000,"idempotency_key":"t1"})");
+    ASSERT_EQ(r.status, 201) << r.body << daemon_->err();
+    EXPECT_EQ(json(r.body)->getValue<std::string>("payment_ref"), "pi_recharge_1");
+    EXPECT_EQ(json(r.body)->getValue<int64_t>("balance_after_micros"), 15'000'000);
+  }
+  EXPECT_EQ(balance(), 15'000'000);
+  r = tenant("POST", "/v1/wallet/topups", R"({"amount_micros":1,"idempotency_key":"t2"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(fieldOf(r), "amount_micros");
+  EXPECT_EQ(ctl({"ledger", "verify"}).code, 0);
 }
 
 }  // namespace

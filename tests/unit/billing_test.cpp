@@ -1,11 +1,18 @@
 // The billing core's pure parts: Stripe's signature check (the e2e test checks it against
-// Stripe's own library; here the edges of the header), and what a call costs.
-#include <gtest/gtest.h>
+// Stripe's own library; here the edges of the header), and what a call costs. And the core's
+// answer for a provider without saved payment methods (billing-manual, loaded from its .so).
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <openssl/hmac.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "billing/billing.hpp"
 #include "billing/stripe_webhooks.hpp"
 #include "ledger/usage_charges.hpp"
+#include "plugins/plugin_host.hpp"
 
 namespace tollgate::billing {
 namespace {
@@ -53,6 +60,32 @@ TEST(CallCostTest, PerStartedMinuteOrPerSecondRoundedUp) {
   EXPECT_EQ(ChargingUsageEvents::callCost(8500, 61, true), 8642) << "8500 * 61 / 60 = 8641.67";
   EXPECT_EQ(ChargingUsageEvents::callCost(8500, 60, true), 8500);
   EXPECT_EQ(ChargingUsageEvents::callCost(8500, -1, true), 0);
+}
+
+// A provider without saved payment methods (billing-manual: the SDK's default) answers
+// TG_ERR_UNSUPPORTED through the core, with the SDK's sentence, and nothing else happens.
+TEST(PaymentMethodsTest, AProviderWithoutThemSaysUnsupported) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("billing-pm-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  {
+    plugins::PluginHost host(dir.string());
+    plugins::PluginSpec spec;
+    spec.config_file = "plugins.d/billing-manual.ini";
+    spec.file = fs::path(TOLLGATE_PLUGIN_BUILD_DIR) / "billing-manual.so";
+    ASSERT_FALSE(host.load(spec).has_value());
+    plugins::Plugin* manual = host.find("billing-manual");
+    ASSERT_NE(manual, nullptr);
+    const Billing billing(host);
+    MethodsRequest list;
+    list.tenant_id = "tn_1";
+    list.customer_ref = "manual:tn_1";
+    const Methods m = billing.paymentMethods(*manual, list);
+    EXPECT_EQ(m.status, TG_ERR_UNSUPPORTED);
+    EXPECT_EQ(m.error, "payment_methods: this billing provider keeps no methods");
+    EXPECT_TRUE(m.methods.empty());
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace

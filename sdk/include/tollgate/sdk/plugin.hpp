@@ -671,33 +671,84 @@ class BillingPlugin : public PluginBase {
   virtual Result refund(const CallContext& ctx, std::string_view payment_ref, tg_money amount,
                         std::string_view idempotency_key) = 0;
 
+  // ABI 1.6, optional: the customer's saved payment methods, kept by the provider (the plugin
+  // passes on references, never card data). LIST returns every method, the default first;
+  // ATTACH and SET_DEFAULT the method as it is after the change; DETACH as it was (abi/billing.h
+  // lists the statuses to throw). The default says TG_ERR_UNSUPPORTED: a provider without
+  // payment methods (billing-manual) needs nothing more.
+  struct PaymentMethod {
+    std::string ref;    // the provider's id (pm_...)
+    std::string brand;  // as the provider names it (visa, ...); may be empty
+    std::string last4;  // may be empty
+    int32_t exp_month = 0;
+    int32_t exp_year = 0;
+    bool is_default = false;
+  };
+  virtual std::vector<PaymentMethod> paymentMethods(const CallContext& ctx,
+                                                    const tg_payment_method_request& req) {
+    (void)ctx, (void)req;
+    throw Error(TG_ERR_UNSUPPORTED, "payment_methods: this billing provider keeps no methods");
+  }
+
+  // Filled by field name, so that a callback appended in a later minor never shifts another.
   static const void* vtable() noexcept {
     using B = BillingPlugin;
-    static const tg_billing_vtable vt = {
-        sizeof(tg_billing_vtable),
-        [](void* i, const tg_call_ctx* c, const tg_billing_customer* cu, tg_billing_result_sink s,
-           tg_error* e) {
-          return guard(
-              e, [&] { emit(s, detail::self<B>(i)->registerCustomer(CallContext::from(c), *cu)); });
-        },
-        [](void* i, const tg_call_ctx* c, const tg_billing_charge* ch, tg_billing_result_sink s,
-           tg_error* e) {
-          return guard(e, [&] { emit(s, detail::self<B>(i)->charge(CallContext::from(c), *ch)); });
-        },
-        [](void* i, const tg_call_ctx* c, tg_str ref, tg_money amount, tg_str key,
-           tg_billing_result_sink s, tg_error* e) {
-          return guard(e, [&] {
-            emit(s, detail::self<B>(i)->refund(CallContext::from(c), view(ref), amount, view(key)));
-          });
-        },
-    };
+    static const tg_billing_vtable vt = [] {
+      tg_billing_vtable v{};
+      v.struct_size = sizeof(tg_billing_vtable);
+      v.register_customer = [](void* i, const tg_call_ctx* c, const tg_billing_customer* cu,
+                               tg_billing_result_sink s, tg_error* e) {
+        return guard(
+            e, [&] { emit(s, detail::self<B>(i)->registerCustomer(CallContext::from(c), *cu)); });
+      };
+      v.charge = [](void* i, const tg_call_ctx* c, const tg_billing_charge* ch,
+                    tg_billing_result_sink s, tg_error* e) {
+        return guard(e, [&] { emit(s, detail::self<B>(i)->charge(CallContext::from(c), *ch)); });
+      };
+      v.refund = [](void* i, const tg_call_ctx* c, tg_str ref, tg_money amount, tg_str key,
+                    tg_billing_result_sink s, tg_error* e) {
+        return guard(e, [&] {
+          emit(s, detail::self<B>(i)->refund(CallContext::from(c), view(ref), amount, view(key)));
+        });
+      };
+      // ABI 1.6
+      v.payment_methods = [](void* i, const tg_call_ctx* c, const tg_payment_method_request* r,
+                             tg_payment_method_sink s, tg_error* e) {
+        return guard(e, [&] {
+          if (r == nullptr ||
+              !TG_HAS_FIELD(tg_payment_method_request, r->struct_size, idempotency_key)) {
+            throw Error(TG_ERR_INVALID_ARGUMENT, "payment_methods: a request of ABI 1.6 is needed");
+          }
+          for (const PaymentMethod& m :
+               detail::self<B>(i)->paymentMethods(CallContext::from(c), *r)) {
+            emit(s, m);
+          }
+        });
+      };
+      return v;
+    }();
     return &vt;
   }
 
  private:
   static void emit(tg_billing_result_sink s, const Result& r) {
-    const tg_billing_result out{sizeof(tg_billing_result), r.state, str(r.provider_ref), r.amount,
-                                str(r.failure)};
+    tg_billing_result out{};
+    out.struct_size = sizeof(tg_billing_result);
+    out.state = r.state;
+    out.provider_ref = str(r.provider_ref);
+    out.amount = r.amount;
+    out.failure = str(r.failure);
+    s.fn(s.ctx, &out);
+  }
+  static void emit(tg_payment_method_sink s, const PaymentMethod& m) {
+    tg_payment_method_row out{};
+    out.struct_size = sizeof(tg_payment_method_row);
+    out.method_ref = str(m.ref);
+    out.brand = str(m.brand);
+    out.last4 = str(m.last4);
+    out.exp_month = m.exp_month;
+    out.exp_year = m.exp_year;
+    out.is_default = m.is_default ? 1 : 0;
     s.fn(s.ctx, &out);
   }
 };

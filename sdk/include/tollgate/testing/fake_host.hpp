@@ -204,6 +204,21 @@ struct SmsAnswer {
   std::string forward_url;
 };
 
+// A billing provider's payment_methods call (ABI 1.6).
+struct PaymentMethodsCall {
+  tg_payment_method_action action = TG_PM_LIST;
+  std::string customer_ref = "cus_test";
+  std::string method_ref;  // ATTACH, SET_DEFAULT, DETACH
+  bool make_default = false;
+  std::string idempotency_key;  // ATTACH, SET_DEFAULT, DETACH
+};
+
+struct PaymentMethodsAnswer {
+  tg_status status = TG_ERR_INTERNAL;
+  std::string error;
+  std::vector<sdk::BillingPlugin::PaymentMethod> methods;  // the rows, in the plugin's order
+};
+
 namespace detail {
 inline tg_str str(const std::string& v) { return tg_str{v.data(), v.size()}; }
 inline std::vector<tg_kv> kvs(const Pairs& in) {
@@ -269,6 +284,43 @@ inline SmsAnswer callSms(FakeHost& host, const FakeHost::Started& plugin, const 
          r->action = d->action;
          r->reply_body.assign(d->reply_body.data ? d->reply_body.data : "", d->reply_body.size);
          r->forward_url.assign(d->forward_url.data ? d->forward_url.data : "", d->forward_url.size);
+       }},
+      &err);
+  if (a.status != TG_OK) a.error = err.message;
+  return a;
+}
+
+inline PaymentMethodsAnswer callPaymentMethods(FakeHost& host, const FakeHost::Started& plugin,
+                                               const PaymentMethodsCall& c,
+                                               const std::string& tenant_id = "tn_test") {
+  tg_payment_method_request req{};
+  req.struct_size = sizeof req;
+  req.action = c.action;
+  req.customer_ref = detail::str(c.customer_ref);
+  req.method_ref = detail::str(c.method_ref);
+  req.make_default = c.make_default ? 1 : 0;
+  req.idempotency_key = detail::str(c.idempotency_key);
+  PaymentMethodsAnswer a;
+  const auto* vt = plugin.vtable<tg_billing_vtable>();
+  if (!TG_HAS_FIELD(tg_billing_vtable, vt->struct_size, payment_methods) ||
+      vt->payment_methods == nullptr) {
+    a.status = TG_ERR_UNSUPPORTED;
+    a.error = "the plugin has no payment_methods callback (ABI 1.6)";
+    return a;
+  }
+  tg_error err{};
+  a.status = vt->payment_methods(
+      plugin.instance, host.ctx(tenant_id), &req,
+      {&a.methods,
+       [](void* out, const tg_payment_method_row* r) {
+         sdk::BillingPlugin::PaymentMethod m;
+         m.ref = std::string(sdk::view(r->method_ref));
+         m.brand = std::string(sdk::view(r->brand));
+         m.last4 = std::string(sdk::view(r->last4));
+         m.exp_month = r->exp_month;
+         m.exp_year = r->exp_year;
+         m.is_default = r->is_default != 0;
+         static_cast<std::vector<sdk::BillingPlugin::PaymentMethod>*>(out)->push_back(m);
        }},
       &err);
   if (a.status != TG_OK) a.error = err.message;
