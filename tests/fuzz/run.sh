@@ -21,25 +21,46 @@ cmake --build "$build" -j"${JOBS:-$(nproc)}"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failed=()
-for t in "${targets[@]}"; do
+# One target: runs it for $seconds and leaves "ok" or "FAILED" in $work/$t.status.
+fuzz_one() {
+  local t=$1 status=ok
   # A copy: what the run adds to the corpus stays out of the source tree.
   cp -r "tests/fuzz/corpus/$t" "$work/$t"
-  artifacts="$build/artifacts/$t"
+  local artifacts="$build/artifacts/$t"
   mkdir -p "$artifacts"
-  log="$build/fuzz_$t.log"
-  status=ok
+  local log="$build/fuzz_$t.log"
   # -timeout is generous because CI machines are shared: a unit that takes seconds here is a
   # stall, a hang runs into it anyway.
   "$build/fuzz_$t" -max_total_time="$seconds" -timeout=30 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" "$work/$t" >"$log" 2>&1 || status=FAILED
+  echo "$status" >"$work/$t.status"
+}
+
+# As many targets at once as there are cores (each libFuzzer run uses one): every target
+# still gets its full $seconds.
+jobs=${JOBS:-$(nproc)}
+running=0
+for t in "${targets[@]}"; do
+  fuzz_one "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+done
+wait || true
+
+failed=()
+for t in "${targets[@]}"; do
+  log="$build/fuzz_$t.log"
+  status=$(cat "$work/$t.status" 2>/dev/null || echo FAILED)
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
   echo "fuzz_$t: $status, ${runs:-?} executions in ${seconds} s (${rate:-?}/s)"
   if [ "$status" != ok ]; then
     failed+=("$t")
     grep -E -A40 "^==[0-9]+==|oracle failed|runtime error|^SUMMARY" "$log" | head -80 >&2 || true
-    echo "fuzz_$t: full log $log, input kept in $artifacts/" >&2
+    echo "fuzz_$t: full log $log, input kept in $build/artifacts/$t/" >&2
   fi
 done
 if [ ${#failed[@]} -ne 0 ]; then
