@@ -389,6 +389,12 @@ start_gateway() {
   # The subaccount token key, which shared storage (PostgreSQL) requires to be explicit.
   (umask 077 && openssl rand -hex 32 >"$dir/token.key")
   printf '[plugin]\nfile = sms-keywords.so\nrequired = true\n' >"$dir/plugins.d/sms-keywords.ini"
+  # PRICED=1: pricing-static enabled with the shipped table, so that every inbound SMS is also
+  # priced and charged to the (funded) tenant's wallet: a plugin call and a ledger apply more.
+  if [ "${PRICED:-0}" = 1 ]; then
+    sed -i -e 's/^enabled = false/enabled = true/' -e "s|^table = .*|table = $ROOT/conf/prices.csv|" \
+      "$dir/plugins.d/pricing-static.ini"
+  fi
   if [ "$storage" = storage-postgres ]; then
     local db="bench_${name//-/_}"
     psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "create database $db" >/dev/null
@@ -434,7 +440,12 @@ start_gateway() {
   curl -sf -o /dev/null -X POST -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
     -d '{"e164":"'"$NUMBER"'","sms_plugin":"sms-keywords","settings":{"keywords":{"HOURS":"{{tenant}} is open {{hours}}. Reply PRICE for prices.","PRICE":"A cleaning is {{price}}, {{from}}. Reply BOOK to book."},"variables":{"hours":"9-5 Mon-Fri","price":"$90"},"default_reply":"Thanks, {{tenant}} got your message and will answer soon: {{body}}"}}' \
     "$GW_URL/admin/v1/tenants/$tenant/numbers" || die "$name: attaching $NUMBER"
-  log "tollgated $name on $GW_URL (pid $GW_PID), tenant $tenant, $NUMBER -> sms-keywords"
+  if [ "${PRICED:-0}" = 1 ]; then
+    curl -sf -o /dev/null -X POST -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+      -d '{"amount_micros":1000000000000,"reason":"bench","idempotency_key":"bench"}' \
+      "$GW_URL/admin/v1/tenants/$tenant/wallet/credits" || die "$name: funding the wallet"
+  fi
+  log "tollgated $name on $GW_URL (pid $GW_PID), tenant $tenant, $NUMBER -> sms-keywords${PRICED:+ (priced: $PRICED)}"
 }
 stop_gateway() {
   kill "$GW_PID" 2>/dev/null || true
@@ -491,6 +502,16 @@ verify_gateway() {
   if [ $((fallbacks * 1000)) -gt "$rows" ]; then
     log "ERROR: $name: $fallbacks plugin fallbacks"
     FAILED=1
+  fi
+  if [ "${PRICED:-0}" = 1 ]; then
+    local charged unbilled
+    charged=$(metric tollgate_usage_charged_total "$m")
+    unbilled=$(metric tollgate_usage_unbilled_total "$m")
+    echo "verify:   $name: usage charged=$charged unbilled=$unbilled of $received received" >>"$OUT"
+    if [ "$charged" != "$received" ]; then
+      log "ERROR: $name: $charged of $received inbound messages charged ($unbilled unbilled)"
+      FAILED=1
+    fi
   fi
 }
 profile_gateway() {
@@ -560,6 +581,9 @@ for target in $TARGETS; do
     # PostgreSQL synchronous_commit=off for the gateway's database: not a Tollgate setting, and a
     # crash may lose the last commits; shows what the WAL flush costs
     postgres-async-commit) gateway "$target" storage-postgres pg:synchronous_commit=off ;;
+    # pricing-static enabled and the wallet funded: each inbound SMS is also priced and charged
+    # (issue 25); compare with gateway-postgres
+    postgres-priced) PRICED=1 gateway "$target" storage-postgres ;;
     # 32 connections against the shipped server.threads = 16, then with 32 threads
     sqlite-c32) TCONNS=32 gateway "$target" storage-sqlite ;;
     sqlite-c32-threads32) TCONNS=32 gateway "$target" storage-sqlite -Dserver.threads=32 ;;

@@ -285,21 +285,26 @@ Response usageSummary(Services& svc, Request& r, const std::string& tenant_id) {
   if (period != "day" && period != "month") {
     throw ApiError(400, "invalid_argument", "'period' must be day or month", "period");
   }
+  const std::string by = r.query("by", "type");
+  if (by != "type" && by != "country") {
+    throw ApiError(400, "invalid_argument", "'by' must be type or country", "by");
+  }
   const storage::LedgerQuery q{.currency = w.currency,
                                .after_seq = 0,
                                .limit = 0,
                                .kind = kindParam(r.query("type"), "type"),
                                .from_ms = timeParam(r, "from"),
                                .to_ms = timeParam(r, "to"),
-                               .bucket_ms = duration_cast<milliseconds>(days(1)).count()};
+                               .bucket_ms = duration_cast<milliseconds>(days(1)).count(),
+                               .by_country = by == "country"};
   if (q.to_ms != 0 && q.to_ms <= q.from_ms) {
     throw ApiError(400, "invalid_argument", "'to' must be after 'from'", "to");
   }
   struct Totals {
     int64_t count = 0, total = 0;
   };
-  // period start -> kind -> totals, both ordered.
-  std::map<int64_t, std::map<tg_entry_kind, Totals>> periods;
+  // period start -> country ("" unless by country) -> kind -> totals, all ordered.
+  std::map<int64_t, std::map<std::string, std::map<tg_entry_kind, Totals>>> periods;
   for (const storage::SummaryRow& row : svc.store->summarizeLedger(w.tenant_id, q)) {
     int64_t start = row.bucket_start_ms;
     if (period == "month") {
@@ -307,19 +312,13 @@ Response usageSummary(Services& svc, Request& r, const std::string& tenant_id) {
       start = duration_cast<milliseconds>(sys_days(ymd.year() / ymd.month() / 1).time_since_epoch())
                   .count();
     }
-    Totals& t = periods[start][row.kind];
+    Totals& t = periods[start][row.country][row.kind];
     t.count += row.entry_count;
     t.total += row.total_micros;
   }
   Poco::JSON::Array list;
-  for (const auto& [start, kinds] : periods) {
-    Poco::JSON::Object p;
-    const year_month_day ymd{floor<days>(sys_time<milliseconds>(milliseconds(start)))};
-    p.set("start_ms", start);
-    p.set("start", period == "month"
-                       ? fmt::format("{:04d}-{:02d}", int(ymd.year()), unsigned(ymd.month()))
-                       : fmt::format("{:04d}-{:02d}-{:02d}", int(ymd.year()), unsigned(ymd.month()),
-                                     unsigned(ymd.day())));
+  // {"by_type": {...}, "net_micros"} of one period (and country).
+  auto totalsJson = [](const std::map<tg_entry_kind, Totals>& kinds, Poco::JSON::Object& into) {
     Poco::JSON::Object by_type;
     int64_t net = 0;
     for (const auto& [kind, t] : kinds) {
@@ -329,13 +328,38 @@ Response usageSummary(Services& svc, Request& r, const std::string& tenant_id) {
       by_type.set(std::string(kindName(kind)), k);
       net += t.total;
     }
-    p.set("by_type", by_type);
-    p.set("net_micros", net);
+    into.set("by_type", by_type);
+    into.set("net_micros", net);
+  };
+  for (const auto& [start, countries] : periods) {
+    Poco::JSON::Object p;
+    const year_month_day ymd{floor<days>(sys_time<milliseconds>(milliseconds(start)))};
+    p.set("start_ms", start);
+    p.set("start", period == "month"
+                       ? fmt::format("{:04d}-{:02d}", int(ymd.year()), unsigned(ymd.month()))
+                       : fmt::format("{:04d}-{:02d}-{:02d}", int(ymd.year()), unsigned(ymd.month()),
+                                     unsigned(ymd.day())));
+    if (by == "country") {
+      // Entries of no country (top-ups, adjustments) under "none".
+      Poco::JSON::Object by_country;
+      int64_t net = 0;
+      for (const auto& [country, kinds] : countries) {
+        Poco::JSON::Object c;
+        totalsJson(kinds, c);
+        net += c.getValue<int64_t>("net_micros");
+        by_country.set(country.empty() ? std::string("none") : country, c);
+      }
+      p.set("by_country", by_country);
+      p.set("net_micros", net);
+    } else {
+      totalsJson(countries.begin()->second, p);
+    }
     list.add(p);
   }
   Poco::JSON::Object out;
   out.set("currency", w.currency);
   out.set("period", period);
+  out.set("by", by);
   out.set("periods", list);
   return Response::json(200, out);
 }

@@ -27,11 +27,13 @@ void ChargingUsageEvents::notCharged(const std::string& line) {
 
 void ChargingUsageEvents::charge(const std::string& tenant_id, const std::string& key,
                                  tg_entry_kind kind, int64_t amount_micros,
-                                 const std::string& reference, const std::string& description) {
+                                 const std::string& reference, const std::string& description,
+                                 const std::string& country) {
   const storage::LedgerEntryIn entry{.kind = kind,
                                      .amount_micros = -amount_micros,
                                      .reference = reference,
-                                     .description = description};
+                                     .description = description,
+                                     .country = country};
   try {
     const storage::ApplyResult res =
         store_.applyLedger(tenant_id, currency_, key, {entry}, tenancy::nowMs());
@@ -66,7 +68,7 @@ void ChargingUsageEvents::messageReceived(const storage::Message& m) {
   }
   const int64_t segments = std::max<int32_t>(m.num_segments, 1);
   charge(m.tenant_id, "usage:sms:" + m.sid, TG_ENTRY_SMS_USAGE, q.amount_micros * segments, m.sid,
-         fmt::format("inbound SMS from {}, {} segment(s)", m.from_number, segments));
+         fmt::format("inbound SMS from {}, {} segment(s)", m.from_number, segments), q.country);
 }
 
 void ChargingUsageEvents::callStatusChanged(std::string_view tenant_id, std::string_view sid,
@@ -95,7 +97,8 @@ void ChargingUsageEvents::callStatusChanged(std::string_view tenant_id, std::str
          std::string(sid),
          fmt::format("{} call {} s, {} {}", inbound ? "inbound" : "outbound", duration_s,
                      voice_per_second_ ? "per second" : "per started minute",
-                     inbound ? call->from_number : call->to_number));
+                     inbound ? call->from_number : call->to_number),
+         q.country);
 }
 
 }  // namespace tollgate::ledger

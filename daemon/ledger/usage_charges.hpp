@@ -34,7 +34,8 @@ class ChargingUsageEvents : public CountingUsageEvents {
 
  private:
   void charge(const std::string& tenant_id, const std::string& key, tg_entry_kind kind,
-              int64_t amount_micros, const std::string& reference, const std::string& description);
+              int64_t amount_micros, const std::string& reference, const std::string& description,
+              const std::string& country);
   // Logs one usage that was not charged, at most a few lines a second (an outage of the
   // pricing source or an empty wallet would otherwise log every message and call).
   void notCharged(const std::string& line);

@@ -16,6 +16,7 @@ namespace {
 
 tg_str str(std::string_view s) { return tg_str{s.data(), s.size()}; }
 std::string copy(tg_str s) { return s.size == 0 ? std::string{} : std::string(s.data, s.size); }
+std::string code(const char (&c)[4]) { return std::string(c, strnlen(c, 4)); }
 
 void setCode(char (&dst)[4], std::string_view code) {
   std::memset(dst, 0, sizeof dst);
@@ -113,11 +114,16 @@ struct ToHold {
 };
 struct ToSummary {
   static constexpr const char* kRow = "tg_ledger_summary_row";
+  // A plugin of ABI 1.4 or 1.5 delivers rows without a country.
+  static constexpr size_t kMinSize = offsetof(tg_ledger_summary_row, country);
   SummaryRow operator()(const tg_ledger_summary_row& r) const {
     return SummaryRow{.bucket_start_ms = r.bucket_start_ms,
                       .kind = r.kind,
                       .entry_count = r.entry_count,
-                      .total_micros = r.total_micros};
+                      .total_micros = r.total_micros,
+                      .country = TG_HAS_FIELD(tg_ledger_summary_row, r.struct_size, country)
+                                     ? code(r.country)
+                                     : std::string()};
   }
 };
 struct ToEntry {
@@ -144,7 +150,6 @@ struct ToIdem {
   }
 };
 
-std::string code(const char (&c)[4]) { return std::string(c, strnlen(c, 4)); }
 
 struct ToNumber {
   static constexpr const char* kRow = "tg_number_row";
@@ -380,8 +385,14 @@ ApplyResult Store::applyLedger(std::string_view tenant_id, std::string_view curr
   std::vector<tg_ledger_entry_in> in;
   in.reserve(entries.size());
   for (const auto& e : entries) {
-    in.push_back({sizeof(tg_ledger_entry_in), e.kind, e.amount_micros, str(e.reference),
-                  str(e.description)});
+    tg_ledger_entry_in& entry =
+        in.emplace_back(tg_ledger_entry_in{.struct_size = sizeof(tg_ledger_entry_in),
+                                           .kind = e.kind,
+                                           .amount_micros = e.amount_micros,
+                                           .reference = str(e.reference),
+                                           .description = str(e.description),
+                                           .country = {}});
+    setCode(entry.country, e.country);
   }
   tg_ledger_apply_request req{sizeof(req), {}, str(idempotency_key), in.data(), in.size(), now_ms};
   setCode(req.currency, currency);
@@ -435,7 +446,8 @@ tg_ledger_query ledgerQueryOf(const LedgerQuery& q) {
                       .kind = q.kind,
                       .from_ms = q.from_ms,
                       .to_ms = q.to_ms,
-                      .bucket_ms = q.bucket_ms};
+                      .bucket_ms = q.bucket_ms,
+                      .by_country = q.by_country ? 1 : 0};
   setCode(out.currency, q.currency);
   return out;
 }
@@ -452,8 +464,10 @@ HoldResult Store::applyHold(std::string_view tenant_id, const HoldRequest& r) {
                       .reference = str(r.reference),
                       .description = str(r.description),
                       .expires_at_ms = r.expires_at_ms,
-                      .now_ms = r.now_ms};
+                      .now_ms = r.now_ms,
+                      .country = {}};
   setCode(req.currency, r.currency);
+  setCode(req.country, r.country);
   tg_hold_result out{};
   out.struct_size = sizeof(out);
   invoke("hold_apply", tenant_id,

@@ -55,6 +55,7 @@ struct LedgerEntryIn {
   int64_t amount_micros = 0;
   std::string reference;
   std::string description;
+  std::string country;  // what the entry paid for (ISO 3166-1 alpha-2), or "" (ABI 1.6)
 };
 
 struct LedgerEntry {
@@ -87,6 +88,7 @@ struct HoldRequest {
   std::string description;
   int64_t expires_at_ms = 0;  // reserve
   int64_t now_ms = 0;
+  std::string country;  // capture: the entry's (ISO 3166-1 alpha-2), or ""
 };
 
 struct HoldResult {
@@ -154,7 +156,8 @@ struct LedgerQuery {
   tg_entry_kind kind = 0;  // 0: any
   int64_t from_ms = 0;
   int64_t to_ms = 0;
-  int64_t bucket_ms = 0;  // summaries
+  int64_t bucket_ms = 0;    // summaries
+  bool by_country = false;  // summaries: by country too (ABI 1.6)
 };
 
 struct SummaryRow {
@@ -162,6 +165,7 @@ struct SummaryRow {
   tg_entry_kind kind = 0;
   int64_t entry_count = 0;
   int64_t total_micros = 0;
+  std::string country;  // with LedgerQuery::by_country; "" for entries of no country
 };
 
 struct IdempotencyRecord {

@@ -30,7 +30,7 @@ void endHold(LedgerTx& tx, const std::string& tenant, const HoldOp& op, StoredHo
 }  // namespace
 
 HoldOp checkedHoldOp(std::string_view op, const tg_hold_request& req) {
-  checkStructSize(op, "request", req.struct_size, sizeof(tg_hold_request));
+  checkStructSize(op, "request", req.struct_size, offsetof(tg_hold_request, country));
   HoldOp out{
       .action = req.action,
       .currency = checkedCurrency(op, std::string_view(req.currency, strnlen(req.currency, 4))),
@@ -41,7 +41,10 @@ HoldOp checkedHoldOp(std::string_view op, const tg_hold_request& req) {
       .description =
           checkedText(op, "description", sdk::view(req.description), kMaxTextBytes, false),
       .expires_at_ms = req.expires_at_ms,
-      .now_ms = req.now_ms};
+      .now_ms = req.now_ms,
+      .country = TG_HAS_FIELD(tg_hold_request, req.struct_size, country)
+                     ? checkedCountry(op, "country", req.country)
+                     : std::string()};
   switch (req.action) {
     case TG_HOLD_RESERVE:
       if (req.amount_micros <= 0) invalid(op, "amount_micros", "a reserve must be > 0");
@@ -143,7 +146,8 @@ tg_hold_result applyHold(LedgerTx& tx, const std::string& tenant, const HoldOp& 
                                 LedgerEntry{.kind = op.kind,
                                             .amount = -op.amount,
                                             .reference = op.reference,
-                                            .description = op.description},
+                                            .description = op.description,
+                                            .country = op.country},
                                 w.balance, op.hold_id, op.now_ms);
   h->captured = op.amount;
   endHold(tx, tenant, op, *h, TG_HOLD_CAPTURED, w);
@@ -257,7 +261,8 @@ uint32_t SqlStore::holdExpire(const sdk::CallContext& ctx, int64_t now_ms, uint3
                                .reference = {},
                                .description = {},
                                .expires_at_ms = 0,
-                               .now_ms = now_ms});
+                               .now_ms = now_ms,
+                               .country = {}});
     u->reset();
     units.push_back(std::move(u));
   }

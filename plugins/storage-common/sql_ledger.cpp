@@ -32,7 +32,7 @@ LedgerOp checkedLedgerOp(std::string_view op, const tg_ledger_apply_request& req
   if (req.entries == nullptr || req.entry_count == 0) invalid(op, "entries", "at least one entry");
   if (req.entry_count > 1000) invalid(op, "entries", "at most 1000 entries per apply");
   const size_t stride = req.entries[0].struct_size;
-  if (stride < sizeof(tg_ledger_entry_in) || stride % alignof(tg_ledger_entry_in) != 0) {
+  if (stride < offsetof(tg_ledger_entry_in, country) || stride % alignof(tg_ledger_entry_in) != 0) {
     invalid(op, "entries[0].struct_size", "smaller than an ABI 1.0 entry or misaligned");
   }
   const auto* base = reinterpret_cast<const unsigned char*>(req.entries);
@@ -53,8 +53,11 @@ LedgerOp checkedLedgerOp(std::string_view op, const tg_ledger_apply_request& req
         .amount = e.amount_micros,
         .reference =
             checkedText(op, field + ".reference", sdk::view(e.reference), kMaxTextBytes, false),
-        .description = checkedText(op, field + ".description", sdk::view(e.description),
-                                   kMaxTextBytes, false)});
+        .description =
+            checkedText(op, field + ".description", sdk::view(e.description), kMaxTextBytes, false),
+        .country = TG_HAS_FIELD(tg_ledger_entry_in, stride, country)
+                       ? checkedCountry(op, field + ".country", e.country)
+                       : std::string()});
   }
   return out;
 }
@@ -111,7 +114,7 @@ int64_t SqlLedgerTx::appendEntry(const std::string& tenant, const std::string& c
                                  const LedgerEntry& e, int64_t balance_after,
                                  const std::string& key, int64_t now_ms) {
   const Rows seq = x_.query(kInsertEntrySql, {tenant, currency, e.kind, e.amount, balance_after,
-                                              key, e.reference, e.description, now_ms});
+                                              key, e.reference, e.description, e.country, now_ms});
   if (seq.size() != 1) throw std::runtime_error("INSERT ... RETURNING seq returned no row");
   return std::stoll(seq[0][0]);
 }
@@ -339,7 +342,7 @@ void SqlStore::ledgerList(const sdk::CallContext& ctx, std::string_view currency
 
 SqlStore::EntryFilter SqlStore::entryFilter(std::string_view op, const sdk::CallContext& ctx,
                                             const tg_ledger_query& q) const {
-  checkStructSize(op, "query", q.struct_size, sizeof(tg_ledger_query));
+  checkStructSize(op, "query", q.struct_size, offsetof(tg_ledger_query, by_country));
   EntryFilter f{
       .tenant = scopedTenant(op, ctx),
       .currency = checkedCurrency(op, std::string_view(q.currency, strnlen(q.currency, 4))),
@@ -420,11 +423,16 @@ void SqlStore::ledgerSummary(const sdk::CallContext& ctx, const tg_ledger_query&
   static constexpr std::string_view op = "ledger_summary";
   EntryFilter f = entryFilter(op, ctx, q);
   if (q.bucket_ms < 1) invalid(op, "bucket_ms", "must be >= 1");
+  const bool by_country =
+      TG_HAS_FIELD(tg_ledger_query, q.struct_size, by_country) && q.by_country != 0;
   // Buckets counted from the epoch: created_at_ms rounded down to a multiple of bucket_ms.
-  const std::string sql =
-      cat({"SELECT created_at_ms - (created_at_ms % ?) AS bucket, kind, "
-           "COUNT(*), SUM(amount_micros) FROM ledger_entries",
-           f.where, " GROUP BY 1, 2 ORDER BY 1, 2"});
+  const std::string sql = by_country
+                              ? cat({"SELECT created_at_ms - (created_at_ms % ?) AS bucket, kind, "
+                                     "COUNT(*), SUM(amount_micros), country FROM ledger_entries",
+                                     f.where, " GROUP BY 1, 2, 5 ORDER BY 1, 2, 5"})
+                              : cat({"SELECT created_at_ms - (created_at_ms % ?) AS bucket, kind, "
+                                     "COUNT(*), SUM(amount_micros) FROM ledger_entries",
+                                     f.where, " GROUP BY 1, 2 ORDER BY 1, 2"});
   f.params.insert(f.params.begin(), q.bucket_ms);
   Rows rows;
   run(ctx, op, Tx::kNone, [&](Session& s) {
@@ -433,11 +441,13 @@ void SqlStore::ledgerSummary(const sdk::CallContext& ctx, const tg_ledger_query&
   });
   if (rows.empty()) requireWallet(ctx, op, f.tenant, f.currency);
   for (const auto& r : rows) {
-    const tg_ledger_summary_row out{.struct_size = sizeof(tg_ledger_summary_row),
-                                    .bucket_start_ms = std::stoll(r[0]),
-                                    .kind = std::stoi(r[1]),
-                                    .entry_count = std::stoll(r[2]),
-                                    .total_micros = std::stoll(r[3])};
+    tg_ledger_summary_row out{.struct_size = sizeof(tg_ledger_summary_row),
+                              .bucket_start_ms = std::stoll(r[0]),
+                              .kind = std::stoi(r[1]),
+                              .entry_count = std::stoll(r[2]),
+                              .total_micros = std::stoll(r[3]),
+                              .country = {}};
+    if (by_country) sdk::setCode(out.country, r[4]);
     sink.fn(sink.ctx, &out);
   }
 }

@@ -71,9 +71,9 @@ constexpr std::string_view kSeqsSql =
     "FROM generate_series(1, ?::int)";
 constexpr std::string_view kInsertEntriesSql =
     "INSERT INTO ledger_entries (seq, tenant_id, currency, kind, amount_micros, "
-    "balance_after_micros, idempotency_key, reference, description, created_at_ms) "
+    "balance_after_micros, idempotency_key, reference, description, country, created_at_ms) "
     "SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::int[], ?::bigint[], ?::bigint[], "
-    "?::text[], ?::text[], ?::text[], ?::bigint[])";
+    "?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[])";
 constexpr std::string_view kUpdateWalletsSql =
     "UPDATE wallets w SET balance_micros = v.b, held_micros = v.h "
     "FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[]) AS v(t, c, b, h) "
@@ -318,7 +318,7 @@ void runLedgerBatch(SqlExec& x, const Dialect& d, std::vector<std::shared_ptr<Ow
   if (!tx.entries.empty()) {
     std::vector<int64_t> seq, amount, after, at;
     std::vector<int32_t> kind;
-    std::vector<std::string> t, c, key, ref, desc;
+    std::vector<std::string> t, c, key, ref, desc, country;
     for (const auto& e : tx.entries) {
       seq.push_back(e.seq);
       t.push_back(e.tenant);
@@ -329,12 +329,13 @@ void runLedgerBatch(SqlExec& x, const Dialect& d, std::vector<std::shared_ptr<Ow
       key.push_back(e.key);
       ref.push_back(e.e.reference);
       desc.push_back(e.e.description);
+      country.push_back(e.e.country);
       at.push_back(e.now_ms);
     }
     round.push_back({.sql = kInsertEntriesSql,
                      .params = {intArray(seq), textArray(t), textArray(c), intArray(kind),
                                 intArray(amount), intArray(after), textArray(key), textArray(ref),
-                                textArray(desc), intArray(at)}});
+                                textArray(desc), textArray(country), intArray(at)}});
   }
   if (!tx.dirty_wallets.empty()) {
     std::vector<std::string> t, c;

@@ -298,8 +298,11 @@ const std::vector<std::string_view> kVersion3 = {
 };
 
 // ABI 1.6: billing profiles, one per wallet: who pays into it, and its auto-recharge settings
-// and lease (see abi/storage.h). Small and read by key only.
+// and lease (see abi/storage.h). Small and read by key only. And the country each ledger entry
+// paid for, which usage summaries group by ('' for entries of no country, and every entry
+// written before).
 const std::vector<std::string_view> kVersion4 = {
+    "ALTER TABLE ledger_entries ADD COLUMN country TEXT NOT NULL DEFAULT ''",
     R"(CREATE TABLE billing_profiles (
   tenant_id TEXT NOT NULL,
   currency TEXT NOT NULL,
@@ -326,7 +329,7 @@ const std::vector<Migration>& migrations() {
       {1, "initial schema", kVersion1},
       {2, "ABI 1.1: status ranks and record log indexes", kVersion2},
       {3, "ABI 1.4: usage entry kinds, holds and held totals", kVersion3},
-      {4, "ABI 1.6: billing profiles and the auto-recharge lease", kVersion4},
+      {4, "ABI 1.6: billing profiles, the auto-recharge lease, entries' countries", kVersion4},
   };
   return all;
 }

@@ -59,11 +59,11 @@ inline constexpr std::string_view kOptOutEventSql =
     "created_at_ms) VALUES (?, ?, ?, ?, ?, ?)";
 
 // Appends one ledger entry and returns its seq: tenant, currency, kind, amount,
-// balance_after, idempotency_key, reference, description, created_at_ms.
+// balance_after, idempotency_key, reference, description, country, created_at_ms.
 inline constexpr std::string_view kInsertEntrySql =
     "INSERT INTO ledger_entries (tenant_id, currency, kind, amount_micros, "
-    "balance_after_micros, idempotency_key, reference, description, created_at_ms) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq";
+    "balance_after_micros, idempotency_key, reference, description, country, created_at_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq";
 
 // One operation, checked, owning its values.
 struct ClaimOp {
@@ -93,6 +93,7 @@ struct LedgerEntry {
   tg_entry_kind kind = 0;
   int64_t amount = 0;
   std::string reference, description;
+  std::string country;  // ISO 3166-1 alpha-2, or "" (ABI 1.6)
 };
 struct LedgerOp {
   std::string currency, key;
@@ -114,6 +115,7 @@ struct HoldOp {
   std::string reference, description;
   int64_t expires_at_ms = 0;
   int64_t now_ms = 0;
+  std::string country;  // CAPTURE: the entry's (ABI 1.6)
 };
 // Checks and copies a hold_apply request (TG_ERR_INVALID_ARGUMENT naming the field).
 HoldOp checkedHoldOp(std::string_view op, const tg_hold_request& req);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 namespace tollgate::storage_sql {
 namespace {
@@ -64,6 +65,15 @@ std::string checkedCurrency(std::string_view op, std::string_view value) {
   const bool ok = value.size() == 3 && std::all_of(value.begin(), value.end(),
                                                    [](char c) { return c >= 'A' && c <= 'Z'; });
   if (!ok) invalid(op, "currency", "want an ISO 4217 code of three upper-case letters");
+  return std::string(value);
+}
+
+std::string checkedCountry(std::string_view op, std::string_view field, const char (&code)[4]) {
+  const std::string_view value(code, strnlen(code, 4));
+  const bool ok = value.empty() ||
+                  (value.size() == 2 && std::all_of(value.begin(), value.end(),
+                                                    [](char c) { return c >= 'A' && c <= 'Z'; }));
+  if (!ok) invalid(op, field, "want an ISO 3166-1 alpha-2 code (two upper-case letters) or none");
   return std::string(value);
 }
 

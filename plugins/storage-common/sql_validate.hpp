@@ -30,6 +30,9 @@ std::string checkedText(std::string_view op, std::string_view field, std::string
 // An ISO 4217 code: three upper-case ASCII letters.
 std::string checkedCurrency(std::string_view op, std::string_view value);
 
+// A country (ISO 3166-1 alpha-2: two upper-case letters) or "", from a NUL-terminated char[4].
+std::string checkedCountry(std::string_view op, std::string_view field, const char (&code)[4]);
+
 // A phone number in E.164 form: ^\+[1-9][0-9]{1,14}$.
 std::string checkedE164(std::string_view op, std::string_view field, std::string_view value);
 

@@ -401,6 +401,18 @@ TEST_F(WebhookTest, InboundSmsAndCallsAreChargedOnceByTheirSid) {
   const auto wallet =
       json(http(port_, "GET", "/admin/v1/tenants/" + t + "/wallet", "", admin()).body);
   EXPECT_EQ(wallet->getValue<int64_t>("balance_micros"), 1000000 - 15800 - 17000);
+  // Usage by the country of the number that priced it (our US number: both are inbound).
+  const auto usage =
+      json(http(port_, "GET", "/admin/v1/tenants/" + t + "/wallet/usage?by=country&type=sms_usage",
+                "", admin())
+               .body);
+  const auto by_country = usage->getArray("periods")->getObject(0)->getObject("by_country");
+  ASSERT_TRUE(by_country->has("US")) << usage->get("periods").toString();
+  EXPECT_EQ(by_country->getObject("US")
+                ->getObject("by_type")
+                ->getObject("sms_usage")
+                ->getValue<int64_t>("total_micros"),
+            -15800);
   EXPECT_EQ(ctl({"ledger", "verify"}).code, 0);
   const std::string metrics = http(port_, "GET", "/metrics").body;
   EXPECT_NE(metrics.find("tollgate_usage_charged_total 2\n"), std::string::npos) << metrics;

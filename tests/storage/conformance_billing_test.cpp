@@ -4,7 +4,10 @@
 #include <latch>
 #include <thread>
 
+#include <cstddef>
+
 #include "conformance_fixture.hpp"
+#include "plugins/plugin_host.hpp"
 
 namespace tollgate::testing {
 namespace {
@@ -168,6 +171,118 @@ TEST_P(BillingProfileTest, ConcurrentBeginsFromTwoDaemonsMakeOneLease) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(won.load(), 1);
   EXPECT_EQ(failed.load(), 0);
+}
+
+// Usage by country: each entry keeps the country it paid for, and summaries group by it.
+TEST_P(BillingProfileTest, SummariesGroupEntriesByTheirCountry) {
+  using storage::LedgerEntryIn;
+  apply("tn_a", "topup", {1'000'000});
+  auto usage = [](int64_t amount, const std::string& country) {
+    return LedgerEntryIn{.kind = TG_ENTRY_SMS_USAGE,
+                         .amount_micros = amount,
+                         .reference = "SM" + country,
+                         .description = "",
+                         .country = country};
+  };
+  ASSERT_EQ(
+      store().applyLedger("tn_a", "USD", "u1", {usage(-100, "GB"), usage(-200, "US")}, kT0).outcome,
+      TG_APPLY_APPLIED);
+  ASSERT_EQ(store().applyLedger("tn_a", "USD", "u2", {usage(-50, "GB")}, kT0 + 1).outcome,
+            TG_APPLY_APPLIED);
+  // A hold's capture carries its country into the entry.
+  ASSERT_EQ(store()
+                .applyHold("tn_a", storage::HoldRequest{.action = TG_HOLD_RESERVE,
+                                                        .currency = "USD",
+                                                        .hold_id = "h1",
+                                                        .amount_micros = 1000,
+                                                        .expires_at_ms = kT0 + 60'000,
+                                                        .now_ms = kT0})
+                .outcome,
+            TG_APPLY_APPLIED);
+  ASSERT_EQ(store()
+                .applyHold("tn_a", storage::HoldRequest{.action = TG_HOLD_CAPTURE,
+                                                        .currency = "USD",
+                                                        .hold_id = "h1",
+                                                        .amount_micros = 700,
+                                                        .kind = TG_ENTRY_VOICE_USAGE,
+                                                        .now_ms = kT0 + 2,
+                                                        .country = "CA"})
+                .outcome,
+            TG_APPLY_APPLIED);
+
+  const auto rows = store().summarizeLedger(
+      "tn_a", storage::LedgerQuery{.currency = "USD", .bucket_ms = 86'400'000, .by_country = true});
+  // One bucket; by kind, then country: the top-up (no country), SMS GB and US, voice CA.
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].kind, TG_ENTRY_TOPUP);
+  EXPECT_EQ(rows[0].country, "");
+  EXPECT_EQ(rows[1].country, "GB");
+  EXPECT_EQ(rows[1].entry_count, 2);
+  EXPECT_EQ(rows[1].total_micros, -150);
+  EXPECT_EQ(rows[2].country, "US");
+  EXPECT_EQ(rows[2].total_micros, -200);
+  EXPECT_EQ(rows[3].kind, TG_ENTRY_VOICE_USAGE);
+  EXPECT_EQ(rows[3].country, "CA");
+  EXPECT_EQ(rows[3].total_micros, -700);
+  // Without by_country, one row per kind as before, and no country.
+  const auto plain = store().summarizeLedger(
+      "tn_a", storage::LedgerQuery{.currency = "USD", .bucket_ms = 86'400'000});
+  ASSERT_EQ(plain.size(), 3u);
+  EXPECT_EQ(plain[1].entry_count, 3);
+  EXPECT_EQ(plain[1].country, "");
+
+  std::string message;
+  EXPECT_EQ(
+      statusOf([&] { store().applyLedger("tn_a", "USD", "u3", {usage(-1, "gb")}, kT0); }, &message),
+      TG_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(message.find("entries[0].country"), std::string::npos) << message;
+  expectConsistent("tn_a");
+}
+
+// A host of ABI 1.5 or older sends entries without a country: accepted, stored with none.
+TEST_P(BillingProfileTest, EntriesOfAnOlderHostHaveNoCountry) {
+  apply("tn_a", "topup", {1000});
+  plugins::Plugin& p = store().plugin();
+  const auto* vt = p.vtable<tg_storage_vtable>();
+  const std::string tenant = "tn_a", key = "old-host";
+  // An entry as a 1.5 host lays it out: the struct ends before `country`.
+  struct OldEntry {
+    uint32_t struct_size;
+    tg_entry_kind kind;
+    int64_t amount_micros;
+    tg_str reference, description;
+  };
+  static_assert(sizeof(OldEntry) == offsetof(tg_ledger_entry_in, country));
+  const OldEntry old{.struct_size = sizeof(OldEntry),
+                     .kind = TG_ENTRY_SMS_USAGE,
+                     .amount_micros = -10,
+                     .reference = {"SM1", 3},
+                     .description = {"", 0}};
+  tg_ledger_apply_request req{.struct_size = sizeof(tg_ledger_apply_request),
+                              .currency = "USD",
+                              .idempotency_key = {key.data(), key.size()},
+                              .entries = reinterpret_cast<const tg_ledger_entry_in*>(&old),
+                              .entry_count = 1,
+                              .now_ms = kT0};
+  tg_ledger_apply_result out{};
+  out.struct_size = sizeof out;
+  const tg_call_ctx ctx{
+      .struct_size = sizeof(tg_call_ctx),
+      .tenant_id = {tenant.data(), tenant.size()},
+      .request_id = {"t", 1},
+      .deadline_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              (std::chrono::system_clock::now() + kDeadline).time_since_epoch())
+                              .count()};
+  tg_error err{};
+  ASSERT_EQ(vt->ledger_apply(p.instance(), &ctx, &req, &out, &err), TG_OK) << err.message;
+  EXPECT_EQ(out.outcome, TG_APPLY_APPLIED);
+  const auto rows = store().summarizeLedger("tn_a", storage::LedgerQuery{.currency = "USD",
+                                                                         .kind = TG_ENTRY_SMS_USAGE,
+                                                                         .bucket_ms = 86'400'000,
+                                                                         .by_country = true});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].country, "");
+  EXPECT_EQ(rows[0].total_micros, -10);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, BillingProfileTest, ::testing::Values("sqlite", "postgres"),

@@ -166,7 +166,7 @@ TEST_P(StorageTest, EveryTableExistsWithItsColumns) {
        "created_at_ms"},
       {"ledger_entries",
        "seq, tenant_id, currency, kind, amount_micros, balance_after_micros, idempotency_key, "
-       "reference, description, created_at_ms"},
+       "reference, description, created_at_ms, country"},
       {"ledger_holds",
        "tenant_id, hold_id, currency, status, amount_micros, captured_micros, entry_seq, "
        "reference, expires_at_ms, created_at_ms, updated_at_ms"},

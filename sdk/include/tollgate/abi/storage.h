@@ -88,6 +88,10 @@ typedef struct tg_ledger_entry_in {
   int64_t amount_micros; /* signed: credits > 0, debits < 0; never 0 */
   tg_str reference;      /* what caused it, e.g. a Twilio SID or a payment id; may be empty */
   tg_str description;    /* human-readable; may be empty */
+  /* ABI 1.6 (a backend checks TG_HAS_FIELD with the entries' stride): ISO 3166-1 alpha-2 code of
+   * the country the entry paid for (the number that priced it), NUL-terminated; "" if none.
+   * ledger_summary groups by it. */
+  char country[4];
 } tg_ledger_entry_in;
 
 /* One stored entry. Entries are never updated or deleted. */
@@ -403,6 +407,7 @@ typedef struct tg_hold_request {
   tg_str description;    /* CAPTURE: the entry's */
   int64_t expires_at_ms; /* RESERVE: > now_ms */
   int64_t now_ms;
+  char country[4]; /* ABI 1.6 (check TG_HAS_FIELD): CAPTURE: the entry's country, or "" */
 } tg_hold_request;
 
 typedef struct tg_hold_result {
@@ -450,6 +455,9 @@ typedef struct tg_ledger_query {
   int64_t from_ms;    /* created_at_ms >= from_ms; 0: no lower bound */
   int64_t to_ms;      /* created_at_ms < to_ms; 0: no upper bound */
   int64_t bucket_ms;  /* ledger_summary: width of its time buckets, >= 1, counted from the epoch */
+  /* ABI 1.6 (check TG_HAS_FIELD), ledger_summary: non-zero: one row per bucket, kind and
+   * country instead of per bucket and kind. */
+  int32_t by_country;
 } tg_ledger_query;
 
 /* One bucket of ledger_summary: the entries of one kind created in
@@ -460,6 +468,7 @@ typedef struct tg_ledger_summary_row {
   tg_entry_kind kind;
   int64_t entry_count;
   int64_t total_micros; /* sum of the amounts (signed) */
+  char country[4];      /* ABI 1.6: with by_country, the entries' country ("" for none) */
 } tg_ledger_summary_row;
 
 typedef struct tg_hold_sink {
