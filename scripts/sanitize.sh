@@ -43,7 +43,8 @@ sanitized() {  # preset, ctest args...
   shift
   local started=$SECONDS
   cmake --preset "$preset" >/dev/null
-  cmake --build "build-$preset" -j"$(nproc)"
+  # SANITIZE_TARGET: build only that target (CI: sanitized_suite, what its labels run).
+  cmake --build "build-$preset" -j"$(nproc)" ${SANITIZE_TARGET:+--target "$SANITIZE_TARGET"}
   echo "sanitize: $preset built in $((SECONDS - started)) s"
   started=$SECONDS
   ctest --test-dir "build-$preset" --output-on-failure -j"$(nproc)" --timeout 600 "$@"
