@@ -35,9 +35,9 @@ void ChargingUsageEvents::charge(const std::string& tenant_id, const std::string
                                      .description = description,
                                      .country = country};
   try {
-    const storage::ApplyResult res =
-        store_.applyLedger(tenant_id, currency_, key, {entry}, tenancy::nowMs());
-    if (res.outcome == TG_APPLY_INSUFFICIENT_FUNDS) {
+    const storage::ApplyResult res = store_.applyLedger(
+        tenant_id, currency_, key, {entry}, tenancy::nowMs(), storage::Overdraft::kAllow);
+    if (res.outcome == TG_APPLY_INSUFFICIENT_FUNDS) {  // a storage plugin older than 1.6
       notCharged(
           fmt::format("usage {} of tenant {} ({} micros) not charged: the wallet's "
                       "balance of {} cannot take it",

@@ -150,7 +150,6 @@ struct ToIdem {
   }
 };
 
-
 struct ToNumber {
   static constexpr const char* kRow = "tg_number_row";
   Number operator()(const tg_number_row& r) const {
@@ -381,7 +380,8 @@ std::optional<Wallet> Store::wallet(std::string_view tenant_id, std::string_view
 
 ApplyResult Store::applyLedger(std::string_view tenant_id, std::string_view currency,
                                std::string_view idempotency_key,
-                               const std::vector<LedgerEntryIn>& entries, int64_t now_ms) {
+                               const std::vector<LedgerEntryIn>& entries, int64_t now_ms,
+                               Overdraft overdraft) {
   std::vector<tg_ledger_entry_in> in;
   in.reserve(entries.size());
   for (const auto& e : entries) {
@@ -394,7 +394,13 @@ ApplyResult Store::applyLedger(std::string_view tenant_id, std::string_view curr
                                            .country = {}});
     setCode(entry.country, e.country);
   }
-  tg_ledger_apply_request req{sizeof(req), {}, str(idempotency_key), in.data(), in.size(), now_ms};
+  tg_ledger_apply_request req{.struct_size = sizeof(req),
+                              .currency = {},
+                              .idempotency_key = str(idempotency_key),
+                              .entries = in.data(),
+                              .entry_count = in.size(),
+                              .now_ms = now_ms,
+                              .allow_overdraft = overdraft == Overdraft::kAllow ? 1 : 0};
   setCode(req.currency, currency);
   tg_ledger_apply_result out{};
   out.struct_size = sizeof(out);

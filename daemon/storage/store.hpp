@@ -50,6 +50,10 @@ struct Wallet {
   int64_t availableMicros() const { return balance_micros - held_micros; }
 };
 
+// Whether a debit may take a wallet below its credit limit: only usage that has already
+// happened, which is owed whatever the wallet holds (ABI 1.6; an older plugin refuses anyway).
+enum class Overdraft { kRefuse, kAllow };
+
 struct LedgerEntryIn {
   tg_entry_kind kind = TG_ENTRY_CHARGE;
   int64_t amount_micros = 0;
@@ -277,7 +281,8 @@ class Store {
   std::optional<Wallet> wallet(std::string_view tenant_id, std::string_view currency);
   ApplyResult applyLedger(std::string_view tenant_id, std::string_view currency,
                           std::string_view idempotency_key,
-                          const std::vector<LedgerEntryIn>& entries, int64_t now_ms);
+                          const std::vector<LedgerEntryIn>& entries, int64_t now_ms,
+                          Overdraft overdraft = Overdraft::kRefuse);
   std::vector<LedgerEntry> ledger(std::string_view tenant_id, std::string_view currency,
                                   int64_t after_seq, uint32_t limit);
 

@@ -25,6 +25,18 @@ std::string currencyOf(std::string_view op, const char currency[4]) {
   return checkedCurrency(op, std::string_view(currency, strnlen(currency, 4)));
 }
 
+bool profileExists(SqlExec& x, const std::string& tenant, const std::string& currency) {
+  return !x.query("SELECT 1 FROM billing_profiles WHERE tenant_id = ? AND currency = ?",
+                  {tenant, currency})
+              .empty();
+}
+
+[[noreturn]] void noProfile(std::string_view op, const std::string& tenant,
+                            const std::string& currency) {
+  throw sdk::Error(TG_ERR_NOT_FOUND,
+                   cat({op, ": tenant '", tenant, "' has no ", currency, " billing profile"}));
+}
+
 }  // namespace
 
 void SqlStore::billingProfilePut(const sdk::CallContext& ctx, const tg_billing_profile_row& row) {
@@ -76,10 +88,7 @@ void SqlStore::billingProfileGet(const sdk::CallContext& ctx, std::string_view c
                         " FROM billing_profiles WHERE tenant_id = ? AND currency = ?"}),
                    {tenant, currency});
   });
-  if (rows.empty()) {
-    throw sdk::Error(TG_ERR_NOT_FOUND,
-                     cat({op, ": tenant '", tenant, "' has no ", currency, " billing profile"}));
-  }
+  if (rows.empty()) noProfile(op, tenant, currency);
   const auto& r = rows.front();
   tg_billing_profile_row out{.struct_size = sizeof(tg_billing_profile_row),
                              .currency = {},
@@ -120,16 +129,9 @@ int64_t SqlStore::rechargeBegin(const sdk::CallContext& ctx, std::string_view cu
         "RETURNING recharge_started_at_ms",
         {now_ms, now_ms, now_ms, tenant, currency, now_ms, int64_t{now_ms - lease_ms}});
     started = begun.empty() ? 0 : std::stoll(begun.front()[0]);
-    if (begun.empty()) {
-      found = !x.query("SELECT 1 FROM billing_profiles WHERE tenant_id = ? AND currency = ?",
-                       {tenant, currency})
-                   .empty();
-    }
+    if (begun.empty()) found = profileExists(x, tenant, currency);
   });
-  if (!found) {
-    throw sdk::Error(TG_ERR_NOT_FOUND,
-                     cat({op, ": tenant '", tenant, "' has no ", currency, " billing profile"}));
-  }
+  if (!found) noProfile(op, tenant, currency);
   return started;
 }
 
@@ -159,16 +161,9 @@ bool SqlStore::rechargeEnd(const sdk::CallContext& ctx, const tg_recharge_end& r
                      "recharge_in_flight = 1 AND recharge_started_at_ms = ? RETURNING tenant_id"}),
                 params);
     ended = !done.empty();
-    if (!ended) {
-      found = !x.query("SELECT 1 FROM billing_profiles WHERE tenant_id = ? AND currency = ?",
-                       {tenant, currency})
-                   .empty();
-    }
+    if (!ended) found = profileExists(x, tenant, currency);
   });
-  if (!found) {
-    throw sdk::Error(TG_ERR_NOT_FOUND,
-                     cat({op, ": tenant '", tenant, "' has no ", currency, " billing profile"}));
-  }
+  if (!found) noProfile(op, tenant, currency);
   return ended;
 }
 

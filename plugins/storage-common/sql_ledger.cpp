@@ -28,7 +28,9 @@ LedgerOp checkedLedgerOp(std::string_view op, const tg_ledger_apply_request& req
       .key = checkedText(op, "idempotency_key", sdk::view(req.idempotency_key), kMaxIdBytes, true),
       .entries = {},
       .sum = 0,
-      .now_ms = req.now_ms};
+      .now_ms = req.now_ms,
+      .allow_overdraft = TG_HAS_FIELD(tg_ledger_apply_request, req.struct_size, allow_overdraft) &&
+                         req.allow_overdraft != 0};
   if (req.entries == nullptr || req.entry_count == 0) invalid(op, "entries", "at least one entry");
   if (req.entry_count > 1000) invalid(op, "entries", "at most 1000 entries per apply");
   const size_t stride = req.entries[0].struct_size;
@@ -195,7 +197,7 @@ tg_ledger_apply_result applyLedger(LedgerTx& tx, const std::string& tenant, cons
   // 4. Funds: what is available is the balance less the active holds. A net credit is never
   //    refused, even below the limit: it only moves the balance towards it. Nothing is written
   //    and the key stays free for a later attempt.
-  if (op.sum < 0 && !fundsCover(running, w)) {
+  if (op.sum < 0 && !op.allow_overdraft && !fundsCover(running, w)) {
     result.outcome = TG_APPLY_INSUFFICIENT_FUNDS;
     result.balance_micros = w.balance;
     return result;

@@ -100,6 +100,7 @@ struct LedgerOp {
   std::vector<LedgerEntry> entries;
   int64_t sum = 0;  // of the amounts, checked not to overflow
   int64_t now_ms = 0;
+  bool allow_overdraft = false;  // ABI 1.6: usage already owed, applied below the credit limit
 };
 // Checks and copies a ledger_apply request (TG_ERR_INVALID_ARGUMENT naming the field).
 LedgerOp checkedLedgerOp(std::string_view op, const tg_ledger_apply_request& req);

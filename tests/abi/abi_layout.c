@@ -662,6 +662,8 @@ PIN(tg_recharge_end, error, 24, 16);
 PIN(tg_recharge_end, retry_at_ms, 40, 8);
 PIN(tg_recharge_end, now_ms, 48, 8);
 PIN_END(tg_recharge_end, now_ms, 56);
+PIN(tg_ledger_apply_request, allow_overdraft, 48, 4);
+PIN_END(tg_ledger_apply_request, allow_overdraft, 52);
 PIN(tg_ledger_entry_in, country, 48, 4);
 PIN_END(tg_ledger_entry_in, country, 52);
 PIN(tg_hold_request, country, 96, 4);

@@ -419,6 +419,31 @@ TEST_F(WebhookTest, InboundSmsAndCallsAreChargedOnceByTheirSid) {
   EXPECT_NE(metrics.find("tollgate_usage_unbilled_total 0\n"), std::string::npos) << metrics;
 }
 
+// An inbound SMS has happened whatever the wallet holds: its charge is recorded as debt below
+// the credit limit, not lost.
+TEST_F(WebhookTest, UsageAWalletCannotCoverIsRecordedAsDebt) {
+  std::ofstream(dir_ / "prices.csv") << "US,*,sms_in,0.0079\n";
+  addPlugin(kPluginDir / "pricing-static.so", "pricing-static",
+            "table = " + (dir_ / "prices.csv").string() + "\n", true);
+  addTestPlugin("test-sms", "", true);
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber, "\"sms_plugin\":\"test-sms\"");
+  EXPECT_EQ(post("/twilio/sms", smsParams("SMdebt1", "+14155550111", kNumber, "hi")).status, 200);
+  int64_t balance = 0;
+  for (int i = 0; i < 200 && balance == 0; ++i) {
+    balance = json(http(port_, "GET", "/admin/v1/tenants/" + t + "/wallet", "", admin()).body)
+                  ->getValue<int64_t>("balance_micros");
+    if (balance == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(balance, -7900) << "the credit limit is 0: the charge is debt";
+  const std::string metrics = http(port_, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("tollgate_usage_charged_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("tollgate_usage_unbilled_total 0\n"), std::string::npos) << metrics;
+  EXPECT_EQ(ctl({"ledger", "verify"}).code, 0);
+}
+
 TEST_F(WebhookTest, LogsFilterByDateStatusAndNumberAndPage) {
   addTestPlugin("test-sms", "", true);
   start();

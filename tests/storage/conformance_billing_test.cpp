@@ -285,6 +285,31 @@ TEST_P(BillingProfileTest, EntriesOfAnOlderHostHaveNoCountry) {
   EXPECT_EQ(rows[0].total_micros, -10);
 }
 
+// Usage that has already happened is recorded even below the credit limit (as debt); any other
+// debit is still refused there.
+TEST_P(BillingProfileTest, UsageOwedIsRecordedBelowTheCreditLimit) {
+  apply("tn_a", "topup", {100});
+  const storage::LedgerEntryIn usage{.kind = TG_ENTRY_SMS_USAGE,
+                                     .amount_micros = -250,
+                                     .reference = "SM1",
+                                     .description = "",
+                                     .country = "US"};
+  EXPECT_EQ(store().applyLedger("tn_a", "USD", "refused", {usage}, kT0).outcome,
+            TG_APPLY_INSUFFICIENT_FUNDS);
+  const storage::ApplyResult owed =
+      store().applyLedger("tn_a", "USD", "owed", {usage}, kT0, storage::Overdraft::kAllow);
+  EXPECT_EQ(owed.outcome, TG_APPLY_APPLIED);
+  EXPECT_EQ(owed.balance_micros, -150);
+  EXPECT_EQ(balance("tn_a"), -150);
+  // A repeat is still a repeat, and an ordinary debit is refused in debt.
+  EXPECT_EQ(
+      store().applyLedger("tn_a", "USD", "owed", {usage}, kT0, storage::Overdraft::kAllow).outcome,
+      TG_APPLY_ALREADY_APPLIED);
+  EXPECT_EQ(store().applyLedger("tn_a", "USD", "more", {usage}, kT0).outcome,
+            TG_APPLY_INSUFFICIENT_FUNDS);
+  expectConsistent("tn_a");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BillingProfileTest, ::testing::Values("sqlite", "postgres"),
                          backendName);
 

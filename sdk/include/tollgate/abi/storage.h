@@ -117,6 +117,10 @@ typedef struct tg_ledger_apply_request {
   const tg_ledger_entry_in* entries; /* borrowed array, entry_count >= 1 */
   size_t entry_count;
   int64_t now_ms;
+  /* ABI 1.6 (a backend checks TG_HAS_FIELD): non-zero: never INSUFFICIENT_FUNDS, the balance may
+   * fall below -credit_limit. For usage that has already happened (an inbound message, a
+   * finished call), which is owed whatever the wallet holds: recorded as debt, not lost. */
+  int32_t allow_overdraft;
 } tg_ledger_apply_request;
 
 typedef int32_t tg_apply_outcome;
@@ -569,7 +573,8 @@ typedef struct tg_storage_vtable {
 
   /* The ledger's one write: atomically, and serialised with every other apply on the wallet,
    *   if idempotency_key was applied before -> ALREADY_APPLIED with that apply's result;
-   *   else if balance + sum(amounts) < -credit_limit -> INSUFFICIENT_FUNDS, nothing written;
+   *   else if balance + sum(amounts) < -credit_limit, unless allow_overdraft (1.6) ->
+   *     INSUFFICIENT_FUNDS, nothing written;
    *   else append the entries in order, each with its balance_after, update the balance and
    *   record the key -> APPLIED.
    * Only the sum is checked against the limit, so within one apply an entry's balance_after may
