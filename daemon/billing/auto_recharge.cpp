@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "ops/untrusted.hpp"
 #include "plugins/plugin_host.hpp"
@@ -92,8 +93,7 @@ void AutoRecharge::recharge(const storage::BillingProfile& profile, int64_t star
                               .customer_ref = profile.customer_ref,
                               .amount_micros = profile.recharge_amount_micros,
                               .currency = currency_,
-                              .idempotency_key = fmt::format("auto-recharge:{}:{}:{}",
-                                                             profile.tenant_id, currency_, started),
+                              .idempotency_key = keyOf(profile.tenant_id, currency_, started),
                               .description = "Tollgate auto-recharge"};
   Payment paid;
   for (int attempt = 1; attempt <= options_.attempts; ++attempt) {
@@ -140,6 +140,38 @@ void AutoRecharge::recharge(const storage::BillingProfile& profile, int64_t star
                ops::untrusted(paid.provider_ref), res.balance_micros);
 }
 
+std::string AutoRecharge::keyOf(std::string_view tenant_id, std::string_view currency,
+                                int64_t started_at_ms) {
+  return fmt::format("auto-recharge:{}:{}:{}", tenant_id, currency, started_at_ms);
+}
+
+bool AutoRecharge::settled(const std::string& tenant_id, std::string_view key, bool succeeded,
+                           const std::string& why) {
+  const std::string prefix = keyOf(tenant_id, currency_, 0);
+  const std::string_view stem(prefix.data(), prefix.size() - 1);  // without the "0"
+  if (key.substr(0, stem.size()) != stem) return false;
+  const std::string_view digits = key.substr(stem.size());
+  int64_t started = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), started);
+  if (ec != std::errc() || end != digits.data() + digits.size() || started <= 0) return false;
+  const auto profile = store_.billingProfile(tenant_id, currency_);
+  if (!profile) return false;
+  if (succeeded) {
+    // Counted once: a recharge that succeeded at once was ended (and counted) by recharge().
+    if (store_.endRecharge(tenant_id, storage::RechargeEnd{.currency = currency_,
+                                                           .started_at_ms = started,
+                                                           .failed = false,
+                                                           .error = "",
+                                                           .retry_at_ms = 0,
+                                                           .now_ms = tenancy::nowMs()})) {
+      ++charged_;
+    }
+  } else {
+    fail(*profile, started, why);
+  }
+  return true;
+}
+
 void AutoRecharge::fail(const storage::BillingProfile& profile, int64_t started,
                         const std::string& why) {
   // Doubled per failure in a row, at most 64 times the first wait.
@@ -148,12 +180,14 @@ void AutoRecharge::fail(const storage::BillingProfile& profile, int64_t started,
   const int64_t now = tenancy::nowMs();
   const int64_t retry_at =
       now + std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
-  store_.endRecharge(profile.tenant_id, storage::RechargeEnd{.currency = currency_,
+  const bool ended = store_.endRecharge(profile.tenant_id,
+                                        storage::RechargeEnd{.currency = currency_,
                                                              .started_at_ms = started,
                                                              .failed = true,
                                                              .error = why.empty() ? "failed" : why,
                                                              .retry_at_ms = retry_at,
                                                              .now_ms = now});
+  if (!ended) return;  // taken over, or ended already: its end is recorded
   ++failed_;
   spdlog::warn("auto-recharge of tenant {}'s {} wallet failed ({} in a row): {}; next try in {} s",
                profile.tenant_id, currency_, profile.recharge_failures + 1,

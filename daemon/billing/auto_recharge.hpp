@@ -55,6 +55,17 @@ class AutoRecharge {
   // Waits until every queued check is done (tests).
   void drain();
 
+  // The provider's webhook says how a payment it had left pending ended: `key` is the payment's
+  // idempotency key (Stripe: metadata[tollgate_key]). If it is one of this wallet's recharges,
+  // its lease ends now (a success; or a failure, `why`, with the backoff) instead of running out.
+  // Any other key is not a recharge's: false.
+  bool settled(const std::string& tenant_id, std::string_view key, bool succeeded,
+               const std::string& why);
+
+  // The idempotency key of the recharge under the lease begun at `started_at_ms`.
+  static std::string keyOf(std::string_view tenant_id, std::string_view currency,
+                           int64_t started_at_ms);
+
   uint64_t charged() const { return charged_.load(); }
   uint64_t failed() const { return failed_.load(); }
 

@@ -298,13 +298,23 @@ void addStripeWebhookRoutes(http::Router& router, Services& svc) {
     // Not handled before, or a delivery in flight or one that crashed: act (every effect is
     // idempotent on its own), then record it.
     http::Response out = answer(type, "ignored");
+    // An auto-recharge left pending: its lease ends with the payment (auto_recharge.hpp).
+    auto settle = [&](bool succeeded, const std::string& why) {
+      const Object::Ptr metadata = object(obj, "metadata");
+      const std::string tenant = text(metadata, "tenant_id");
+      if (svc.recharge && !tenant.empty() && svc.tenants->get(tenant)) {
+        svc.recharge->settled(tenant, text(metadata, "tollgate_key"), succeeded, why);
+      }
+    };
     if (type == "payment_intent.succeeded") {
       out = topUp(svc, type, obj);
+      settle(true, "");
     } else if (type == "payment_intent.payment_failed") {
       const Object::Ptr err = object(obj, "last_payment_error");
       spdlog::warn("stripe: PaymentIntent {} of tenant '{}' failed: {} {}", text(obj, "id"),
                    text(object(obj, "metadata"), "tenant_id"), text(err, "code"),
                    text(err, "message"));
+      settle(false, text(err, "code") + ": " + text(err, "message"));
       out = answer(type, "recorded");
     } else if (type == "charge.refunded") {
       out = refunded(svc, type, obj, object(object(event, "data"), "previous_attributes"));

@@ -60,8 +60,9 @@ const char* kUsage =
     "                              every entry of its ledger (or of one type), oldest first\n"
     "  wallet holds TENANT_ID [--status active|captured|released|expired]\n"
     "                              its holds (amounts reserved until the actual charge is known)\n"
-    "  wallet usage TENANT_ID [--period day|month]\n"
+    "  wallet usage TENANT_ID [--period day|month] [--by type|country]\n"
     "                              count and total of its entries by period (UTC) and type\n"
+    "                              (and country: that of the number that priced the usage)\n"
     "  wallet price TENANT_ID PRODUCT NUMBER [--number-type TYPE]\n"
     "                              what one unit costs the tenant: PRODUCT sms_out, sms_in,\n"
     "                              voice_in_minute, voice_out_minute or number_month, priced by\n"
@@ -390,27 +391,48 @@ int run(const Options& o) {
       after = r.body->getValue<std::string>("next_after");
     }
   } else if (what == "wallet usage") {
-    std::string period = "day";
-    if (a.size() == 5 && a[3] == "--period") {
-      period = a[4];
-    } else {
-      need(3);
+    // wallet usage TENANT_ID [--period day|month] [--by type|country]
+    std::string period = "day", by = "type";
+    if (a.size() < 3 || a.size() % 2 == 0) throw std::invalid_argument("wrong number of arguments");
+    for (size_t i = 3; i + 1 < a.size(); i += 2) {
+      if (a[i] == "--period") {
+        period = a[i + 1];
+      } else if (a[i] == "--by") {
+        by = a[i + 1];
+      } else {
+        throw std::invalid_argument("unknown option " + a[i]);
+      }
     }
-    output(o, call(o, "GET", "/admin/v1/tenants/" + a[2] + "/wallet/usage?period=" + period),
+    output(o,
+           call(o, "GET",
+                "/admin/v1/tenants/" + a[2] + "/wallet/usage?period=" + period + "&by=" + by),
            [](const Options&, const Poco::JSON::Object& u) {
+             // One line per type (of a country, with --by country) and period.
+             auto lines = [](const std::string& start, const std::string& prefix,
+                             const Poco::JSON::Object& totals) {
+               auto types = totals.getObject("by_type");
+               std::vector<std::string> names;
+               types->getNames(names);
+               for (const auto& n : names) {
+                 auto t = types->getObject(n);
+                 std::cout << fmt::format("{}  {}{}  {} x  {}\n", start, prefix, n,
+                                          t->getValue<Poco::Int64>("count"),
+                                          money(t->getValue<Poco::Int64>("total_micros")));
+               }
+             };
              auto list = u.getArray("periods");
              for (size_t i = 0; i < list->size(); ++i) {
                auto p = list->getObject(i);
-               auto by = p->getObject("by_type");
-               std::vector<std::string> names;
-               by->getNames(names);
-               for (const auto& n : names) {
-                 auto t = by->getObject(n);
-                 std::cout << fmt::format("{}  {}  {} x  {}\n", p->getValue<std::string>("start"),
-                                          n, t->getValue<Poco::Int64>("count"),
-                                          money(t->getValue<Poco::Int64>("total_micros")));
+               const std::string start = p->getValue<std::string>("start");
+               if (p->has("by_country")) {
+                 auto countries = p->getObject("by_country");
+                 std::vector<std::string> names;
+                 countries->getNames(names);
+                 for (const auto& c : names) lines(start, c + "  ", *countries->getObject(c));
+               } else {
+                 lines(start, "", *p);
                }
-               std::cout << fmt::format("{}  net  {}\n", p->getValue<std::string>("start"),
+               std::cout << fmt::format("{}  net  {}\n", start,
                                         money(p->getValue<Poco::Int64>("net_micros")));
              }
            });

@@ -62,6 +62,11 @@ class FakeStripe {
     std::lock_guard lock(mu_);
     return customers_created_;
   }
+  // PaymentIntents answer "processing": the payment is confirmed later, by the webhook.
+  void pend() {
+    std::lock_guard lock(mu_);
+    pending_ = true;
+  }
   void decline() {
     std::lock_guard lock(mu_);
     declining_ = true;
@@ -166,7 +171,8 @@ class FakeStripe {
       if (fresh) {
         const std::string amount = form.get("amount", "0");
         it->second = R"({"id":"pi_recharge_)" + std::to_string(n) +
-                     R"(","object":"payment_intent","status":"succeeded","amount":)" + amount +
+                     R"(","object":"payment_intent","status":")" +
+                     (pending_ ? "processing" : "succeeded") + R"(","amount":)" + amount +
                      R"(,"amount_received":)" + amount + R"(,"currency":")" +
                      form.get("currency", "") + R"(","customer":"cus_recharge"})";
       }
@@ -190,7 +196,7 @@ class FakeStripe {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool holding_ = false, declining_ = false;
+  bool holding_ = false, declining_ = false, pending_ = false;
   std::vector<std::string> intents_;  // the Idempotency-Key of each PaymentIntent asked for
   std::map<std::string, std::string> payments_;  // by Idempotency-Key
   std::set<std::string> cards_;                  // attached to cus_recharge
@@ -199,12 +205,16 @@ class FakeStripe {
   Poco::Net::HTTPServer server_;  // last: stopped before the state its handlers use goes
 };
 
+const std::string kWebhookSecret = "whsec_recharge_3c1d";
+
 class AutoRechargeTest : public DaemonFixture {
  protected:
   void SetUp() override {
     DaemonFixture::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     std::ofstream(dir_ / "stripe-key") << "sk_test_recharge\n";
+    std::ofstream(dir_ / "stripe-secrets") << kWebhookSecret << "\n";
+    writeMainIni("[stripe]\nwebhook_secret_file = " + (dir_ / "stripe-secrets").string() + "\n");
     addPlugin(kPluginDir / "billing-stripe.so", "billing-stripe",
               "secret_key_file = " + (dir_ / "stripe-key").string() +
                   "\nbase_url = " + stripe_.url() + "\n",
@@ -256,6 +266,29 @@ class AutoRechargeTest : public DaemonFixture {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return true;
+  }
+
+  // A Stripe event about `pi` signed by Stripe's own library (tests/node/stripe_sign.js).
+  HttpReply stripeEvent(const std::string& type, const std::string& pi, int64_t cents,
+                        const std::string& key) {
+    const std::string payload =
+        R"({"id":"evt_)" + pi + R"(","object":"event","type":")" + type +
+        R"(","data":{"object":{"id":")" + pi + R"(","object":"payment_intent","amount":)" +
+        std::to_string(cents) + R"(,"amount_received":)" + std::to_string(cents) +
+        R"(,"currency":"usd","status":"succeeded","metadata":{"tenant_id":")" + tenant_ +
+        R"(","tollgate_key":")" + key + R"("}}}})";
+    const fs::path file = dir_ / "payload.json";
+    std::ofstream(file, std::ios::binary) << payload;
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const Ran signed_by =
+        run({"/usr/bin/node", (kSourceDir / "tests" / "node" / "stripe_sign.js").string(),
+             file.string(), kWebhookSecret, std::to_string(now)},
+            dir_ / "node");
+    EXPECT_EQ(signed_by.code, 0) << signed_by.err;
+    return http(port_, "POST", "/stripe/webhook", payload,
+                {{"Stripe-Signature", signed_by.out}, {"Content-Type", "application/json"}});
   }
 
   FakeStripe stripe_;
@@ -343,6 +376,33 @@ TEST_F(AutoRechargeTest, ADeclineIsRecordedAndHoldsBackTheNextTry) {
   EXPECT_NE(daemon_->err().find("auto-recharge of tenant " + tenant_ + "'s USD wallet failed"),
             std::string::npos)
       << daemon_->err();
+}
+
+// A recharge Stripe confirms later keeps its lease (no second charge meanwhile) until Stripe's
+// webhook says it succeeded: credited once, under the same key, and the lease ends.
+TEST_F(AutoRechargeTest, APendingRechargeEndsWithStripesWebhook) {
+  stripe_.pend();
+  credit(1'000'000);
+  linkCustomer();
+  ASSERT_EQ(enable(5'000'000, 20'000'000).status, 200);
+  ASSERT_TRUE(stripe_.awaitIntents(1)) << daemon_->err();
+  ASSERT_TRUE(eventually([&] { return recharge()->getValue<bool>("in_flight"); }));
+  EXPECT_EQ(call("POST", admin("/wallet/debits"),
+                 R"({"amount_micros":10000,"reason":"usage","idempotency_key":"p1"})")
+                .status,
+            201);
+  EXPECT_EQ(balance(), 990'000) << "nothing credited while pending";
+  EXPECT_TRUE(recharge()->getValue<bool>("in_flight"));
+
+  const std::string key = stripe_.intentKeys().at(0);
+  const auto r = stripeEvent("payment_intent.succeeded", "pi_recharge_1", 2000, key);
+  ASSERT_EQ(r.status, 200) << r.body << daemon_->err();
+  EXPECT_EQ(balance(), 20'990'000);
+  const auto state = recharge();
+  EXPECT_FALSE(state->getValue<bool>("in_flight")) << "the webhook ended the lease";
+  EXPECT_EQ(state->getValue<int>("failures"), 0);
+  EXPECT_EQ(stripe_.intentKeys().size(), 1u);
+  EXPECT_EQ(ctl({"ledger", "verify"}).code, 0);
 }
 
 TEST_F(AutoRechargeTest, SettingsAreCheckedAndNameTheField) {

@@ -413,6 +413,9 @@ TEST_F(WebhookTest, InboundSmsAndCallsAreChargedOnceByTheirSid) {
                 ->getObject("sms_usage")
                 ->getValue<int64_t>("total_micros"),
             -15800);
+  const Ran by_ctl = ctl({"wallet", "usage", t, "--by", "country", "--period", "month"});
+  ASSERT_EQ(by_ctl.code, 0) << by_ctl.err;
+  EXPECT_EQ(json(by_ctl.out)->getValue<std::string>("by"), "country") << by_ctl.out;
   EXPECT_EQ(ctl({"ledger", "verify"}).code, 0);
   const std::string metrics = http(port_, "GET", "/metrics").body;
   EXPECT_NE(metrics.find("tollgate_usage_charged_total 2\n"), std::string::npos) << metrics;
