@@ -442,7 +442,7 @@ start_gateway() {
     "$GW_URL/admin/v1/tenants/$tenant/numbers" || die "$name: attaching $NUMBER"
   if [ "${PRICED:-0}" = 1 ]; then
     curl -sf -o /dev/null -X POST -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
-      -d '{"amount_micros":1000000000000,"reason":"bench","idempotency_key":"bench"}' \
+      -d '{"amount_micros":10000000000,"reason":"bench","idempotency_key":"bench"}' \
       "$GW_URL/admin/v1/tenants/$tenant/wallet/credits" || die "$name: funding the wallet"
   fi
   log "tollgated $name on $GW_URL (pid $GW_PID), tenant $tenant, $NUMBER -> sms-keywords${PRICED:+ (priced: $PRICED)}"
