@@ -457,11 +457,15 @@ plugin_counter() { grep -F "name=\"$1\"}" <<<"$2" | awk '{print $2}' | head -1 |
 # Verifies what the gateway stored and counted against what was sent.
 verify_gateway() {
   local name=$1 storage=$2 m rows
-  # Requests still queued in the daemon when wrk stopped finish first.
+  # Requests still queued in the daemon when wrk stopped finish first (and, priced, the charges
+  # still queued for the charger: ADR 0013).
   local prev=""
   for _ in $(seq 30); do
     m=$(curl -sf "$GW_URL/metrics")
-    [ "$(metric tollgate_messages_received_total "$m")" = "$prev" ] && break
+    if [ "$(metric tollgate_messages_received_total "$m")" = "$prev" ]; then
+      [ "${PRICED:-0}" != 1 ] && break
+      [ "$(metric tollgate_usage_charged_total "$m")" = "$prev" ] && break
+    fi
     prev=$(metric tollgate_messages_received_total "$m")
     sleep 1
   done

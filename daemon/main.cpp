@@ -223,8 +223,9 @@ class Tollgated : public Poco::Util::ServerApplication {
       server->stopAll(true);
       pool->joinAll();
     }
-    svc.sweeper.reset();   // before the storage plugin it calls goes
-    svc.recharge.reset();  // and the storage and billing plugins it calls
+    svc.sweeper.reset();               // before the storage plugin it calls goes
+    if (svc.usage) svc.usage->stop();  // settles what is queued, with the pricing plugin
+    svc.recharge.reset();              // and the storage and billing plugins it calls
     host.shutdownAll();
     spdlog::info("stopped");
     return rc;

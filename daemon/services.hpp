@@ -14,7 +14,7 @@
 #include "config/config.hpp"
 #include "ledger/hold_sweeper.hpp"
 #include "ledger/ledger.hpp"
-#include "ledger/usage_events.hpp"
+#include "ledger/usage_charges.hpp"
 #include "messaging/optouts.hpp"
 #include "numbers/routes.hpp"
 #include "plugins/deadline.hpp"
@@ -46,7 +46,7 @@ struct Services {
   std::unique_ptr<twilio::WebhookGate> webhooks;
   std::unique_ptr<messaging::OptOuts> optouts;
   std::unique_ptr<messaging::Forwarder> forwarder;
-  std::unique_ptr<ledger::CountingUsageEvents> usage;
+  std::unique_ptr<ledger::ChargingUsageEvents> usage;
   std::unique_ptr<billing::Pricing> pricing;        // its plugin may be null: none enabled
   std::unique_ptr<billing::Billing> billing;        // the billing providers (may be none)
   std::unique_ptr<billing::AutoRecharge> recharge;  // null with a storage plugin before 1.6

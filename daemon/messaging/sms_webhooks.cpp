@@ -196,8 +196,11 @@ http::Response inboundSms(Services& svc, http::Request& r, twilio::Admitted& a) 
 
   const storage::Message m = inboundRecord(a, now);
   const auto recorded = a.unit.insertMessage(m);
-  a.afterCommit.push_back([&svc, m, recorded](const storage::UnitResult& written) {
-    if (written.result(recorded) == TG_UNIT_CHANGED) svc.usage->messageReceived(m);
+  const auto queued = svc.usage->queueMessage(a.unit, m);
+  a.afterCommit.push_back([&svc, m, recorded, queued](const storage::UnitResult& written) {
+    if (written.result(recorded) == TG_UNIT_CHANGED) {
+      svc.usage->messageReceived(m, ledger::queuedIn(written, queued));
+    }
   });
 
   // The core's registry, before the tenant's state or any plugin is considered.

@@ -203,7 +203,23 @@ struct ToProfile {
   }
 };
 
+struct ToUsage {
+  static constexpr const char* kRow = "tg_usage_row";
+  Usage operator()(const tg_usage_row& r) const {
+    return Usage{.tenant_id = copy(r.tenant_id),
+                 .key = copy(r.key),
+                 .currency = code(r.currency),
+                 .product = r.product,
+                 .sid = copy(r.sid),
+                 .number = copy(r.number),
+                 .counterpart = copy(r.counterpart),
+                 .quantity = r.quantity,
+                 .created_at_ms = r.created_at_ms};
+  }
+};
+
 using NumberRows = Collector<tg_number_row, Number, ToNumber>;
+using UsageRows = Collector<tg_usage_row, Usage, ToUsage>;
 using AccountRows = Collector<tg_twilio_account_row, TwilioAccount, ToAccount>;
 using MessageRows = Collector<tg_message_row, Message, ToMessage>;
 using CallRows = Collector<tg_call_row, Call, ToCall>;
@@ -666,6 +682,79 @@ bool Store::endRecharge(std::string_view tenant_id, const RechargeEnd& r) {
   return ended != 0;
 }
 
+// ---- ABI 1.7: queued usage ----
+
+namespace {
+tg_usage_row usageRow(const Usage& u) {
+  tg_usage_row row{.struct_size = sizeof(tg_usage_row),
+                   .tenant_id = str(u.tenant_id),
+                   .key = str(u.key),
+                   .currency = {},
+                   .product = u.product,
+                   .sid = str(u.sid),
+                   .number = str(u.number),
+                   .counterpart = str(u.counterpart),
+                   .quantity = u.quantity,
+                   .created_at_ms = u.created_at_ms};
+  setCode(row.currency, u.currency);
+  return row;
+}
+}  // namespace
+
+bool Store::queuesUsage() const {
+  return TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, usage_settle) &&
+         vt_->usage_list != nullptr && vt_->usage_settle != nullptr && appliesUnits();
+}
+
+std::vector<Usage> Store::queuedUsage(uint32_t limit) {
+  if (!queuesUsage()) return {};
+  UsageRows rows;
+  invoke("usage_list", "", [&](auto* c, auto* e) {
+    return vt_->usage_list(plugin_.instance(), c, limit, {&rows, UsageRows::fn}, e);
+  });
+  return std::move(rows.rows);
+}
+
+std::vector<tg_status> Store::settleUsage(const std::vector<UsageCharge>& charges) {
+  if (charges.empty()) return {};
+  if (!queuesUsage()) {
+    throw StorageError(TG_ERR_UNSUPPORTED,
+                       "storage plugin lacks usage_settle (ABI 1.7): queued usage needs a "
+                       "storage plugin built for ABI 1.7 or later");
+  }
+  std::vector<tg_usage_charge> in;
+  in.reserve(charges.size());
+  for (const UsageCharge& c : charges) {
+    tg_usage_charge& out = in.emplace_back(tg_usage_charge{.struct_size = sizeof(tg_usage_charge),
+                                                           .tenant_id = str(c.tenant_id),
+                                                           .key = str(c.key),
+                                                           .currency = {},
+                                                           .amount_micros = c.amount_micros,
+                                                           .kind = c.kind,
+                                                           .reference = str(c.reference),
+                                                           .description = str(c.description),
+                                                           .country = {},
+                                                           .now_ms = c.now_ms});
+    setCode(out.currency, c.currency);
+    setCode(out.country, c.country);
+  }
+  std::vector<tg_status> statuses(charges.size(), TG_ERR_INTERNAL);
+  invoke("usage_settle", "", [&](auto* c, auto* e) {
+    return vt_->usage_settle(plugin_.instance(), c, in.data(), static_cast<uint32_t>(in.size()),
+                             statuses.data(), e);
+  });
+  if (on_spend_) {
+    std::string last;  // each tenant charged once, as the batch lists them
+    for (size_t i = 0; i < charges.size(); ++i) {
+      if (statuses[i] != TG_OK || charges[i].amount_micros <= 0) continue;
+      if (charges[i].tenant_id == last) continue;
+      last = charges[i].tenant_id;
+      on_spend_(last);
+    }
+  }
+  return statuses;
+}
+
 template <class Rows, class Fn>
 auto Store::optionalOne(std::string_view op, std::string_view tenant_id, Fn&& fn)
     -> std::optional<typename decltype(Rows::rows)::value_type> {
@@ -830,8 +919,9 @@ UnitResult Store::apply(const Unit& unit) {
 
   // The ABI's view of the unit: each op's args struct borrows the unit's strings. Deques keep
   // the addresses of what they hold.
-  std::deque<std::variant<tg_idempotency_row, tg_idempotency_completion, tg_message_row,
-                          tg_call_row, tg_status_change, tg_recording_change, tg_optout_change>>
+  std::deque<
+      std::variant<tg_idempotency_row, tg_idempotency_completion, tg_message_row, tg_call_row,
+                   tg_status_change, tg_recording_change, tg_optout_change, tg_usage_row>>
       args;
   UnitResult result;
   result.results.assign(unit.ops().size(), TG_UNIT_UNCHANGED);
@@ -872,6 +962,8 @@ UnitResult Store::apply(const Unit& unit) {
                                                       .sid = str(a.sid),
                                                       .recording_url = str(a.recording_url),
                                                       .now_ms = a.now_ms}));
+          } else if constexpr (std::is_same_v<A, Usage>) {
+            return &std::get<tg_usage_row>(args.emplace_back(usageRow(a)));
           } else {
             return &std::get<tg_optout_change>(
                 args.emplace_back(tg_optout_change{.struct_size = sizeof(tg_optout_change),
@@ -1015,6 +1107,9 @@ void Store::applyEachAfterClaim(const Unit& unit, UnitResult& result) {
         out = TG_UNIT_CHANGED;
         break;
       }
+      case TG_UNIT_USAGE_ADD:
+        out = TG_UNIT_MISSING;  // nothing queues it without units: the caller charges it now
+        break;
       default:
         throw StorageError(TG_ERR_INTERNAL, fmt::format("unit: unknown operation {}", op.kind));
     }

@@ -245,6 +245,33 @@ struct LogQuery {
   uint32_t limit = 100;
 };
 
+// ABI 1.7: usage queued by the unit that recorded it, to be priced and charged later
+// (abi/storage.h, "queued usage").
+struct Usage {
+  std::string tenant_id;  // read back: the owner; queued: the unit's tenant
+  std::string key;        // the ledger key it is charged under, e.g. "usage:sms:SM..."
+  std::string currency;
+  int32_t product = 0;  // tg_product
+  std::string sid;
+  std::string number;       // priced by; empty: the call's, looked up then
+  std::string counterpart;  // the other party, for the entry's description
+  int32_t quantity = 1;     // segments, or seconds
+  int64_t created_at_ms = 0;
+};
+
+// What a queued usage costs, for Store::settleUsage.
+struct UsageCharge {
+  std::string tenant_id;
+  std::string key;
+  std::string currency;
+  int64_t amount_micros = 0;  // 0: nothing to charge; the usage only leaves the queue
+  tg_entry_kind kind = 0;
+  std::string reference;
+  std::string description;
+  std::string country;
+  int64_t now_ms = 0;
+};
+
 class StorageError : public std::runtime_error {
  public:
   StorageError(tg_status status, const std::string& message)
@@ -310,6 +337,13 @@ class Store {
                         int64_t lease_ms);
   // Whether that lease was still in flight, and is now ended.
   bool endRecharge(std::string_view tenant_id, const RechargeEnd& r);
+
+  // ABI 1.7: queued usage. queuesUsage: whether units can queue usage and it can be settled
+  // (otherwise usage is charged as it happens). queuedUsage: of every tenant, oldest first.
+  // settleUsage: each charge's own status (TG_OK, or why it stays queued), in order.
+  bool queuesUsage() const;
+  std::vector<Usage> queuedUsage(uint32_t limit);
+  std::vector<tg_status> settleUsage(const std::vector<UsageCharge>& charges);
 
   // Returns nullopt when this call claimed the key, else the record stored earlier.
   std::optional<IdempotencyRecord> claimIdempotency(const IdempotencyRecord& r);

@@ -58,7 +58,7 @@ class Unit {
   struct Op {
     tg_unit_op_kind kind = 0;
     std::variant<IdempotencyRecord, Completion, Message, Call, StatusChange, RecordingChange,
-                 OptOutChange>
+                 OptOutChange, Usage>
         args;
   };
 
@@ -75,6 +75,9 @@ class Unit {
   Index updateCallStatus(StatusChange c) { return add(TG_UNIT_CALL_STATUS, std::move(c)); }
   Index setCallRecording(RecordingChange c) { return add(TG_UNIT_CALL_RECORDING, std::move(c)); }
   Index setOptOut(OptOutChange c) { return add(TG_UNIT_OPTOUT_SET, std::move(c)); }
+  // ABI 1.7 (Store::queuesUsage): a usage to charge later; a key queued already is left
+  // (TG_UNIT_UNCHANGED). TG_UNIT_MISSING: not queued (the plugin cannot), charge it now.
+  Index queueUsage(Usage u) { return add(TG_UNIT_USAGE_ADD, std::move(u)); }
 
   const std::string& tenantId() const { return tenant_id_; }
   const std::vector<Op>& ops() const { return ops_; }

@@ -214,10 +214,12 @@ http::Response callStatus(Services& svc, http::Request& r, twilio::Admitted& a) 
                                                                      .status_rank = rank,
                                                                      .duration_s = duration,
                                                                      .now_ms = tenancy::nowMs()});
+  const auto queued = svc.usage->queueCall(a.unit, a.route->tenant.id, sid, status, duration);
   a.afterCommit.push_back(
-      [&svc, &r, &a, sid, status, duration, updated](const storage::UnitResult& written) {
+      [&svc, &r, &a, sid, status, duration, updated, queued](const storage::UnitResult& written) {
         if (messaging::statusChanged(r.requestId(), "call", sid, written.result(updated))) {
-          svc.usage->callStatusChanged(a.route->tenant.id, sid, status, std::max(duration, 0));
+          svc.usage->callStatusChanged(a.route->tenant.id, sid, status, std::max(duration, 0),
+                                       ledger::queuedIn(written, queued));
         }
       });
   return http::Response::noContent();

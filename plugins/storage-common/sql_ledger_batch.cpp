@@ -95,6 +95,10 @@ constexpr std::string_view kUpdateHoldsSql =
     "updated_at_ms = v.n FROM unnest(?::text[], ?::text[], ?::int[], ?::bigint[], ?::bigint[], "
     "?::bigint[]) AS v(t, id, s, cap, seq, n) WHERE h.tenant_id = v.t AND h.hold_id = v.id";
 
+constexpr std::string_view kUsageDoneManySql =
+    "DELETE FROM usage_queue q USING unnest(?::text[], ?::text[]) AS v(t, k) "
+    "WHERE q.tenant_id = v.t AND q.key = v.k";
+
 using Key = std::pair<std::string, std::string>;  // (tenant, currency | key | hold id)
 
 // LedgerTx over the rows read in round 1; the writes are kept, the last one of each row wins.
@@ -207,7 +211,8 @@ class BatchLedgerTx : public LedgerTx {
 
 bool ledgerOnly(const OwnedUnit& u) {
   return !u.ops.empty() && std::all_of(u.ops.begin(), u.ops.end(), [](const UnitOp& o) {
-    return std::holds_alternative<LedgerOp>(o) || std::holds_alternative<HoldOp>(o);
+    return std::holds_alternative<LedgerOp>(o) || std::holds_alternative<HoldOp>(o) ||
+           std::holds_alternative<UsageDoneOp>(o);
   });
 }
 
@@ -223,11 +228,10 @@ void runLedgerBatch(SqlExec& x, const Dialect& d, std::vector<std::shared_ptr<Ow
         wallet_set.emplace(u->tenant, l->currency);
         key_set.emplace(u->tenant, l->key);
         max_entries += static_cast<int64_t>(l->entries.size());
-      } else {
-        const auto& h = std::get<HoldOp>(o);
-        wallet_set.emplace(u->tenant, h.currency);
-        hold_set.emplace(u->tenant, h.hold_id);
-        if (h.action == TG_HOLD_CAPTURE) ++max_entries;
+      } else if (const auto* h = std::get_if<HoldOp>(&o)) {
+        wallet_set.emplace(u->tenant, h->currency);
+        hold_set.emplace(u->tenant, h->hold_id);
+        if (h->action == TG_HOLD_CAPTURE) ++max_entries;
       }
     }
   }
@@ -249,7 +253,9 @@ void runLedgerBatch(SqlExec& x, const Dialect& d, std::vector<std::shared_ptr<Ow
     round.push_back({.sql = d.wait_limit_sql, .params = {std::to_string(wait_ms)}});
   }
   const size_t lock_at = round.size();
-  round.push_back({.sql = kLockWalletsSql, .params = {textArray(wallet_t), textArray(wallet_c)}});
+  if (!wallet_t.empty()) {
+    round.push_back({.sql = kLockWalletsSql, .params = {textArray(wallet_t), textArray(wallet_c)}});
+  }
   const size_t keys_at = key_t.empty() ? 0 : round.size();
   if (!key_t.empty()) {
     round.push_back({.sql = kPriorAppliesSql, .params = {textArray(key_t), textArray(key_k)}});
@@ -263,7 +269,7 @@ void runLedgerBatch(SqlExec& x, const Dialect& d, std::vector<std::shared_ptr<Ow
   const std::vector<Rows> read = x.queryAll(round);
 
   BatchLedgerTx tx;
-  for (const auto& r : read.at(lock_at)) {
+  for (const auto& r : wallet_t.empty() ? Rows{} : read.at(lock_at)) {
     tx.wallets[{r[0], r[1]}] = LockedWallet{
         .balance = std::stoll(r[2]), .credit_limit = std::stoll(r[3]), .held = std::stoll(r[4])};
   }
@@ -288,15 +294,21 @@ void runLedgerBatch(SqlExec& x, const Dialect& d, std::vector<std::shared_ptr<Ow
     std::sort(tx.seqs.begin(), tx.seqs.end());
   }
 
-  // The decisions, unit after unit in the batch's order.
+  // The decisions, unit after unit in the batch's order. Usage taken off the queue is written
+  // only for units that applied (a unit refused leaves its usage queued).
+  std::vector<std::string> done_t, done_key;
   for (const auto& u : batch) {
     const size_t before = tx.writes();
+    std::vector<std::string> done;
     try {
       for (size_t i = 0; i < u->ops.size(); ++i) {
         if (const auto* l = std::get_if<LedgerOp>(&u->ops[i])) {
           u->ledger[i] = applyLedger(tx, u->tenant, *l);
           u->results[i] =
               u->ledger[i].outcome == TG_APPLY_APPLIED ? TG_UNIT_CHANGED : TG_UNIT_UNCHANGED;
+        } else if (const auto* usage = std::get_if<UsageDoneOp>(&u->ops[i])) {
+          done.push_back(usage->key);
+          u->results[i] = TG_UNIT_CHANGED;
         } else {
           u->holds[i] = applyHold(tx, u->tenant, std::get<HoldOp>(u->ops[i]));
           u->results[i] =
@@ -310,6 +322,11 @@ void runLedgerBatch(SqlExec& x, const Dialect& d, std::vector<std::shared_ptr<Ow
       u->reset();
       u->status = e.status();
       u->error = e.what();
+      continue;
+    }
+    for (std::string& key : done) {
+      done_t.push_back(u->tenant);
+      done_key.push_back(std::move(key));
     }
   }
 
@@ -398,6 +415,9 @@ void runLedgerBatch(SqlExec& x, const Dialect& d, std::vector<std::shared_ptr<Ow
     round.push_back({.sql = kUpdateHoldsSql,
                      .params = {textArray(t), textArray(id), intArray(status), intArray(captured),
                                 intArray(seq), intArray(at)}});
+  }
+  if (!done_t.empty()) {
+    round.push_back({.sql = kUsageDoneManySql, .params = {textArray(done_t), textArray(done_key)}});
   }
   round.push_back({.sql = "COMMIT", .params = {}});
   committing = true;

@@ -322,6 +322,25 @@ const std::vector<std::string_view> kVersion4 = {
 ))",
 };
 
+// ABI 1.7: usage queued by the unit that recorded it, until a charger prices and settles it
+// (see abi/storage.h, "queued usage"). Rows live seconds; read oldest first. No foreign key: a
+// webhook never fails for its tenant's wallet, whose absence usage_settle reports instead.
+const std::vector<std::string_view> kVersion5 = {
+    R"(CREATE TABLE usage_queue (
+  tenant_id TEXT NOT NULL,
+  key {ID_TEXT} NOT NULL,
+  currency TEXT NOT NULL,
+  product INTEGER NOT NULL,
+  sid TEXT NOT NULL,
+  number TEXT NOT NULL DEFAULT '',
+  counterpart TEXT NOT NULL DEFAULT '',
+  quantity INTEGER NOT NULL CHECK (quantity >= 1),
+  created_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, key)
+))",
+    "CREATE INDEX usage_queue_oldest ON usage_queue (created_at_ms, tenant_id, key)",
+};
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -330,6 +349,7 @@ const std::vector<Migration>& migrations() {
       {2, "ABI 1.1: status ranks and record log indexes", kVersion2},
       {3, "ABI 1.4: usage entry kinds, holds and held totals", kVersion3},
       {4, "ABI 1.6: billing profiles, the auto-recharge lease, entries' countries", kVersion4},
+      {5, "ABI 1.7: queued usage", kVersion5},
   };
   return all;
 }

@@ -158,6 +158,11 @@ class SqlStore : public sdk::StoragePlugin {
                         int64_t lease_ms) override;
   bool rechargeEnd(const sdk::CallContext& ctx, const tg_recharge_end& req) override;
 
+  // ABI 1.7: queued usage (sql_usage.cpp).
+  void usageList(const sdk::CallContext& ctx, uint32_t limit, tg_usage_sink sink) override;
+  void usageSettle(const sdk::CallContext& ctx, const tg_usage_charge* charges, uint32_t count,
+                   tg_status* out_statuses) override;
+
   ~SqlStore() override;
 
  protected:
@@ -226,6 +231,10 @@ class SqlStore : public sdk::StoragePlugin {
   // Group commit (sql_units.cpp): queues u and returns once the batch that carried it
   // committed (or failed), having led the batches itself if no other caller did.
   void submit(const std::shared_ptr<OwnedUnit>& u);
+  // Queues all of `units` at once (so they share batches) and returns once each is done.
+  void submitAll(const std::vector<std::shared_ptr<OwnedUnit>>& units);
+  // Waits, holding g.mu through `lock`, until u is done, leading batches when its turn comes.
+  void await(const std::shared_ptr<OwnedUnit>& u, std::unique_lock<std::mutex>& lock);
   // As the leader: applies and commits `batch`, setting each unit's outcome.
   void commitBatch(std::vector<std::shared_ptr<OwnedUnit>>& batch, std::unique_ptr<SqlExec>& conn);
   // Each unit in a SAVEPOINT of its own, statement after statement: any unit, and a failing

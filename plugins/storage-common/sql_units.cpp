@@ -47,6 +47,8 @@ std::string_view kindName(tg_unit_op_kind kind) {
       return "call_recording";
     case TG_UNIT_OPTOUT_SET:
       return "optout_set";
+    case TG_UNIT_USAGE_ADD:
+      return "usage_add";
     default:
       return "unknown";
   }
@@ -176,6 +178,9 @@ std::shared_ptr<OwnedUnit> checkedUnit(const sdk::CallContext& ctx, const tg_uni
             .now_ms = c.now_ms});
         break;
       }
+      case TG_UNIT_USAGE_ADD:
+        u.ops.emplace_back(checkedUsageAdd(op, u.tenant, argsOf<tg_usage_row>(op, o)));
+        break;
       default:
         throw sdk::Error(TG_ERR_UNSUPPORTED, cat({op, ": operation kind ", std::to_string(o.kind),
                                                   " is not known to this plugin"}));
@@ -302,6 +307,10 @@ void applyOps(SqlExec& x, const Dialect& d, OwnedUnit& u) {
               u.holds[i] = applyHold(tx, u.tenant, h);
               return u.holds[i].outcome == TG_APPLY_APPLIED ? TG_UNIT_CHANGED : TG_UNIT_UNCHANGED;
             },
+            [&](const UsageDoneOp& o) -> int32_t {
+              x.query(kUsageDoneSql, {u.tenant, o.key});
+              return TG_UNIT_CHANGED;
+            },
             [&](const OptOutOp& c) -> int32_t {
               if (!d.registry_lock_exclusive.empty()) {
                 x.query(d.registry_lock_exclusive, {registryKey(u.tenant, c.phone)});
@@ -379,10 +388,19 @@ tg_unit_outcome SqlStore::unitApply(const sdk::CallContext& ctx, const tg_unit& 
   return TG_UNIT_APPLIED;
 }
 
-void SqlStore::submit(const std::shared_ptr<OwnedUnit>& u) {
+void SqlStore::submit(const std::shared_ptr<OwnedUnit>& u) { submitAll({u}); }
+
+void SqlStore::submitAll(const std::vector<std::shared_ptr<OwnedUnit>>& units) {
   GroupCommit& g = *group_;
   std::unique_lock lock(g.mu);
-  g.pending.push_back(u);
+  g.pending.insert(g.pending.end(), units.begin(), units.end());
+  // In order: when a unit is done, those queued before it were taken into a batch first. A
+  // later one of these made the leader meanwhile keeps its `lead` until it is awaited here.
+  for (const auto& u : units) await(u, lock);
+}
+
+void SqlStore::await(const std::shared_ptr<OwnedUnit>& u, std::unique_lock<std::mutex>& lock) {
+  GroupCommit& g = *group_;
   while (!u->done) {
     if (g.leaders >= g.options.writers || g.pending.empty()) {
       u->wake.wait(lock, [&] { return u->done || u->lead; });
@@ -643,7 +661,7 @@ bool pipelinable(const OwnedUnit& u) {
   if (claim == nullptr || !claim->completion) return false;
   for (size_t i = 1; i < u.ops.size(); ++i) {
     if (std::holds_alternative<ClaimOp>(u.ops[i]) || std::holds_alternative<LedgerOp>(u.ops[i]) ||
-        std::holds_alternative<HoldOp>(u.ops[i])) {
+        std::holds_alternative<HoldOp>(u.ops[i]) || std::holds_alternative<UsageDoneOp>(u.ops[i])) {
       return false;
     }
     const auto* c = std::get_if<CompleteOp>(&u.ops[i]);

@@ -213,8 +213,16 @@ tg_ledger_apply_result applyLedger(LedgerTx& tx, const std::string& tenant, cons
 // Applies a hold action (sql_holds.cpp) under the same wallet lock. Throws sdk::Error (no such
 // wallet or hold, a capture above the hold) or a retryable DbFailure.
 tg_hold_result applyHold(LedgerTx& tx, const std::string& tenant, const HoldOp& op);
-using UnitOp =
-    std::variant<ClaimOp, CompleteOp, RecordInsert, RecordUpdate, OptOutOp, LedgerOp, HoldOp>;
+// Takes a usage off the queue (ABI 1.7, usage_settle; sql_usage.cpp), in the unit that
+// charges it: nothing if it is not queued (settled already, by this daemon or another).
+struct UsageDoneOp {
+  std::string key;
+};
+inline constexpr std::string_view kUsageDoneSql =
+    "DELETE FROM usage_queue WHERE tenant_id = ? AND key = ?";
+
+using UnitOp = std::variant<ClaimOp, CompleteOp, RecordInsert, RecordUpdate, OptOutOp, LedgerOp,
+                            HoldOp, UsageDoneOp>;
 
 struct OwnedUnit {
   std::string tenant;
@@ -268,7 +276,12 @@ struct Duplicate {
 // rolls the unit back.
 void applyOps(SqlExec& x, const Dialect& d, OwnedUnit& u);
 
-// Whether every operation of `u` is a ledger apply or a hold action (sql_ledger_batch.cpp).
+// A TG_UNIT_USAGE_ADD, checked: an INSERT into usage_queue that leaves a queued key alone.
+RecordInsert checkedUsageAdd(std::string_view op, const std::string& tenant,
+                             const tg_usage_row& row);
+
+// Whether every operation of `u` is a ledger apply, a hold action or a usage taken off the
+// queue (sql_ledger_batch.cpp).
 bool ledgerOnly(const OwnedUnit& u);
 // Applies and commits a batch of ledgerOnly units in two rounds of statements, with
 // PostgreSQL's arrays (sql_ledger_batch.cpp). Throws DbFailure, `committing` then saying

@@ -676,7 +676,8 @@ PIN(tg_storage_vtable, billing_profile_put, 320, 8);
 PIN(tg_storage_vtable, billing_profile_get, 328, 8);
 PIN(tg_storage_vtable, recharge_begin, 336, 8);
 PIN(tg_storage_vtable, recharge_end, 344, 8);
-PIN_END(tg_storage_vtable, recharge_end, 352);
+PIN_END(tg_storage_vtable, recharge_end, 352); /* as released in 1.6 */
+
 PIN(tg_payment_method_request, struct_size, 0, 4);
 PIN(tg_payment_method_request, action, 4, 4);
 PIN(tg_payment_method_request, customer_ref, 8, 16);
@@ -701,6 +702,33 @@ PIN_VALUE(TG_PM_LIST, 1);
 PIN_VALUE(TG_PM_ATTACH, 2);
 PIN_VALUE(TG_PM_SET_DEFAULT, 3);
 PIN_VALUE(TG_PM_DETACH, 4);
+
+/* --- ABI 1.7 --- */
+PIN_VALUE(TG_UNIT_USAGE_ADD, 9);
+PIN(tg_usage_row, tenant_id, 8, 16);
+PIN(tg_usage_row, key, 24, 16);
+PIN(tg_usage_row, currency, 40, 4);
+PIN(tg_usage_row, product, 44, 4);
+PIN(tg_usage_row, sid, 48, 16);
+PIN(tg_usage_row, number, 64, 16);
+PIN(tg_usage_row, counterpart, 80, 16);
+PIN(tg_usage_row, quantity, 96, 4);
+PIN(tg_usage_row, created_at_ms, 104, 8);
+PIN_END(tg_usage_row, created_at_ms, 112);
+PIN_SIZE(tg_usage_sink, 16);
+PIN(tg_usage_charge, tenant_id, 8, 16);
+PIN(tg_usage_charge, key, 24, 16);
+PIN(tg_usage_charge, currency, 40, 4);
+PIN(tg_usage_charge, amount_micros, 48, 8);
+PIN(tg_usage_charge, kind, 56, 4);
+PIN(tg_usage_charge, reference, 64, 16);
+PIN(tg_usage_charge, description, 80, 16);
+PIN(tg_usage_charge, country, 96, 4);
+PIN(tg_usage_charge, now_ms, 104, 8);
+PIN_END(tg_usage_charge, now_ms, 112);
+PIN(tg_storage_vtable, usage_list, 352, 8);
+PIN(tg_storage_vtable, usage_settle, 360, 8);
+PIN_END(tg_storage_vtable, usage_settle, 368);
 
 #endif /* LP64 */
 

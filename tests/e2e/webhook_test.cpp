@@ -13,7 +13,35 @@
 namespace tollgate::testing {
 namespace {
 
-class WebhookTest : public WebhookFixture {};
+class WebhookTest : public WebhookFixture {
+ protected:
+  // /metrics once it contains `line` (polled, within a generous bound), or as it is then.
+  std::string metricsWith(const std::string& line) {
+    std::string metrics;
+    for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+         std::chrono::steady_clock::now() < end;) {
+      metrics = http(port_, "GET", "/metrics").body;
+      if (metrics.find(line) != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return metrics;
+  }
+  // The daemon's log once it contains `text` (polled likewise), or as it is then.
+  std::string logWith(const std::string& text) {
+    std::string log;
+    for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+         std::chrono::steady_clock::now() < end;) {
+      log = daemon_->err();
+      if (log.find(text) != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return log;
+  }
+  int64_t balanceOf(const std::string& tenant) {
+    return json(http(port_, "GET", "/admin/v1/tenants/" + tenant + "/wallet", "", admin()).body)
+        ->getValue<int64_t>("balance_micros");
+  }
+};
 
 int countMessages(uint16_t port, const std::string& key, const std::string& query = "") {
   auto r = http(port, "GET", "/v1/messages" + query, "", {{"Authorization", "Bearer " + key}});
@@ -417,7 +445,8 @@ TEST_F(WebhookTest, InboundSmsAndCallsAreChargedOnceByTheirSid) {
   ASSERT_EQ(by_ctl.code, 0) << by_ctl.err;
   EXPECT_EQ(json(by_ctl.out)->getValue<std::string>("by"), "country") << by_ctl.out;
   EXPECT_EQ(ctl({"ledger", "verify"}).code, 0);
-  const std::string metrics = http(port_, "GET", "/metrics").body;
+  // Counted just after the charges are stored.
+  const std::string metrics = metricsWith("tollgate_usage_charged_total 2\n");
   EXPECT_NE(metrics.find("tollgate_usage_charged_total 2\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("tollgate_usage_unbilled_total 0\n"), std::string::npos) << metrics;
 }
@@ -441,9 +470,65 @@ TEST_F(WebhookTest, UsageAWalletCannotCoverIsRecordedAsDebt) {
     if (balance == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(balance, -7900) << "the credit limit is 0: the charge is debt";
-  const std::string metrics = http(port_, "GET", "/metrics").body;
+  const std::string metrics = metricsWith("tollgate_usage_charged_total 1\n");
   EXPECT_NE(metrics.find("tollgate_usage_charged_total 1\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("tollgate_usage_unbilled_total 0\n"), std::string::npos) << metrics;
+  EXPECT_EQ(ctl({"ledger", "verify"}).code, 0);
+}
+
+// Usage is queued with the webhook that records it (storage ABI 1.7) and charged once it can be
+// priced: here pricing-twilio cannot reach Twilio (and has no fallback table) until the daemon
+// restarts with it reachable (Prism serving Twilio's Pricing OpenAPI file). Nothing is lost in
+// between and nothing is charged twice.
+TEST_F(WebhookTest, UsageStaysQueuedUntilItCanBePricedAcrossARestart) {
+  const char* v1 = std::getenv("TOLLGATE_TEST_PRISM_PRICING_V1");
+  const char* v2 = std::getenv("TOLLGATE_TEST_PRISM_PRICING_V2");
+  ASSERT_TRUE(v1 != nullptr && v2 != nullptr)
+      << "start Prism: source tests/prism/prism.sh; prism_start (scripts/test.sh does)";
+  std::ofstream(dir_ / "token") << "prism-token\n";
+  const auto pricing = [&](const std::string& base_v1, const std::string& base_v2) {
+    addPlugin(kPluginDir / "pricing-twilio.so", "pricing-twilio",
+              "account_sid = AC0123456789abcdef0123456789abcdef\nauth_token_file = " +
+                  (dir_ / "token").string() + "\nbase_url_v1 = " + base_v1 +
+                  "\nbase_url_v2 = " + base_v2 + "\nretry_after_failure_s = 1\n",
+              true);
+  };
+  // Nothing listens on the discard port: every fetch is refused.
+  pricing("http://127.0.0.1:9", "http://127.0.0.1:9");
+  addTestPlugin("test-sms", "", true);
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber, "\"sms_plugin\":\"test-sms\"");
+  EXPECT_EQ(post("/twilio/sms", smsParams("SMqueued1", "+14155550111", kNumber, "hi")).status, 200);
+  const std::string log = logWith("usage:sms:SMqueued1 of tenant " + t + " not charged yet");
+  EXPECT_NE(log.find("kept queued"), std::string::npos) << log;
+  EXPECT_EQ(balanceOf(t), 0);
+  daemon_->stopCleanly();  // its last round cannot price it either
+  daemon_.reset();
+
+  pricing(v1, v2);
+  start();
+  waitReady();
+  int64_t balance = 0;
+  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+       balance == 0 && std::chrono::steady_clock::now() < end;) {
+    balance = balanceOf(t);
+    if (balance == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(balance, -50000) << "Twilio's example inbound SMS price, 0.05, once";
+  const auto entries =
+      json(http(port_, "GET", "/admin/v1/tenants/" + t + "/wallet/entries", "", admin()).body)
+          ->getArray("entries");
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ(entries->getObject(0)->getValue<std::string>("reference"), "SMqueued1");
+  EXPECT_EQ(entries->getObject(0)->getValue<std::string>("type"), "sms_usage");
+  // A repeat of the webhook after the charge charges nothing more.
+  EXPECT_EQ(post("/twilio/sms", smsParams("SMqueued1", "+14155550111", kNumber, "hi")).status, 200);
+  const std::string metrics = metricsWith("tollgate_usage_charged_total 1\n");
+  EXPECT_NE(metrics.find("tollgate_usage_charged_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("tollgate_usage_unbilled_total 0\n"), std::string::npos) << metrics;
+  EXPECT_EQ(balanceOf(t), -50000);
   EXPECT_EQ(ctl({"ledger", "verify"}).code, 0);
 }
 

@@ -27,7 +27,7 @@ extern "C" {
 /* ABI version this header describes. Major: incompatible change. Minor: fields or vtable entries
  * appended. The host refuses a plugin with a different major or a newer minor than its own. */
 #define TG_ABI_MAJOR 1
-#define TG_ABI_MINOR 6
+#define TG_ABI_MINOR 7
 
 /* True when a struct of size `size` (as reported by its producer) contains `field`. */
 #define TG_HAS_FIELD(type, size, field) \
@@ -43,8 +43,9 @@ typedef int32_t tg_status;
 #define TG_ERR_DEADLINE 5         /* the call's deadline passed before it completed */
 #define TG_ERR_UNSUPPORTED 6      /* the plugin does not implement this operation */
 #define TG_ERR_INTERNAL 7         /* a bug or unexpected exception inside the callee */
-#define TG_ERR_OUTCOME_UNKNOWN 8  /* (1.5) a request went out but no answer came back: it may
-                                     have taken effect. Retry only what is idempotent */
+#define TG_ERR_OUTCOME_UNKNOWN                                  \
+  8 /* (1.5) a request went out but no answer came back: it may \
+       have taken effect. Retry only what is idempotent */
 
 /* Borrowed or static text: `size` bytes at `data`, UTF-8, not necessarily NUL-terminated.
  * {NULL, 0} is the empty string. Frozen forever (no struct_size). */

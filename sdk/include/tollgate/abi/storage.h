@@ -15,7 +15,8 @@
  * The vtable is append-only. ABI 1.1 added numbers, Twilio accounts, messages, calls and
  * opt-outs; ABI 1.2 added idempotency_reclaim; ABI 1.3 added units of work (unit_apply); ABI
  * 1.4 added usage entry kinds, holds, held_micros on wallets and ledger queries; ABI 1.6 added
- * billing profiles and the auto-recharge lease; templates and
+ * billing profiles and the auto-recharge lease; ABI 1.7 added queued usage (TG_UNIT_USAGE_ADD,
+ * usage_list, usage_settle); templates and
  * the outbox come in later minor versions. The schema for all of them
  * is created by migrate() so that upgrades never need a data migration across plugins.
  */
@@ -310,6 +311,9 @@ typedef int32_t tg_unit_op_kind;
 #define TG_UNIT_CALL_RECORDING 7
 /* args: tg_optout_change. As optout_set: the state and its audit event. */
 #define TG_UNIT_OPTOUT_SET 8
+/* ABI 1.7. args: tg_usage_row (tenant_id unused: the unit's). Queues a usage to be charged
+ * later (see "queued usage"); a key queued already is left as it is (TG_UNIT_UNCHANGED). */
+#define TG_UNIT_USAGE_ADD 9
 
 /* What one operation did, written to tg_unit_op.out_result once its unit is applied. */
 #define TG_UNIT_CHANGED 1    /* it wrote */
@@ -528,6 +532,46 @@ typedef struct tg_recharge_end {
   int64_t now_ms;
 } tg_recharge_end;
 
+/* ---- queued usage (ABI 1.7) ----
+ *
+ * Usage the host charges after it happened (an inbound SMS, a completed call) is queued by the
+ * unit that records it (TG_UNIT_USAGE_ADD): it is then charged even if the daemon stops before
+ * pricing it, and it is priced and charged off the webhook's path, many at a time: usage_list
+ * reads the queue, usage_settle charges what was priced and takes it off the queue. Any number
+ * of daemons may settle the same usage: each key is charged once. */
+
+typedef struct tg_usage_row {
+  uint32_t struct_size;
+  tg_str tenant_id;   /* usage_list: the owner; TG_UNIT_USAGE_ADD: unused (the unit's) */
+  tg_str key;         /* unique per tenant; the ledger key it is charged under ("usage:sms:SM..") */
+  char currency[4];   /* the wallet it is charged to */
+  int32_t product;    /* a tg_product (abi/pricing.h): what to price */
+  tg_str sid;         /* the provider's message or call */
+  tg_str number;      /* the number the price depends on; empty: the call's, looked up then */
+  tg_str counterpart; /* the other party, for the entry's description; or empty */
+  int32_t quantity;   /* segments of an SMS, seconds of a call; >= 1 */
+  int64_t created_at_ms;
+} tg_usage_row;
+
+typedef struct tg_usage_sink {
+  void* ctx;
+  void (*fn)(void* ctx, const tg_usage_row* row);
+} tg_usage_sink;
+
+/* usage_settle: a queued usage, and what it costs. */
+typedef struct tg_usage_charge {
+  uint32_t struct_size;
+  tg_str tenant_id;
+  tg_str key;            /* the queued usage's; the ledger apply's idempotency key */
+  char currency[4];      /* the wallet charged */
+  int64_t amount_micros; /* > 0: charged; 0: nothing to charge (unpriced), only dequeued */
+  tg_entry_kind kind;    /* the entry's */
+  tg_str reference;      /* the entry's */
+  tg_str description;    /* the entry's */
+  char country[4];       /* the entry's, or "" */
+  int64_t now_ms;
+} tg_usage_charge;
+
 /* ---- vtable ---- */
 
 typedef struct tg_storage_vtable {
@@ -738,6 +782,22 @@ typedef struct tg_storage_vtable {
    * taken over (or ended) changes nothing -> *out_ended 0. TG_ERR_NOT_FOUND: no profile. */
   tg_status (*recharge_end)(void* instance, const tg_call_ctx* ctx, const tg_recharge_end* req,
                             int32_t* out_ended, tg_error* err);
+
+  /* --- ABI 1.7: optional; a host checks TG_HAS_FIELD and a non-NULL pointer first --- */
+
+  /* Queued usage (see "queued usage" above) of every tenant (ctx->tenant_id empty) or of
+   * ctx->tenant_id, oldest first (created_at_ms, then tenant and key), at most `limit`. */
+  tg_status (*usage_list)(void* instance, const tg_call_ctx* ctx, uint32_t limit,
+                          tg_usage_sink sink, tg_error* err);
+  /* Settles each of charges[0..count) (stride charges[0].struct_size), each atomically on its
+   * own, possibly many in one transaction: a charge with amount_micros > 0 is applied as
+   * ledger_apply would apply one entry of -amount_micros under the key, allow_overdraft set (a
+   * key applied before charges nothing again); then the usage leaves the queue (if it is still
+   * queued). out_statuses[i] (caller-owned, count of them): TG_OK, or that charge's own error
+   * (TG_ERR_NOT_FOUND: no such wallet; TG_ERR_INVALID_ARGUMENT naming the field), which leaves
+   * its usage queued. Another status than TG_OK returned: nothing was settled. */
+  tg_status (*usage_settle)(void* instance, const tg_call_ctx* ctx, const tg_usage_charge* charges,
+                            uint32_t count, tg_status* out_statuses, tg_error* err);
 } tg_storage_vtable;
 
 #ifdef __cplusplus

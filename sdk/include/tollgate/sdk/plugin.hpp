@@ -377,6 +377,18 @@ class StoragePlugin : public PluginBase {
     throw Error(TG_ERR_UNSUPPORTED, "recharge_end is not implemented by this plugin");
   }
 
+  // ABI 1.7, optional: queued usage (abi/storage.h). The defaults say TG_ERR_UNSUPPORTED.
+  virtual void usageList(const CallContext& ctx, uint32_t limit, tg_usage_sink sink) {
+    (void)ctx, (void)limit, (void)sink;
+    throw Error(TG_ERR_UNSUPPORTED, "usage_list is not implemented by this plugin");
+  }
+  // charges: count of them, stride charges[0].struct_size; fills out_statuses[0..count).
+  virtual void usageSettle(const CallContext& ctx, const tg_usage_charge* charges, uint32_t count,
+                           tg_status* out_statuses) {
+    (void)ctx, (void)charges, (void)count, (void)out_statuses;
+    throw Error(TG_ERR_UNSUPPORTED, "usage_settle is not implemented by this plugin");
+  }
+
   static const void* vtable() noexcept {
     using S = StoragePlugin;
     static const tg_storage_vtable vt = {
@@ -594,6 +606,16 @@ class StoragePlugin : public PluginBase {
         [](void* i, const tg_call_ctx* c, const tg_recharge_end* r, int32_t* out, tg_error* e) {
           return guard(
               e, [&] { *out = detail::self<S>(i)->rechargeEnd(CallContext::from(c), *r) ? 1 : 0; });
+        },
+        // ABI 1.7
+        [](void* i, const tg_call_ctx* c, uint32_t limit, tg_usage_sink s, tg_error* e) {
+          return guard(e, [&] { detail::self<S>(i)->usageList(CallContext::from(c), limit, s); });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_usage_charge* charges, uint32_t count,
+           tg_status* out, tg_error* e) {
+          return guard(e, [&] {
+            detail::self<S>(i)->usageSettle(CallContext::from(c), charges, count, out);
+          });
         },
     };
     return &vt;
