@@ -34,6 +34,33 @@ void decodeInto(std::string_view text, size_t base, std::string& out) {
 
 }  // namespace
 
+std::string formEncode(const Params& params) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  const auto encode = [&](std::string_view text) {
+    for (const char ch : text) {
+      const auto c = static_cast<unsigned char>(ch);
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '*' ||
+          c == '-' || c == '.' || c == '_') {
+        out.push_back(ch);
+      } else if (c == ' ') {
+        out.push_back('+');
+      } else {
+        out.push_back('%');
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
+      }
+    }
+  };
+  for (const auto& [name, value] : params) {
+    if (!out.empty()) out.push_back('&');
+    encode(name);
+    out.push_back('=');
+    encode(value);
+  }
+  return out;
+}
+
 std::string formDecode(std::string_view text) {
   std::string out;
   decodeInto(text, 0, out);

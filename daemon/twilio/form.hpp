@@ -27,4 +27,10 @@ Params parseForm(std::string_view body);
 // One name or value: '+' -> ' ', %XX -> byte. Throws FormError on a malformed escape.
 std::string formDecode(std::string_view text);
 
+// The body a form encoder sends (the WHATWG "application/x-www-form-urlencoded serializer", as
+// Twilio's own libraries send it): pairs in order, repeats kept (MediaUrl=a&MediaUrl=b), a
+// space as '+', every byte but ASCII letters, digits and "*-._" as %XX. parseForm reads it
+// back unchanged.
+std::string formEncode(const Params& params);
+
 }  // namespace tollgate::twilio

@@ -31,6 +31,7 @@ prism_start() {
   _prism_one PRICING_V1 "$TWILIO_OAI/twilio_pricing_v1.json" 4610 || return 1
   _prism_one PRICING_V2 "$TWILIO_OAI/twilio_pricing_v2.json" 4660 || return 1
   _prism_one STRIPE "$STRIPE_OAI/stripe_billing_subset.json" 4710 || return 1
+  _prism_one TWILIO_API "$TWILIO_OAI/twilio_api_v2010.json" 4760 || return 1
   # Ready when each says it listens (one to a few seconds each); a bounded wait, like pg_ctl -w.
   local log tries
   for log in "$PRISM_DIR"/*.log; do
