@@ -203,6 +203,34 @@ struct ToProfile {
   }
 };
 
+struct ToOutbox {
+  static constexpr const char* kRow = "tg_outbox_row";
+  OutboxMessage operator()(const tg_outbox_row& r) const {
+    return OutboxMessage{.id = copy(r.id),
+                         .tenant_id = copy(r.tenant_id),
+                         .from_number = copy(r.from_number),
+                         .to_number = copy(r.to_number),
+                         .body = copy(r.body),
+                         .media_urls = copy(r.media_urls),
+                         .status_callback = copy(r.status_callback),
+                         .segments = r.segments,
+                         .currency = code(r.currency),
+                         .hold_id = copy(r.hold_id),
+                         .state = r.state,
+                         .attempts = r.attempts,
+                         .next_attempt_at_ms = r.next_attempt_at_ms,
+                         .lease_owner = copy(r.lease_owner),
+                         .lease_until_ms = r.lease_until_ms,
+                         .twilio_sid = copy(r.twilio_sid),
+                         .twilio_status = copy(r.twilio_status),
+                         .status_rank = r.status_rank,
+                         .error_code = r.error_code,
+                         .error = copy(r.error),
+                         .created_at_ms = r.created_at_ms,
+                         .updated_at_ms = r.updated_at_ms};
+  }
+};
+
 struct ToUsage {
   static constexpr const char* kRow = "tg_usage_row";
   Usage operator()(const tg_usage_row& r) const {
@@ -220,6 +248,7 @@ struct ToUsage {
 
 using NumberRows = Collector<tg_number_row, Number, ToNumber>;
 using UsageRows = Collector<tg_usage_row, Usage, ToUsage>;
+using OutboxRows = Collector<tg_outbox_row, OutboxMessage, ToOutbox>;
 using AccountRows = Collector<tg_twilio_account_row, TwilioAccount, ToAccount>;
 using MessageRows = Collector<tg_message_row, Message, ToMessage>;
 using CallRows = Collector<tg_call_row, Call, ToCall>;
@@ -755,6 +784,121 @@ std::vector<tg_status> Store::settleUsage(const std::vector<UsageCharge>& charge
   return statuses;
 }
 
+// ---- ABI 1.8: the outbox ----
+
+namespace {
+tg_outbox_row outboxRow(const OutboxMessage& m) {
+  tg_outbox_row row{.struct_size = sizeof(tg_outbox_row),
+                    .id = str(m.id),
+                    .tenant_id = str(m.tenant_id),
+                    .from_number = str(m.from_number),
+                    .to_number = str(m.to_number),
+                    .body = str(m.body),
+                    .media_urls = str(m.media_urls),
+                    .status_callback = str(m.status_callback),
+                    .segments = m.segments,
+                    .currency = {},
+                    .hold_id = str(m.hold_id),
+                    .state = m.state,
+                    .attempts = m.attempts,
+                    .next_attempt_at_ms = m.next_attempt_at_ms,
+                    .lease_owner = str(m.lease_owner),
+                    .lease_until_ms = m.lease_until_ms,
+                    .twilio_sid = str(m.twilio_sid),
+                    .twilio_status = str(m.twilio_status),
+                    .status_rank = m.status_rank,
+                    .error_code = m.error_code,
+                    .error = str(m.error),
+                    .created_at_ms = m.created_at_ms,
+                    .updated_at_ms = m.updated_at_ms};
+  setCode(row.currency, m.currency);
+  return row;
+}
+}  // namespace
+
+#define TG_STORE_REQUIRE_18(field)                                                            \
+  do {                                                                                        \
+    if (!TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, field) || vt_->field == nullptr)   \
+      throw StorageError(TG_ERR_UNSUPPORTED, "storage plugin lacks " #field                   \
+                                             " (ABI 1.8): the outbox needs a storage plugin " \
+                                             "built for ABI 1.8 or later");                   \
+  } while (0)
+
+bool Store::hasOutbox() const {
+  return TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, outbox_list) &&
+         vt_->outbox_claim != nullptr && vt_->outbox_transition != nullptr &&
+         vt_->outbox_reclaim != nullptr && vt_->outbox_get != nullptr &&
+         vt_->outbox_list != nullptr && appliesUnits();
+}
+
+std::vector<OutboxMessage> Store::claimOutbox(int64_t now_ms, int64_t lease_ms,
+                                              std::string_view owner, uint32_t limit) {
+  TG_STORE_REQUIRE_18(outbox_claim);
+  OutboxRows rows;
+  invoke("outbox_claim", "", [&](auto* c, auto* e) {
+    return vt_->outbox_claim(plugin_.instance(), c, now_ms, lease_ms, str(owner), limit,
+                             {&rows, OutboxRows::fn}, e);
+  });
+  return std::move(rows.rows);
+}
+
+std::vector<bool> Store::transitionOutbox(const std::vector<OutboxTransition>& transitions) {
+  if (transitions.empty()) return {};
+  TG_STORE_REQUIRE_18(outbox_transition);
+  std::vector<tg_outbox_transition> in;
+  in.reserve(transitions.size());
+  for (const OutboxTransition& t : transitions) {
+    in.push_back(tg_outbox_transition{.struct_size = sizeof(tg_outbox_transition),
+                                      .tenant_id = str(t.tenant_id),
+                                      .id = str(t.id),
+                                      .from_states = t.from_states,
+                                      .lease_owner = str(t.lease_owner),
+                                      .to_state = t.to_state,
+                                      .twilio_sid = str(t.twilio_sid),
+                                      .twilio_status = str(t.twilio_status),
+                                      .status_rank = t.status_rank,
+                                      .error_code = t.error_code,
+                                      .error = str(t.error),
+                                      .next_attempt_at_ms = t.next_attempt_at_ms,
+                                      .now_ms = t.now_ms});
+  }
+  std::vector<int32_t> applied(in.size(), 0);
+  invoke("outbox_transition", "", [&](auto* c, auto* e) {
+    return vt_->outbox_transition(plugin_.instance(), c, in.data(),
+                                  static_cast<uint32_t>(in.size()), applied.data(), e);
+  });
+  std::vector<bool> out;
+  out.reserve(applied.size());
+  for (const int32_t a : applied) out.push_back(a != 0);
+  return out;
+}
+
+uint32_t Store::reclaimOutbox(int64_t now_ms, uint32_t limit) {
+  TG_STORE_REQUIRE_18(outbox_reclaim);
+  uint32_t n = 0;
+  invoke("outbox_reclaim", "", [&](auto* c, auto* e) {
+    return vt_->outbox_reclaim(plugin_.instance(), c, now_ms, limit, &n, e);
+  });
+  return n;
+}
+
+std::optional<OutboxMessage> Store::outboxMessage(std::string_view tenant_id, std::string_view id) {
+  TG_STORE_REQUIRE_18(outbox_get);
+  return optionalOne<OutboxRows>("outbox_get", tenant_id, [&](auto* c, auto* e, OutboxRows& r) {
+    return vt_->outbox_get(plugin_.instance(), c, str(id), {&r, OutboxRows::fn}, e);
+  });
+}
+
+std::vector<OutboxMessage> Store::outboxMessages(std::string_view tenant_id, tg_outbox_state state,
+                                                 uint32_t limit) {
+  TG_STORE_REQUIRE_18(outbox_list);
+  OutboxRows rows;
+  invoke("outbox_list", tenant_id, [&](auto* c, auto* e) {
+    return vt_->outbox_list(plugin_.instance(), c, state, limit, {&rows, OutboxRows::fn}, e);
+  });
+  return std::move(rows.rows);
+}
+
 template <class Rows, class Fn>
 auto Store::optionalOne(std::string_view op, std::string_view tenant_id, Fn&& fn)
     -> std::optional<typename decltype(Rows::rows)::value_type> {
@@ -919,9 +1063,9 @@ UnitResult Store::apply(const Unit& unit) {
 
   // The ABI's view of the unit: each op's args struct borrows the unit's strings. Deques keep
   // the addresses of what they hold.
-  std::deque<
-      std::variant<tg_idempotency_row, tg_idempotency_completion, tg_message_row, tg_call_row,
-                   tg_status_change, tg_recording_change, tg_optout_change, tg_usage_row>>
+  std::deque<std::variant<tg_idempotency_row, tg_idempotency_completion, tg_message_row,
+                          tg_call_row, tg_status_change, tg_recording_change, tg_optout_change,
+                          tg_usage_row, tg_outbox_row>>
       args;
   UnitResult result;
   result.results.assign(unit.ops().size(), TG_UNIT_UNCHANGED);
@@ -964,6 +1108,8 @@ UnitResult Store::apply(const Unit& unit) {
                                                       .now_ms = a.now_ms}));
           } else if constexpr (std::is_same_v<A, Usage>) {
             return &std::get<tg_usage_row>(args.emplace_back(usageRow(a)));
+          } else if constexpr (std::is_same_v<A, OutboxMessage>) {
+            return &std::get<tg_outbox_row>(args.emplace_back(outboxRow(a)));
           } else {
             return &std::get<tg_optout_change>(
                 args.emplace_back(tg_optout_change{.struct_size = sizeof(tg_optout_change),
@@ -1110,6 +1256,10 @@ void Store::applyEachAfterClaim(const Unit& unit, UnitResult& result) {
       case TG_UNIT_USAGE_ADD:
         out = TG_UNIT_MISSING;  // nothing queues it without units: the caller charges it now
         break;
+      case TG_UNIT_OUTBOX_ADD:
+        throw StorageError(TG_ERR_UNSUPPORTED,
+                           "the outbox needs a storage plugin with units (ABI 1.3) and the "
+                           "outbox (ABI 1.8)");
       default:
         throw StorageError(TG_ERR_INTERNAL, fmt::format("unit: unknown operation {}", op.kind));
     }

@@ -272,6 +272,48 @@ struct UsageCharge {
   int64_t now_ms = 0;
 };
 
+// ABI 1.8: a message in the outbox (abi/storage.h, "the outbox").
+struct OutboxMessage {
+  std::string id;
+  std::string tenant_id;
+  std::string from_number;
+  std::string to_number;
+  std::string body;
+  std::string media_urls;  // one per line
+  std::string status_callback;
+  int32_t segments = 0;
+  std::string currency;
+  std::string hold_id;
+  tg_outbox_state state = TG_OUTBOX_QUEUED;
+  int32_t attempts = 0;
+  int64_t next_attempt_at_ms = 0;
+  std::string lease_owner;
+  int64_t lease_until_ms = 0;
+  std::string twilio_sid;
+  std::string twilio_status;
+  int32_t status_rank = 0;
+  int32_t error_code = 0;
+  std::string error;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+// A guarded change of an outbox message (Store::transitionOutbox; abi/storage.h).
+struct OutboxTransition {
+  std::string tenant_id;
+  std::string id;
+  uint32_t from_states = 0;  // TG_OUTBOX_IN(...) | ...
+  std::string lease_owner;   // from SENDING: who must hold it
+  tg_outbox_state to_state = TG_OUTBOX_QUEUED;
+  std::string twilio_sid;
+  std::string twilio_status;
+  int32_t status_rank = 0;
+  int32_t error_code = 0;
+  std::string error;
+  int64_t next_attempt_at_ms = 0;
+  int64_t now_ms = 0;
+};
+
 class StorageError : public std::runtime_error {
  public:
   StorageError(tg_status status, const std::string& message)
@@ -344,6 +386,19 @@ class Store {
   bool queuesUsage() const;
   std::vector<Usage> queuedUsage(uint32_t limit);
   std::vector<tg_status> settleUsage(const std::vector<UsageCharge>& charges);
+
+  // ABI 1.8: the outbox. Each throws StorageError TG_ERR_UNSUPPORTED when the plugin lacks it.
+  // hasOutbox: whether units can add to it and it can be worked.
+  bool hasOutbox() const;
+  std::vector<OutboxMessage> claimOutbox(int64_t now_ms, int64_t lease_ms, std::string_view owner,
+                                         uint32_t limit);
+  // Whether each transition was applied (its guard held), in order.
+  std::vector<bool> transitionOutbox(const std::vector<OutboxTransition>& transitions);
+  uint32_t reclaimOutbox(int64_t now_ms, uint32_t limit);
+  std::optional<OutboxMessage> outboxMessage(std::string_view tenant_id, std::string_view id);
+  // tenant_id empty: every tenant's.
+  std::vector<OutboxMessage> outboxMessages(std::string_view tenant_id, tg_outbox_state state,
+                                            uint32_t limit);
 
   // Returns nullopt when this call claimed the key, else the record stored earlier.
   std::optional<IdempotencyRecord> claimIdempotency(const IdempotencyRecord& r);

@@ -58,7 +58,7 @@ class Unit {
   struct Op {
     tg_unit_op_kind kind = 0;
     std::variant<IdempotencyRecord, Completion, Message, Call, StatusChange, RecordingChange,
-                 OptOutChange, Usage>
+                 OptOutChange, Usage, OutboxMessage>
         args;
   };
 
@@ -78,6 +78,9 @@ class Unit {
   // ABI 1.7 (Store::queuesUsage): a usage to charge later; a key queued already is left
   // (TG_UNIT_UNCHANGED). TG_UNIT_MISSING: not queued (the plugin cannot), charge it now.
   Index queueUsage(Usage u) { return add(TG_UNIT_USAGE_ADD, std::move(u)); }
+  // ABI 1.8 (Store::hasOutbox): a message to send, QUEUED; an id that exists is left
+  // (TG_UNIT_UNCHANGED).
+  Index addToOutbox(OutboxMessage m) { return add(TG_UNIT_OUTBOX_ADD, std::move(m)); }
 
   const std::string& tenantId() const { return tenant_id_; }
   const std::vector<Op>& ops() const { return ops_; }

@@ -96,7 +96,7 @@ RecordInsert recordInsert(const RecordTable& t, RecordHead h, std::string_view c
 }
 
 std::string RecordUpdate::existsSql() const {
-  return cat({"SELECT 1 FROM ", table->name, " WHERE sid = ? AND tenant_id = ?"});
+  return cat({"SELECT 1 FROM ", table->name, " WHERE ", table->key, " = ? AND tenant_id = ?"});
 }
 
 RecordUpdate statusUpdate(const RecordTable& t, const StatusUpdate& u, int64_t now_ms,

@@ -23,9 +23,10 @@ namespace tollgate::storage_sql {
 
 // A table of records (messages, calls): what the statements they share need to know of it.
 struct RecordTable {
-  std::string_view name;  // the table
-  std::string_view noun;  // what one row is called in error messages
-  std::string_view cols;  // what a SELECT reads, in the order of the record's Poco::Tuple
+  std::string_view name;         // the table
+  std::string_view noun;         // what one row is called in error messages
+  std::string_view cols;         // what a SELECT reads, in the order of the record's Poco::Tuple
+  std::string_view key = "sid";  // the column that names a row within its tenant
 };
 
 // The ABI numbers directions; the schema stores them as Twilio words (see sql_schema.cpp).

@@ -341,6 +341,40 @@ const std::vector<std::string_view> kVersion5 = {
     "CREATE INDEX usage_queue_oldest ON usage_queue (created_at_ms, tenant_id, key)",
 };
 
+// ABI 1.8: the outbox (see abi/storage.h). Version 1's table of that name was never written
+// (no ABI reached it): replaced by the shape the outbox has. Claims read the due QUEUED rows
+// in order, the reclaimer the SENDING rows by lease; both through partial indexes.
+const std::vector<std::string_view> kVersion6 = {
+    "DROP TABLE outbox",
+    R"(CREATE TABLE outbox (
+  id {ID_TEXT} PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants (id),
+  from_number TEXT NOT NULL,
+  to_number TEXT NOT NULL,
+  body TEXT NOT NULL DEFAULT '',
+  media_urls TEXT NOT NULL DEFAULT '',
+  status_callback TEXT NOT NULL DEFAULT '',
+  segments INTEGER NOT NULL CHECK (segments >= 0),
+  currency TEXT NOT NULL DEFAULT '',
+  hold_id TEXT NOT NULL DEFAULT '',
+  state INTEGER NOT NULL CHECK (state BETWEEN 1 AND 7),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at_ms BIGINT NOT NULL,
+  lease_owner TEXT NOT NULL DEFAULT '',
+  lease_until_ms BIGINT NOT NULL DEFAULT 0,
+  twilio_sid TEXT NOT NULL DEFAULT '',
+  twilio_status TEXT NOT NULL DEFAULT '',
+  status_rank INTEGER NOT NULL DEFAULT 0,
+  error_code INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT '',
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL
+))",
+    "CREATE INDEX outbox_due ON outbox (next_attempt_at_ms, id) WHERE state = 1",
+    "CREATE INDEX outbox_leases ON outbox (lease_until_ms) WHERE state = 2",
+    "CREATE INDEX outbox_by_state ON outbox (state, updated_at_ms, id)",
+};
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -350,6 +384,7 @@ const std::vector<Migration>& migrations() {
       {3, "ABI 1.4: usage entry kinds, holds and held totals", kVersion3},
       {4, "ABI 1.6: billing profiles, the auto-recharge lease, entries' countries", kVersion4},
       {5, "ABI 1.7: queued usage", kVersion5},
+      {6, "ABI 1.8: the outbox", kVersion6},
   };
   return all;
 }

@@ -163,6 +163,16 @@ class SqlStore : public sdk::StoragePlugin {
   void usageSettle(const sdk::CallContext& ctx, const tg_usage_charge* charges, uint32_t count,
                    tg_status* out_statuses) override;
 
+  // ABI 1.8: the outbox (sql_outbox.cpp).
+  void outboxClaim(const sdk::CallContext& ctx, int64_t now_ms, int64_t lease_ms,
+                   std::string_view owner, uint32_t limit, tg_outbox_sink sink) override;
+  void outboxTransition(const sdk::CallContext& ctx, const tg_outbox_transition* transitions,
+                        uint32_t count, int32_t* out_applied) override;
+  uint32_t outboxReclaim(const sdk::CallContext& ctx, int64_t now_ms, uint32_t limit) override;
+  void outboxGet(const sdk::CallContext& ctx, std::string_view id, tg_outbox_sink sink) override;
+  void outboxList(const sdk::CallContext& ctx, tg_outbox_state state, uint32_t limit,
+                  tg_outbox_sink sink) override;
+
   ~SqlStore() override;
 
  protected:

@@ -49,6 +49,8 @@ std::string_view kindName(tg_unit_op_kind kind) {
       return "optout_set";
     case TG_UNIT_USAGE_ADD:
       return "usage_add";
+    case TG_UNIT_OUTBOX_ADD:
+      return "outbox_add";
     default:
       return "unknown";
   }
@@ -180,6 +182,9 @@ std::shared_ptr<OwnedUnit> checkedUnit(const sdk::CallContext& ctx, const tg_uni
       }
       case TG_UNIT_USAGE_ADD:
         u.ops.emplace_back(checkedUsageAdd(op, u.tenant, argsOf<tg_usage_row>(op, o)));
+        break;
+      case TG_UNIT_OUTBOX_ADD:
+        u.ops.emplace_back(checkedOutboxAdd(op, u.tenant, argsOf<tg_outbox_row>(op, o)));
         break;
       default:
         throw sdk::Error(TG_ERR_UNSUPPORTED, cat({op, ": operation kind ", std::to_string(o.kind),

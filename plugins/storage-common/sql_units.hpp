@@ -280,6 +280,11 @@ void applyOps(SqlExec& x, const Dialect& d, OwnedUnit& u);
 RecordInsert checkedUsageAdd(std::string_view op, const std::string& tenant,
                              const tg_usage_row& row);
 
+// A TG_UNIT_OUTBOX_ADD, checked (sql_outbox.cpp): an INSERT into outbox that leaves an id that
+// exists alone.
+RecordInsert checkedOutboxAdd(std::string_view op, const std::string& tenant,
+                              const tg_outbox_row& row);
+
 // Whether every operation of `u` is a ledger apply, a hold action or a usage taken off the
 // queue (sql_ledger_batch.cpp).
 bool ledgerOnly(const OwnedUnit& u);

@@ -728,7 +728,60 @@ PIN(tg_usage_charge, now_ms, 104, 8);
 PIN_END(tg_usage_charge, now_ms, 112);
 PIN(tg_storage_vtable, usage_list, 352, 8);
 PIN(tg_storage_vtable, usage_settle, 360, 8);
-PIN_END(tg_storage_vtable, usage_settle, 368);
+PIN_END(tg_storage_vtable, usage_settle, 368); /* as released in 1.7 */
+
+/* --- ABI 1.8 --- */
+PIN_VALUE(TG_UNIT_OUTBOX_ADD, 10);
+PIN_VALUE(TG_OUTBOX_QUEUED, 1);
+PIN_VALUE(TG_OUTBOX_SENDING, 2);
+PIN_VALUE(TG_OUTBOX_ACCEPTED, 3);
+PIN_VALUE(TG_OUTBOX_UNKNOWN, 4);
+PIN_VALUE(TG_OUTBOX_DELIVERED, 5);
+PIN_VALUE(TG_OUTBOX_UNDELIVERED, 6);
+PIN_VALUE(TG_OUTBOX_FAILED, 7);
+PIN(tg_outbox_row, id, 8, 16);
+PIN(tg_outbox_row, tenant_id, 24, 16);
+PIN(tg_outbox_row, from_number, 40, 16);
+PIN(tg_outbox_row, to_number, 56, 16);
+PIN(tg_outbox_row, body, 72, 16);
+PIN(tg_outbox_row, media_urls, 88, 16);
+PIN(tg_outbox_row, status_callback, 104, 16);
+PIN(tg_outbox_row, segments, 120, 4);
+PIN(tg_outbox_row, currency, 124, 4);
+PIN(tg_outbox_row, hold_id, 128, 16);
+PIN(tg_outbox_row, state, 144, 4);
+PIN(tg_outbox_row, attempts, 148, 4);
+PIN(tg_outbox_row, next_attempt_at_ms, 152, 8);
+PIN(tg_outbox_row, lease_owner, 160, 16);
+PIN(tg_outbox_row, lease_until_ms, 176, 8);
+PIN(tg_outbox_row, twilio_sid, 184, 16);
+PIN(tg_outbox_row, twilio_status, 200, 16);
+PIN(tg_outbox_row, status_rank, 216, 4);
+PIN(tg_outbox_row, error_code, 220, 4);
+PIN(tg_outbox_row, error, 224, 16);
+PIN(tg_outbox_row, created_at_ms, 240, 8);
+PIN(tg_outbox_row, updated_at_ms, 248, 8);
+PIN_END(tg_outbox_row, updated_at_ms, 256);
+PIN_SIZE(tg_outbox_sink, 16);
+PIN(tg_outbox_transition, tenant_id, 8, 16);
+PIN(tg_outbox_transition, id, 24, 16);
+PIN(tg_outbox_transition, from_states, 40, 4);
+PIN(tg_outbox_transition, lease_owner, 48, 16);
+PIN(tg_outbox_transition, to_state, 64, 4);
+PIN(tg_outbox_transition, twilio_sid, 72, 16);
+PIN(tg_outbox_transition, twilio_status, 88, 16);
+PIN(tg_outbox_transition, status_rank, 104, 4);
+PIN(tg_outbox_transition, error_code, 108, 4);
+PIN(tg_outbox_transition, error, 112, 16);
+PIN(tg_outbox_transition, next_attempt_at_ms, 128, 8);
+PIN(tg_outbox_transition, now_ms, 136, 8);
+PIN_END(tg_outbox_transition, now_ms, 144);
+PIN(tg_storage_vtable, outbox_claim, 368, 8);
+PIN(tg_storage_vtable, outbox_transition, 376, 8);
+PIN(tg_storage_vtable, outbox_reclaim, 384, 8);
+PIN(tg_storage_vtable, outbox_get, 392, 8);
+PIN(tg_storage_vtable, outbox_list, 400, 8);
+PIN_END(tg_storage_vtable, outbox_list, 408);
 
 #endif /* LP64 */
 

@@ -16,7 +16,8 @@
  * opt-outs; ABI 1.2 added idempotency_reclaim; ABI 1.3 added units of work (unit_apply); ABI
  * 1.4 added usage entry kinds, holds, held_micros on wallets and ledger queries; ABI 1.6 added
  * billing profiles and the auto-recharge lease; ABI 1.7 added queued usage (TG_UNIT_USAGE_ADD,
- * usage_list, usage_settle); templates and
+ * usage_list, usage_settle); ABI 1.8 added the outbox (TG_UNIT_OUTBOX_ADD, outbox_claim,
+ * outbox_transition, outbox_reclaim, outbox_get, outbox_list); templates and
  * the outbox come in later minor versions. The schema for all of them
  * is created by migrate() so that upgrades never need a data migration across plugins.
  */
@@ -314,6 +315,9 @@ typedef int32_t tg_unit_op_kind;
 /* ABI 1.7. args: tg_usage_row (tenant_id unused: the unit's). Queues a usage to be charged
  * later (see "queued usage"); a key queued already is left as it is (TG_UNIT_UNCHANGED). */
 #define TG_UNIT_USAGE_ADD 9
+/* ABI 1.8. args: tg_outbox_row (tenant_id unused: the unit's; state QUEUED). Stores a message
+ * to send; an id that exists is left as it is (TG_UNIT_UNCHANGED). */
+#define TG_UNIT_OUTBOX_ADD 10
 
 /* What one operation did, written to tg_unit_op.out_result once its unit is applied. */
 #define TG_UNIT_CHANGED 1    /* it wrote */
@@ -572,6 +576,76 @@ typedef struct tg_usage_charge {
   int64_t now_ms;
 } tg_usage_charge;
 
+/* ---- the outbox (ABI 1.8) ----
+ *
+ * Messages to send, durable from the moment the send API answers until their final state. A
+ * worker claims due messages in batches under a lease: of any number of daemons, one holds a
+ * message at a time. Every change is guarded by the states it may start from (and, from
+ * SENDING, by the lease's owner), so a daemon whose lease was taken over cannot overwrite what
+ * happened since. A message whose lease ran out while it was being sent may have reached
+ * Twilio: outbox_reclaim makes it UNKNOWN, for the host to reconcile by looking it up at
+ * Twilio, never to send it again blindly. */
+
+typedef int32_t tg_outbox_state;
+#define TG_OUTBOX_QUEUED 1      /* to send at next_attempt_at_ms */
+#define TG_OUTBOX_SENDING 2     /* claimed by lease_owner until lease_until_ms */
+#define TG_OUTBOX_ACCEPTED 3    /* Twilio has it (twilio_sid); callbacks move twilio_status */
+#define TG_OUTBOX_UNKNOWN 4     /* it may have reached Twilio: to reconcile */
+#define TG_OUTBOX_DELIVERED 5   /* final */
+#define TG_OUTBOX_UNDELIVERED 6 /* final: the carrier did not deliver it */
+#define TG_OUTBOX_FAILED 7      /* final: refused (by us, Twilio or the carrier) */
+#define TG_OUTBOX_STATE_MAX 7
+/* A set of states, for tg_outbox_transition.from_states. */
+#define TG_OUTBOX_IN(state) (1u << (state))
+
+typedef struct tg_outbox_row {
+  uint32_t struct_size;
+  tg_str id;        /* the host's, unique across tenants */
+  tg_str tenant_id; /* TG_UNIT_OUTBOX_ADD: unused (the unit's) */
+  tg_str from_number;
+  tg_str to_number;
+  tg_str body;
+  tg_str media_urls;      /* one per line; empty for none */
+  tg_str status_callback; /* the tenant's URL for its status changes, or empty */
+  int32_t segments;
+  char currency[4]; /* of the hold */
+  tg_str hold_id;   /* the ledger hold that reserves its price, or empty */
+  tg_outbox_state state;
+  int32_t attempts; /* claims so far */
+  int64_t next_attempt_at_ms;
+  tg_str lease_owner;     /* SENDING: who holds it */
+  int64_t lease_until_ms; /* SENDING: until when */
+  tg_str twilio_sid;      /* once Twilio accepted it */
+  tg_str twilio_status;   /* Twilio's word: queued, sent, delivered, ... */
+  int32_t status_rank;    /* host-defined order of twilio_status; only ever moves up */
+  int32_t error_code;     /* Twilio's, or 0 */
+  tg_str error;           /* why it failed, or empty */
+  int64_t created_at_ms;
+  int64_t updated_at_ms;
+} tg_outbox_row;
+
+typedef struct tg_outbox_sink {
+  void* ctx;
+  void (*fn)(void* ctx, const tg_outbox_row* row);
+} tg_outbox_sink;
+
+/* A guarded change of one message (outbox_transition). */
+typedef struct tg_outbox_transition {
+  uint32_t struct_size;
+  tg_str tenant_id;
+  tg_str id;
+  uint32_t from_states;     /* TG_OUTBOX_IN(...) | ...: applied only from one of these */
+  tg_str lease_owner;       /* from SENDING: applied only while this owner holds it */
+  tg_outbox_state to_state; /* may equal the current state (a status update) */
+  tg_str twilio_sid;        /* non-empty: stored */
+  tg_str twilio_status;     /* non-empty and status_rank above the stored one: stored */
+  int32_t status_rank;
+  int32_t error_code;         /* non-zero: stored */
+  tg_str error;               /* non-empty: stored */
+  int64_t next_attempt_at_ms; /* to QUEUED: when; otherwise unused */
+  int64_t now_ms;
+} tg_outbox_transition;
+
 /* ---- vtable ---- */
 
 typedef struct tg_storage_vtable {
@@ -798,6 +872,34 @@ typedef struct tg_storage_vtable {
    * its usage queued. Another status than TG_OK returned: nothing was settled. */
   tg_status (*usage_settle)(void* instance, const tg_call_ctx* ctx, const tg_usage_charge* charges,
                             uint32_t count, tg_status* out_statuses, tg_error* err);
+
+  /* --- ABI 1.8: optional; a host checks TG_HAS_FIELD and a non-NULL pointer first --- */
+
+  /* Claims up to `limit` QUEUED messages of every tenant with next_attempt_at_ms <= now_ms,
+   * oldest due first: each becomes SENDING, held by `owner` until now_ms + lease_ms, attempts
+   * + 1, and is passed to `sink` as it is now. Concurrent claims (any daemon) never claim the
+   * same message; a message another transaction has locked is skipped, not waited for. */
+  tg_status (*outbox_claim)(void* instance, const tg_call_ctx* ctx, int64_t now_ms,
+                            int64_t lease_ms, tg_str owner, uint32_t limit, tg_outbox_sink sink,
+                            tg_error* err);
+  /* Applies each of transitions[0..count) (stride transitions[0].struct_size) that its guard
+   * allows, each atomically, possibly all in one transaction: out_applied[i] (caller-owned) 1
+   * if applied, 0 if the message was not in one of from_states (or, from SENDING, held by
+   * another owner); an unknown id is 0 too. Leaving SENDING clears the lease. */
+  tg_status (*outbox_transition)(void* instance, const tg_call_ctx* ctx,
+                                 const tg_outbox_transition* transitions, uint32_t count,
+                                 int32_t* out_applied, tg_error* err);
+  /* Makes UNKNOWN up to `limit` SENDING messages (every tenant) whose lease ended before now_ms;
+   * reports how many in *out_reclaimed. */
+  tg_status (*outbox_reclaim)(void* instance, const tg_call_ctx* ctx, int64_t now_ms,
+                              uint32_t limit, uint32_t* out_reclaimed, tg_error* err);
+  /* ctx->tenant_id's message `id`. TG_ERR_NOT_FOUND: none. */
+  tg_status (*outbox_get)(void* instance, const tg_call_ctx* ctx, tg_str id, tg_outbox_sink sink,
+                          tg_error* err);
+  /* Messages in `state` of every tenant (ctx->tenant_id empty) or of ctx->tenant_id, ordered by
+   * updated_at_ms then id, at most `limit`. */
+  tg_status (*outbox_list)(void* instance, const tg_call_ctx* ctx, tg_outbox_state state,
+                           uint32_t limit, tg_outbox_sink sink, tg_error* err);
 } tg_storage_vtable;
 
 #ifdef __cplusplus

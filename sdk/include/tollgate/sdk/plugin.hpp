@@ -389,6 +389,33 @@ class StoragePlugin : public PluginBase {
     throw Error(TG_ERR_UNSUPPORTED, "usage_settle is not implemented by this plugin");
   }
 
+  // ABI 1.8, optional: the outbox (abi/storage.h). The defaults say TG_ERR_UNSUPPORTED.
+  virtual void outboxClaim(const CallContext& ctx, int64_t now_ms, int64_t lease_ms,
+                           std::string_view owner, uint32_t limit, tg_outbox_sink sink) {
+    (void)ctx, (void)now_ms, (void)lease_ms, (void)owner, (void)limit, (void)sink;
+    throw Error(TG_ERR_UNSUPPORTED, "outbox_claim is not implemented by this plugin");
+  }
+  // transitions: count of them, stride transitions[0].struct_size; fills out_applied.
+  virtual void outboxTransition(const CallContext& ctx, const tg_outbox_transition* transitions,
+                                uint32_t count, int32_t* out_applied) {
+    (void)ctx, (void)transitions, (void)count, (void)out_applied;
+    throw Error(TG_ERR_UNSUPPORTED, "outbox_transition is not implemented by this plugin");
+  }
+  // Returns how many were reclaimed.
+  virtual uint32_t outboxReclaim(const CallContext& ctx, int64_t now_ms, uint32_t limit) {
+    (void)ctx, (void)now_ms, (void)limit;
+    throw Error(TG_ERR_UNSUPPORTED, "outbox_reclaim is not implemented by this plugin");
+  }
+  virtual void outboxGet(const CallContext& ctx, std::string_view id, tg_outbox_sink sink) {
+    (void)ctx, (void)id, (void)sink;
+    throw Error(TG_ERR_UNSUPPORTED, "outbox_get is not implemented by this plugin");
+  }
+  virtual void outboxList(const CallContext& ctx, tg_outbox_state state, uint32_t limit,
+                          tg_outbox_sink sink) {
+    (void)ctx, (void)state, (void)limit, (void)sink;
+    throw Error(TG_ERR_UNSUPPORTED, "outbox_list is not implemented by this plugin");
+  }
+
   static const void* vtable() noexcept {
     using S = StoragePlugin;
     static const tg_storage_vtable vt = {
@@ -616,6 +643,34 @@ class StoragePlugin : public PluginBase {
           return guard(e, [&] {
             detail::self<S>(i)->usageSettle(CallContext::from(c), charges, count, out);
           });
+        },
+        // ABI 1.8
+        [](void* i, const tg_call_ctx* c, int64_t now, int64_t lease, tg_str owner, uint32_t limit,
+           tg_outbox_sink s, tg_error* e) {
+          return guard(e, [&] {
+            detail::self<S>(i)->outboxClaim(CallContext::from(c), now, lease, view(owner), limit,
+                                            s);
+          });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_outbox_transition* t, uint32_t count,
+           int32_t* out, tg_error* e) {
+          return guard(e, [&] {
+            detail::self<S>(i)->outboxTransition(CallContext::from(c), t, count, out);
+          });
+        },
+        [](void* i, const tg_call_ctx* c, int64_t now, uint32_t limit, uint32_t* out, tg_error* e) {
+          return guard(e, [&] {
+            *out = detail::self<S>(i)->outboxReclaim(CallContext::from(c), now, limit);
+          });
+        },
+        [](void* i, const tg_call_ctx* c, tg_str id, tg_outbox_sink s, tg_error* e) {
+          return guard(e,
+                       [&] { detail::self<S>(i)->outboxGet(CallContext::from(c), view(id), s); });
+        },
+        [](void* i, const tg_call_ctx* c, tg_outbox_state state, uint32_t limit, tg_outbox_sink s,
+           tg_error* e) {
+          return guard(
+              e, [&] { detail::self<S>(i)->outboxList(CallContext::from(c), state, limit, s); });
         },
     };
     return &vt;

@@ -1,0 +1,279 @@
+// The outbox (ABI 1.8, abi/storage.h): messages to send. A message enters with the send API's
+// unit (TG_UNIT_OUTBOX_ADD, an INSERT the pipelined batch sends with the idempotency claim);
+// claims take due messages in one UPDATE (PostgreSQL: FOR UPDATE SKIP LOCKED, so daemons
+// claiming at once take different messages and never wait for each other); each transition is
+// one guarded UPDATE (the states it may start from, the lease's owner), many of them submitted
+// to group commit together.
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "sql_bind.hpp"
+#include "sql_exec.hpp"
+#include "sql_store.hpp"
+#include "sql_units.hpp"
+#include "sql_validate.hpp"
+
+namespace tollgate::storage_sql {
+namespace {
+
+using Poco::Data::Session;
+
+constexpr RecordTable kOutbox{
+    .name = "outbox",
+    .noun = "outbox message",
+    .cols =
+        "id, tenant_id, from_number, to_number, body, media_urls, status_callback, segments, "
+        "currency, hold_id, state, attempts, next_attempt_at_ms, lease_owner, lease_until_ms, "
+        "twilio_sid, twilio_status, status_rank, error_code, error, created_at_ms, "
+        "updated_at_ms",
+    .key = "id"};
+
+constexpr uint32_t kMaxBatch = 4096;
+
+bool knownState(tg_outbox_state s) { return s >= TG_OUTBOX_QUEUED && s <= TG_OUTBOX_STATE_MAX; }
+
+// Delivers rows read with kOutbox.cols to the sink.
+void deliver(const Rows& rows, tg_outbox_sink sink) {
+  for (const auto& r : rows) {
+    const auto num = [&](size_t i) { return r[i].empty() ? 0 : std::stoll(r[i]); };
+    tg_outbox_row out{.struct_size = sizeof(tg_outbox_row),
+                      .id = sdk::str(r[0]),
+                      .tenant_id = sdk::str(r[1]),
+                      .from_number = sdk::str(r[2]),
+                      .to_number = sdk::str(r[3]),
+                      .body = sdk::str(r[4]),
+                      .media_urls = sdk::str(r[5]),
+                      .status_callback = sdk::str(r[6]),
+                      .segments = static_cast<int32_t>(num(7)),
+                      .currency = {},
+                      .hold_id = sdk::str(r[9]),
+                      .state = static_cast<tg_outbox_state>(num(10)),
+                      .attempts = static_cast<int32_t>(num(11)),
+                      .next_attempt_at_ms = num(12),
+                      .lease_owner = sdk::str(r[13]),
+                      .lease_until_ms = num(14),
+                      .twilio_sid = sdk::str(r[15]),
+                      .twilio_status = sdk::str(r[16]),
+                      .status_rank = static_cast<int32_t>(num(17)),
+                      .error_code = static_cast<int32_t>(num(18)),
+                      .error = sdk::str(r[19]),
+                      .created_at_ms = num(20),
+                      .updated_at_ms = num(21)};
+    std::strncpy(out.currency, r[8].c_str(), 3);
+    sink.fn(sink.ctx, &out);
+  }
+}
+
+void checkLimit(std::string_view op, uint32_t limit) {
+  if (limit == 0 || limit > kMaxBatch) {
+    invalid(op, "limit", "want 1 to " + std::to_string(kMaxBatch));
+  }
+}
+
+}  // namespace
+
+RecordInsert checkedOutboxAdd(std::string_view op, const std::string& tenant,
+                              const tg_outbox_row& row) {
+  if (tenant.empty()) invalid(op, "tenant_id", "a unit that adds to the outbox needs its tenant");
+  if (row.state != TG_OUTBOX_QUEUED) invalid(op, "state", "a message enters the outbox QUEUED");
+  if (row.segments < 0) invalid(op, "segments", "must be >= 0");
+  const std::string currency(row.currency, strnlen(row.currency, 4));
+  if (!currency.empty()) checkedCurrency(op, currency);
+  RecordInsert r;
+  r.table = &kOutbox;
+  r.head = RecordHead{
+      .tenant = tenant,
+      .sid = checkedText(op, "id", sdk::view(row.id), kMaxIdBytes, true),
+      .direction = {},
+      .from = checkedText(op, "from_number", sdk::view(row.from_number), kMaxIdBytes, true),
+      .to = checkedText(op, "to_number", sdk::view(row.to_number), kMaxIdBytes, true)};
+  r.sql =
+      "INSERT INTO outbox (id, tenant_id, from_number, to_number, body, media_urls, "
+      "status_callback, segments, currency, hold_id, state, attempts, next_attempt_at_ms, "
+      "created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?) "
+      "ON CONFLICT DO NOTHING RETURNING id";
+  r.params = {
+      r.head.sid,
+      tenant,
+      r.head.from,
+      r.head.to,
+      checkedText(op, "body", sdk::view(row.body), kMaxTextBytes, false),
+      checkedText(op, "media_urls", sdk::view(row.media_urls), kMaxTextBytes, false),
+      checkedText(op, "status_callback", sdk::view(row.status_callback), kMaxTextBytes, false),
+      int32_t{row.segments},
+      currency,
+      checkedText(op, "hold_id", sdk::view(row.hold_id), kMaxIdBytes, false),
+      int64_t{row.next_attempt_at_ms},
+      int64_t{row.created_at_ms},
+      int64_t{row.created_at_ms}};
+  return r;
+}
+
+void SqlStore::outboxClaim(const sdk::CallContext& ctx, int64_t now_ms, int64_t lease_ms,
+                           std::string_view owner_view, uint32_t limit, tg_outbox_sink sink) {
+  static constexpr std::string_view op = "outbox_claim";
+  checkLimit(op, limit);
+  if (lease_ms <= 0) invalid(op, "lease_ms", "must be > 0");
+  const std::string owner = checkedText(op, "owner", owner_view, kMaxIdBytes, true);
+  // PostgreSQL: rows another claim has locked are skipped, not waited for. SQLite has one
+  // writer: nothing to skip.
+  const std::string skip = dialect_.lock_rows.empty() ? "" : " FOR UPDATE SKIP LOCKED";
+  // The due rows are chosen once, in a materialised CTE: a subquery in the UPDATE's WHERE may
+  // be run again by PostgreSQL (and with SKIP LOCKED then choose more rows than its LIMIT).
+  const std::string sql =
+      cat({"WITH due AS MATERIALIZED (SELECT id FROM outbox WHERE state = 1 AND "
+           "next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms, id LIMIT ",
+           std::to_string(limit), skip,
+           ") UPDATE outbox SET state = 2, lease_owner = ?, lease_until_ms = ?, "
+           "attempts = attempts + 1, updated_at_ms = ? WHERE state = 1 AND id IN (SELECT id FROM "
+           "due) RETURNING ",
+           kOutbox.cols});
+  Rows rows;
+  run(ctx, op, Tx::kWrite, [&](Session& s) {
+    PocoExec x(s, dialect_);
+    rows = x.query(sql, {now_ms, owner, now_ms + lease_ms, now_ms});
+  });
+  deliver(rows, sink);
+}
+
+void SqlStore::outboxTransition(const sdk::CallContext& ctx,
+                                const tg_outbox_transition* transitions, uint32_t count,
+                                int32_t* out_applied) {
+  static constexpr std::string_view op = "outbox_transition";
+  if (count == 0) return;
+  if (transitions == nullptr || out_applied == nullptr) invalid(op, "transitions", "missing");
+  if (count > kMaxBatch) invalid(op, "count", "at most " + std::to_string(kMaxBatch));
+  const uint32_t stride = transitions[0].struct_size;
+  checkStructSize(op, "transitions[0]", stride, sizeof(tg_outbox_transition));
+  if (stride % alignof(tg_outbox_transition) != 0) {
+    invalid(op, "transitions[0].struct_size", "misaligned");
+  }
+  // Checked all first: a bad transition fails the call, before anything is applied.
+  std::vector<std::shared_ptr<OwnedUnit>> units;
+  units.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    const auto& t = *reinterpret_cast<const tg_outbox_transition*>(
+        reinterpret_cast<const char*>(transitions) + size_t{i} * stride);
+    const std::string name = cat({op, " transitions[", std::to_string(i), "]"});
+    if (t.struct_size != stride) invalid(name, "struct_size", "differs from transitions[0]");
+    if (!knownState(t.to_state)) invalid(name, "to_state", "unknown state");
+    const uint32_t all = ((1u << (TG_OUTBOX_STATE_MAX + 1)) - 1) & ~1u;
+    if (t.from_states == 0 || (t.from_states & ~all) != 0) {
+      invalid(name, "from_states", "want a non-empty set of known states (TG_OUTBOX_IN)");
+    }
+    RecordUpdate u;
+    u.table = &kOutbox;
+    u.tenant = checkedText(name, "tenant_id", sdk::view(t.tenant_id), kMaxIdBytes, true);
+    u.sid = checkedText(name, "id", sdk::view(t.id), kMaxIdBytes, true);
+    const std::string owner =
+        checkedText(name, "lease_owner", sdk::view(t.lease_owner), kMaxIdBytes, false);
+    const bool leaves_lease = t.to_state != TG_OUTBOX_SENDING;
+    u.sql = "UPDATE outbox SET state = ?, updated_at_ms = ?";
+    u.params = {int32_t{t.to_state}, int64_t{t.now_ms}};
+    if (leaves_lease) u.sql += ", lease_owner = '', lease_until_ms = 0";
+    if (t.to_state == TG_OUTBOX_QUEUED) {
+      u.sql += ", next_attempt_at_ms = ?";
+      u.params.emplace_back(int64_t{t.next_attempt_at_ms});
+    }
+    if (t.twilio_sid.size != 0) {
+      u.sql += ", twilio_sid = ?";
+      u.params.emplace_back(
+          checkedText(name, "twilio_sid", sdk::view(t.twilio_sid), kMaxIdBytes, false));
+    }
+    if (t.twilio_status.size != 0) {
+      // Statuses only move forward: one that is not newer leaves status and rank alone.
+      u.sql +=
+          ", twilio_status = CASE WHEN status_rank < ? THEN ? ELSE twilio_status END, "
+          "status_rank = CASE WHEN status_rank < ? THEN ? ELSE status_rank END";
+      const std::string status =
+          checkedText(name, "twilio_status", sdk::view(t.twilio_status), kMaxIdBytes, false);
+      u.params.insert(u.params.end(), {int32_t{t.status_rank}, status, int32_t{t.status_rank},
+                                       int32_t{t.status_rank}});
+    }
+    if (t.error_code != 0) {
+      u.sql += ", error_code = ?";
+      u.params.emplace_back(int32_t{t.error_code});
+    }
+    if (t.error.size != 0) {
+      u.sql += ", error = ?";
+      u.params.emplace_back(checkedText(name, "error", sdk::view(t.error), kMaxTextBytes, false));
+    }
+    // The guard: one of the states it may start from; from SENDING, only its lease's owner.
+    u.sql +=
+        " WHERE id = ? AND tenant_id = ? AND ((? / (1 << state)) % 2) = 1 AND (state <> 2 OR "
+        "lease_owner = ?) RETURNING id";
+    u.params.insert(u.params.end(), {u.sid, u.tenant, int64_t{t.from_states}, owner});
+    auto unit = std::make_shared<OwnedUnit>();
+    unit->tenant = u.tenant;
+    unit->ops.emplace_back(std::move(u));
+    unit->reset();
+    unit->deadline_unix_ms = ctx.deadline_unix_ms;
+    units.push_back(std::move(unit));
+  }
+  if (group_) {
+    submitAll(units);
+  } else {
+    for (const auto& u : units) applyUnit(ctx, u);
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    const OwnedUnit& u = *units[i];
+    if (u.status != TG_OK) throw sdk::Error(u.status, u.error);
+    out_applied[i] = u.results.at(0) == TG_UNIT_CHANGED ? 1 : 0;
+  }
+}
+
+uint32_t SqlStore::outboxReclaim(const sdk::CallContext& ctx, int64_t now_ms, uint32_t limit) {
+  static constexpr std::string_view op = "outbox_reclaim";
+  checkLimit(op, limit);
+  const std::string skip = dialect_.lock_rows.empty() ? "" : " FOR UPDATE SKIP LOCKED";
+  const std::string sql =
+      cat({"WITH ended AS MATERIALIZED (SELECT id FROM outbox WHERE state = 2 AND "
+           "lease_until_ms < ? ORDER BY lease_until_ms, id LIMIT ",
+           std::to_string(limit), skip,
+           ") UPDATE outbox SET state = 4, lease_owner = '', lease_until_ms = 0, updated_at_ms = ? "
+           "WHERE state = 2 AND id IN (SELECT id FROM ended) RETURNING id"});
+  size_t reclaimed = 0;
+  run(ctx, op, Tx::kWrite, [&](Session& s) {
+    PocoExec x(s, dialect_);
+    reclaimed = x.query(sql, {now_ms, now_ms}).size();
+  });
+  return static_cast<uint32_t>(reclaimed);
+}
+
+void SqlStore::outboxGet(const sdk::CallContext& ctx, std::string_view id_view,
+                         tg_outbox_sink sink) {
+  static constexpr std::string_view op = "outbox_get";
+  const std::string tenant = checkedText(op, "tenant_id", ctx.tenant_id, kMaxIdBytes, true);
+  const std::string id = checkedText(op, "id", id_view, kMaxIdBytes, true);
+  Rows rows;
+  run(ctx, op, Tx::kNone, [&](Session& s) {
+    PocoExec x(s, dialect_);
+    rows = x.query(cat({"SELECT ", kOutbox.cols, " FROM outbox WHERE id = ? AND tenant_id = ?"}),
+                   {id, tenant});
+  });
+  if (rows.empty()) {
+    throw sdk::Error(TG_ERR_NOT_FOUND,
+                     cat({op, ": tenant '", tenant, "' has no outbox message '", id, "'"}));
+  }
+  deliver(rows, sink);
+}
+
+void SqlStore::outboxList(const sdk::CallContext& ctx, tg_outbox_state state, uint32_t limit,
+                          tg_outbox_sink sink) {
+  static constexpr std::string_view op = "outbox_list";
+  checkLimit(op, limit);
+  if (!knownState(state)) invalid(op, "state", "unknown state");
+  const std::string tenant = checkedText(op, "tenant_id", ctx.tenant_id, kMaxIdBytes, false);
+  const std::string sql = cat({"SELECT ", kOutbox.cols, " FROM outbox WHERE state = ?",
+                               tenant.empty() ? "" : " AND tenant_id = ?",
+                               " ORDER BY updated_at_ms, id LIMIT ", std::to_string(limit)});
+  Rows rows;
+  run(ctx, op, Tx::kNone, [&](Session& s) {
+    PocoExec x(s, dialect_);
+    rows = tenant.empty() ? x.query(sql, {int32_t{state}}) : x.query(sql, {int32_t{state}, tenant});
+  });
+  deliver(rows, sink);
+}
+
+}  // namespace tollgate::storage_sql

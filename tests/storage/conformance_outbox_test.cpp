@@ -1,0 +1,252 @@
+// Storage conformance: the outbox (ABI 1.8): messages added by the send API's unit, claimed in
+// batches under a lease by any number of daemons, changed only by guarded transitions, and a
+// lease that runs out while sending made UNKNOWN, never QUEUED. Same tests on every backend
+// (see conformance_fixture.hpp).
+#include <algorithm>
+#include <latch>
+#include <set>
+#include <thread>
+
+#include "conformance_records.hpp"
+#include "storage/unit.hpp"
+
+namespace tollgate::testing {
+namespace {
+
+using storage::OutboxMessage;
+using storage::OutboxTransition;
+using storage::Unit;
+
+constexpr int64_t kLease = 30'000;
+
+class OutboxTest : public RecordsTest {
+ protected:
+  static OutboxMessage message(const std::string& tenant, const std::string& id,
+                               int64_t due = kT0) {
+    return OutboxMessage{.id = id,
+                         .tenant_id = tenant,
+                         .from_number = "+14155550100",
+                         .to_number = "+14155550111",
+                         .body = "Hello " + id,
+                         .media_urls = "https://example.com/a.png\nhttps://example.com/b.png",
+                         .status_callback = "https://app.example/status",
+                         .segments = 1,
+                         .currency = "USD",
+                         .hold_id = "send:" + id,
+                         .state = TG_OUTBOX_QUEUED,
+                         .next_attempt_at_ms = due,
+                         .created_at_ms = kT0 - 1000};
+  }
+  // What the send API's unit writes: the idempotency claim, the message, the answer.
+  int32_t send(const OutboxMessage& m) {
+    Unit u(m.tenant_id);
+    u.claim(storage::IdempotencyRecord{
+        .tenant_id = m.tenant_id, .scope = "send", .key = m.id, .created_at_ms = kT0});
+    const auto added = u.addToOutbox(m);
+    u.complete(storage::Completion{
+        .scope = "send", .key = m.id, .response_status = 202, .response_body = "{}"});
+    return store().apply(u).result(added);
+  }
+  OutboxMessage stored(const std::string& tenant, const std::string& id) {
+    const auto m = store().outboxMessage(tenant, id);
+    EXPECT_TRUE(m.has_value()) << id;
+    return m.value_or(OutboxMessage{});
+  }
+  static OutboxTransition accept(const OutboxMessage& m, const std::string& owner,
+                                 int64_t now = kT0 + 10) {
+    return OutboxTransition{.tenant_id = m.tenant_id,
+                            .id = m.id,
+                            .from_states = TG_OUTBOX_IN(TG_OUTBOX_SENDING),
+                            .lease_owner = owner,
+                            .to_state = TG_OUTBOX_ACCEPTED,
+                            .twilio_sid = "SM" + std::string(32, 'a'),
+                            .twilio_status = "queued",
+                            .status_rank = 1,
+                            .now_ms = now};
+  }
+};
+
+TEST_P(OutboxTest, TheSendUnitAddsAMessageOnceAndItReadsBackAsWritten) {
+  ASSERT_TRUE(store().hasOutbox());
+  EXPECT_EQ(send(message("tn_a", "om_1")), TG_UNIT_CHANGED);
+  Unit again("tn_a");
+  const auto i = again.addToOutbox(message("tn_a", "om_1", kT0 + 5));
+  EXPECT_EQ(store().apply(again).result(i), TG_UNIT_UNCHANGED);
+  const OutboxMessage m = stored("tn_a", "om_1");
+  EXPECT_EQ(m.tenant_id, "tn_a");
+  EXPECT_EQ(m.body, "Hello om_1");
+  EXPECT_EQ(m.media_urls, "https://example.com/a.png\nhttps://example.com/b.png");
+  EXPECT_EQ(m.status_callback, "https://app.example/status");
+  EXPECT_EQ(m.segments, 1);
+  EXPECT_EQ(m.currency, "USD");
+  EXPECT_EQ(m.hold_id, "send:om_1");
+  EXPECT_EQ(m.state, TG_OUTBOX_QUEUED);
+  EXPECT_EQ(m.attempts, 0);
+  EXPECT_EQ(m.next_attempt_at_ms, kT0) << "the first stays";
+  EXPECT_EQ(m.created_at_ms, kT0 - 1000);
+  EXPECT_FALSE(store().outboxMessage("tn_b", "om_1").has_value()) << "another tenant's";
+  // A message enters QUEUED, or the unit fails.
+  OutboxMessage bad = message("tn_a", "om_2");
+  bad.state = TG_OUTBOX_ACCEPTED;
+  Unit u("tn_a");
+  u.addToOutbox(bad);
+  EXPECT_EQ(statusOf([&] { store().apply(u); }), TG_ERR_INVALID_ARGUMENT);
+  EXPECT_FALSE(store().outboxMessage("tn_a", "om_2").has_value());
+}
+
+TEST_P(OutboxTest, AClaimTakesDueMessagesOldestFirstUnderALease) {
+  send(message("tn_a", "om_late", kT0 + 60'000));  // not due yet
+  send(message("tn_a", "om_2", kT0 - 10));
+  send(message("tn_b", "om_1", kT0 - 20));
+  send(message("tn_a", "om_3", kT0));
+  const auto first = store().claimOutbox(kT0, kLease, "daemon-1", 2);
+  ASSERT_EQ(first.size(), 2u);
+  std::set<std::string> ids;
+  for (const OutboxMessage& m : first) {
+    ids.insert(m.id);
+    EXPECT_EQ(m.state, TG_OUTBOX_SENDING);
+    EXPECT_EQ(m.lease_owner, "daemon-1");
+    EXPECT_EQ(m.lease_until_ms, kT0 + kLease);
+    EXPECT_EQ(m.attempts, 1);
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{"om_1", "om_2"}));
+  const auto rest = store().claimOutbox(kT0, kLease, "daemon-1", 10);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].id, "om_3");
+  EXPECT_TRUE(store().claimOutbox(kT0, kLease, "daemon-2", 10).empty()) << "none due";
+  EXPECT_EQ(store().claimOutbox(kT0 + 60'000, kLease, "daemon-2", 10).size(), 1u);
+  EXPECT_EQ(store().outboxMessages("", TG_OUTBOX_SENDING, 10).size(), 4u);
+  EXPECT_EQ(store().outboxMessages("tn_b", TG_OUTBOX_SENDING, 10).size(), 1u);
+}
+
+TEST_P(OutboxTest, TransitionsApplyOnlyFromTheirStatesAndTheLeasesOwner) {
+  send(message("tn_a", "om_1"));
+  const auto claimed = store().claimOutbox(kT0, kLease, "daemon-1", 10);
+  ASSERT_EQ(claimed.size(), 1u);
+  const OutboxMessage& m = claimed[0];
+  // Another daemon's, and one from the wrong state, change nothing.
+  EXPECT_EQ(store().transitionOutbox({accept(m, "daemon-2")}), std::vector<bool>{false});
+  OutboxTransition wrong = accept(m, "daemon-1");
+  wrong.from_states = TG_OUTBOX_IN(TG_OUTBOX_QUEUED);
+  EXPECT_EQ(store().transitionOutbox({wrong}), std::vector<bool>{false});
+  EXPECT_EQ(stored("tn_a", "om_1").state, TG_OUTBOX_SENDING);
+
+  EXPECT_EQ(store().transitionOutbox({accept(m, "daemon-1")}), std::vector<bool>{true});
+  OutboxMessage now = stored("tn_a", "om_1");
+  EXPECT_EQ(now.state, TG_OUTBOX_ACCEPTED);
+  EXPECT_EQ(now.twilio_sid, "SM" + std::string(32, 'a'));
+  EXPECT_EQ(now.twilio_status, "queued");
+  EXPECT_EQ(now.lease_owner, "") << "leaving SENDING clears the lease";
+  EXPECT_EQ(now.lease_until_ms, 0);
+  // Callbacks: statuses only move forward; a late 'sent' after 'delivered' changes nothing.
+  const auto status = [&](const std::string& s, int rank, tg_outbox_state to) {
+    return OutboxTransition{
+        .tenant_id = "tn_a",
+        .id = "om_1",
+        .from_states = TG_OUTBOX_IN(TG_OUTBOX_ACCEPTED) | TG_OUTBOX_IN(TG_OUTBOX_DELIVERED),
+        .to_state = to,
+        .twilio_status = s,
+        .status_rank = rank,
+        .now_ms = kT0 + 20};
+  };
+  EXPECT_EQ(store().transitionOutbox({status("delivered", 4, TG_OUTBOX_DELIVERED),
+                                      status("sent", 3, TG_OUTBOX_DELIVERED)}),
+            (std::vector<bool>{true, true}));
+  now = stored("tn_a", "om_1");
+  EXPECT_EQ(now.state, TG_OUTBOX_DELIVERED);
+  EXPECT_EQ(now.twilio_status, "delivered");
+  EXPECT_EQ(now.status_rank, 4);
+  // A final state is left by nothing that does not name it.
+  EXPECT_EQ(store().transitionOutbox({accept(m, "daemon-1")}), std::vector<bool>{false});
+  // Unknown ids are not applied; a bad transition fails the call, naming its field.
+  OutboxTransition missing = accept(m, "daemon-1");
+  missing.id = "om_missing";
+  EXPECT_EQ(store().transitionOutbox({missing}), std::vector<bool>{false});
+  OutboxTransition bad = accept(m, "daemon-1");
+  bad.from_states = 0;
+  std::string why;
+  EXPECT_EQ(statusOf([&] { store().transitionOutbox({bad}); }, &why), TG_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(why.find("from_states"), std::string::npos) << why;
+}
+
+TEST_P(OutboxTest, ARetryGoesBackToTheQueueWithItsTimeAndError) {
+  send(message("tn_a", "om_1"));
+  const auto claimed = store().claimOutbox(kT0, kLease, "daemon-1", 10);
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(
+      store().transitionOutbox({OutboxTransition{.tenant_id = "tn_a",
+                                                 .id = "om_1",
+                                                 .from_states = TG_OUTBOX_IN(TG_OUTBOX_SENDING),
+                                                 .lease_owner = "daemon-1",
+                                                 .to_state = TG_OUTBOX_QUEUED,
+                                                 .error_code = 20429,
+                                                 .error = "Too Many Requests",
+                                                 .next_attempt_at_ms = kT0 + 5'000,
+                                                 .now_ms = kT0 + 1}}),
+      std::vector<bool>{true});
+  const OutboxMessage m = stored("tn_a", "om_1");
+  EXPECT_EQ(m.state, TG_OUTBOX_QUEUED);
+  EXPECT_EQ(m.next_attempt_at_ms, kT0 + 5'000);
+  EXPECT_EQ(m.error_code, 20429);
+  EXPECT_EQ(m.error, "Too Many Requests");
+  EXPECT_TRUE(store().claimOutbox(kT0 + 4'999, kLease, "daemon-1", 10).empty());
+  const auto again = store().claimOutbox(kT0 + 5'000, kLease, "daemon-1", 10);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempts, 2);
+}
+
+// A daemon that died while sending: its messages may have reached Twilio. They become UNKNOWN
+// (to look up), never QUEUED (to send again), and the dead daemon can no longer change them.
+TEST_P(OutboxTest, ALeaseThatRunsOutWhileSendingMakesTheMessageUnknown) {
+  send(message("tn_a", "om_1"));
+  send(message("tn_a", "om_2"));
+  const auto claimed = store().claimOutbox(kT0, kLease, "daemon-1", 1);
+  ASSERT_EQ(claimed.size(), 1u);
+  const auto other = store().claimOutbox(kT0 + kLease - 1, kLease, "daemon-2", 1);
+  ASSERT_EQ(other.size(), 1u);
+  EXPECT_EQ(store().reclaimOutbox(kT0 + kLease - 1, 100), 0u) << "the lease still holds";
+  EXPECT_EQ(store().reclaimOutbox(kT0 + kLease + 1, 100), 1u);
+  EXPECT_EQ(stored("tn_a", claimed[0].id).state, TG_OUTBOX_UNKNOWN);
+  EXPECT_EQ(stored("tn_a", other[0].id).state, TG_OUTBOX_SENDING) << "its lease runs on";
+  EXPECT_EQ(store().transitionOutbox({accept(claimed[0], "daemon-1")}), std::vector<bool>{false});
+  EXPECT_TRUE(store().claimOutbox(kT0 + 10 * kLease, kLease, "daemon-3", 10).empty());
+  const auto unknown = store().outboxMessages("", TG_OUTBOX_UNKNOWN, 10);
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_EQ(unknown[0].id, claimed[0].id);
+}
+
+// Two daemons claiming the same outbox at once take every message exactly once between them.
+TEST_P(OutboxTest, DaemonsClaimingAtOnceNeverTakeTheSameMessage) {
+  constexpr int kMessages = 300;
+  for (int i = 0; i < kMessages; ++i)
+    send(message(i % 2 ? "tn_a" : "tn_b", "om_" + std::to_string(i)));
+  OtherDaemon other = loadAnotherDaemon();
+  ASSERT_NE(other.store, nullptr);
+  std::vector<std::string> got[4];
+  std::latch go(4);
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&, w] {
+      storage::Store& s = w % 2 ? *other.store : store();
+      go.arrive_and_wait();
+      for (;;) {
+        const auto batch = s.claimOutbox(kT0, kLease, "worker-" + std::to_string(w), 16);
+        if (batch.empty()) break;
+        for (const auto& m : batch) got[w].push_back(m.id);
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  std::vector<std::string> all;
+  for (const auto& g : got) all.insert(all.end(), g.begin(), g.end());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all.size(), static_cast<size_t>(kMessages));
+  EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "a message claimed twice";
+}
+
+}  // namespace
+
+INSTANTIATE_TEST_SUITE_P(Backends, OutboxTest, ::testing::Values("sqlite", "postgres"),
+                         backendName);
+
+}  // namespace tollgate::testing
