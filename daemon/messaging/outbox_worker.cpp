@@ -1,0 +1,190 @@
+#include "messaging/outbox_worker.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <future>
+#include <sstream>
+
+#include "messaging/status_rank.hpp"
+#include "tenancy/tenants.hpp"
+
+namespace tollgate::messaging {
+namespace {
+
+constexpr uint32_t kReclaimPerRound = 256;
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace
+
+OutboxWorker::OutboxWorker(storage::Store& store, twilio::RestClient& rest, AccountOf account_of,
+                           CallbackOf callback_of, Options options)
+    : store_(store),
+      rest_(rest),
+      account_of_(std::move(account_of)),
+      callback_of_(std::move(callback_of)),
+      options_(std::move(options)) {}
+
+OutboxWorker::~OutboxWorker() { stop(); }
+
+void OutboxWorker::start() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+}
+
+void OutboxWorker::wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_one();
+}
+
+void OutboxWorker::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::chrono::milliseconds OutboxWorker::backoff(int attempts) const {
+  auto d = options_.first_backoff;
+  for (int i = 1; i < attempts && d < options_.max_backoff; ++i) d *= 2;
+  return std::min(d, options_.max_backoff);
+}
+
+void OutboxWorker::run() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, options_.poll, [&] { return stopping_ || woken_; });
+    if (stopping_) break;
+    woken_ = false;
+    lock.unlock();
+    size_t claimed = 0;
+    try {
+      claimed = runOnce();
+    } catch (const std::exception& e) {
+      spdlog::warn("outbox: round failed: {}", e.what());
+    }
+    lock.lock();
+    if (claimed == options_.batch) woken_ = true;  // more may be due: again at once
+  }
+}
+
+size_t OutboxWorker::runOnce() {
+  const int64_t now = tenancy::nowMs();
+  const uint32_t back = store_.reclaimOutbox(now, kReclaimPerRound);
+  if (back > 0) {
+    reclaimed.fetch_add(back, std::memory_order_relaxed);
+    spdlog::warn("outbox: {} message(s) whose sender's lease ran out are UNKNOWN, to reconcile",
+                 back);
+  }
+  const std::vector<storage::OutboxMessage> batch =
+      store_.claimOutbox(now, options_.lease.count(), options_.owner, options_.batch);
+  if (batch.empty()) return 0;
+  // Up to `senders` POSTs at once; each message's outcome is one transition, recorded together.
+  std::vector<storage::OutboxTransition> outcomes(batch.size());
+  std::atomic<size_t> next{0};
+  const auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < batch.size();) outcomes[i] = send(batch[i]);
+  };
+  std::vector<std::future<void>> running;
+  const size_t n = std::min(options_.senders, batch.size());
+  for (size_t k = 1; k < n; ++k) running.push_back(std::async(std::launch::async, work));
+  work();
+  for (auto& f : running) f.get();
+  const std::vector<bool> applied = store_.transitionOutbox(outcomes);
+  for (size_t i = 0; i < applied.size(); ++i) {
+    if (!applied[i]) {
+      // Its lease was reclaimed meanwhile (this daemon stalled past it): the message is
+      // UNKNOWN and will be reconciled, whatever this send did.
+      spdlog::warn("outbox: {} of tenant {}: outcome not recorded: the lease was lost", batch[i].id,
+                   batch[i].tenant_id);
+    }
+  }
+  return batch.size();
+}
+
+storage::OutboxTransition OutboxWorker::send(const storage::OutboxMessage& m) {
+  storage::OutboxTransition t{.tenant_id = m.tenant_id,
+                              .id = m.id,
+                              .from_states = TG_OUTBOX_IN(TG_OUTBOX_SENDING),
+                              .lease_owner = options_.owner,
+                              .to_state = TG_OUTBOX_FAILED,
+                              .twilio_sid = {},
+                              .twilio_status = {},
+                              .status_rank = 0,
+                              .error_code = 0,
+                              .error = {},
+                              .next_attempt_at_ms = 0,
+                              .now_ms = 0};
+  const auto retryLater = [&](int code, const std::string& why) {
+    if (m.attempts >= options_.max_attempts) {
+      t.to_state = TG_OUTBOX_FAILED;
+      t.error = fmt::format("gave up after {} attempts: {}", m.attempts, why);
+      failed.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      t.to_state = TG_OUTBOX_QUEUED;
+      t.error = why;
+      t.next_attempt_at_ms = tenancy::nowMs() + backoff(m.attempts).count();
+      retried.fetch_add(1, std::memory_order_relaxed);
+    }
+    t.error_code = code;
+  };
+  const std::optional<twilio::Credentials> account = account_of_(m.tenant_id);
+  if (!account) {
+    t.error = "the tenant has no Twilio account to send with";
+    failed.fetch_add(1, std::memory_order_relaxed);
+    t.now_ms = tenancy::nowMs();
+    return t;
+  }
+  try {
+    const twilio::MessageResource r =
+        rest_.sendMessage(*account, twilio::SendRequest{.to = m.to_number,
+                                                        .from = m.from_number,
+                                                        .messaging_service_sid = {},
+                                                        .body = m.body,
+                                                        .media_urls = lines(m.media_urls),
+                                                        .status_callback = callback_of_(m)});
+    t.to_state = TG_OUTBOX_ACCEPTED;
+    t.twilio_sid = r.sid;
+    t.twilio_status = r.status;
+    t.status_rank = messageStatusRank(r.status);
+    accepted.fetch_add(1, std::memory_order_relaxed);
+  } catch (const twilio::RestError& e) {
+    switch (e.kind()) {
+      case twilio::RestError::Kind::kRejected:
+        if (e.error().http_status == 429) {
+          retryLater(e.error().code, e.what());  // Twilio did nothing: safe to send again
+        } else {
+          t.to_state = TG_OUTBOX_FAILED;
+          t.error_code = e.error().code;
+          t.error = e.error().message.empty() ? e.what() : e.error().message;
+          failed.fetch_add(1, std::memory_order_relaxed);
+        }
+        break;
+      case twilio::RestError::Kind::kNotSent:
+        retryLater(0, e.what());
+        break;
+      case twilio::RestError::Kind::kOutcomeUnknown:
+        t.to_state = TG_OUTBOX_UNKNOWN;  // never POSTed again blindly (docs/adr/0014)
+        t.error = e.what();
+        unknown.fetch_add(1, std::memory_order_relaxed);
+        break;
+    }
+  }
+  t.now_ms = tenancy::nowMs();
+  return t;
+}
+
+}  // namespace tollgate::messaging

@@ -1,0 +1,76 @@
+// The outbox worker (docs/adr/0014): claims due messages in batches under a lease, sends each
+// with at most one POST through the Twilio REST client, and records every outcome with guarded
+// transitions, a batch at a time. A send Twilio answered goes ACCEPTED with its SID; one it
+// refused goes FAILED with Twilio's code; one that certainly sent nothing (a 429 after the
+// client's own retries, a connection never made) goes back to the queue with backoff, until
+// max_attempts; one whose outcome is unknown goes UNKNOWN, to be reconciled, never re-sent.
+// Leases of daemons that died are reclaimed on each round.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "storage/store.hpp"
+#include "twilio/rest_client.hpp"
+
+namespace tollgate::messaging {
+
+class OutboxWorker {
+ public:
+  struct Options {
+    std::string owner;  // this daemon, as leases name it
+    std::chrono::milliseconds lease{30'000};
+    uint32_t batch = 64;   // messages claimed per round
+    size_t senders = 8;    // POSTs in flight at once
+    int max_attempts = 8;  // claims of one message before it fails for good
+    std::chrono::milliseconds first_backoff{1'000};
+    std::chrono::milliseconds max_backoff{300'000};
+    std::chrono::milliseconds poll{1'000};  // a round at least this often
+  };
+  // The account a tenant sends with (its subaccount, or the master); nullopt: it has none.
+  using AccountOf = std::function<std::optional<twilio::Credentials>(const std::string& tenant_id)>;
+  // The StatusCallback URL of a message (carries its id), or "" for none.
+  using CallbackOf = std::function<std::string(const storage::OutboxMessage& m)>;
+
+  OutboxWorker(storage::Store& store, twilio::RestClient& rest, AccountOf account_of,
+               CallbackOf callback_of, Options options);
+  ~OutboxWorker();  // stop()
+
+  void start();
+  void wake();  // a message was queued
+  void stop();  // finishes the round in flight
+
+  // One round, on the caller's thread (tests): reclaim, claim, send, record. Returns how many
+  // messages it claimed.
+  size_t runOnce();
+
+  std::atomic<uint64_t> accepted{0}, failed{0}, retried{0}, unknown{0}, reclaimed{0};
+
+ private:
+  // The outcome of one send, as the transition that records it.
+  storage::OutboxTransition send(const storage::OutboxMessage& m);
+  std::chrono::milliseconds backoff(int attempts) const;
+  void run();
+
+  storage::Store& store_;
+  twilio::RestClient& rest_;
+  const AccountOf account_of_;
+  const CallbackOf callback_of_;
+  const Options options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool woken_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace tollgate::messaging
