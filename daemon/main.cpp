@@ -1,4 +1,5 @@
 // tollgated: the gateway daemon.
+#include <Poco/Environment.h>
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <thread>
@@ -148,6 +150,7 @@ class Tollgated : public Poco::Util::ServerApplication {
     http::addTenantRoutes(router, svc);
     http::addWalletRoutes(router, svc);
     http::addPriceRoutes(router, svc);
+    http::addSendRoutes(router, svc);
     billing::addStripeWebhookRoutes(router, svc);
     http::addNumberRoutes(router, svc);
     http::addLogRoutes(router, svc);
@@ -223,6 +226,7 @@ class Tollgated : public Poco::Util::ServerApplication {
       server->stopAll(true);
       pool->joinAll();
     }
+    svc.outbox.reset();                // finishes its round, before the storage plugin goes
     svc.sweeper.reset();               // before the storage plugin it calls goes
     if (svc.usage) svc.usage->stop();  // settles what is queued, with the pricing plugin
     svc.recharge.reset();              // and the storage and billing plugins it calls
@@ -395,6 +399,39 @@ class Tollgated : public Poco::Util::ServerApplication {
     svc.forwarder = std::make_unique<messaging::Forwarder>(2);
     svc.usage = std::make_unique<ledger::ChargingUsageEvents>(
         *svc.store, *svc.pricing, c.wallet_currency, c.voice_per_second);
+    startOutbox(c, svc);
+  }
+
+  // The outbox's worker: sends what the send API queued, through Twilio's REST API, with the
+  // account of the number it is sent from (docs/adr/0014).
+  static void startOutbox(const config::Config& c, Services& svc) {
+    if (!svc.store->hasOutbox()) {
+      spdlog::warn("storage has no outbox (ABI 1.8): sending is off");
+      return;
+    }
+    svc.twilio_http = std::make_unique<net::HttpClient>();
+    svc.twilio_rest = std::make_unique<twilio::RestClient>(
+        *svc.twilio_http, twilio::RestClient::Options{.api_base_url = c.twilio_api_base_url});
+    Services* s = &svc;
+    svc.outbox = std::make_unique<messaging::OutboxWorker>(
+        *svc.store, *svc.twilio_rest,
+        [s](const storage::OutboxMessage& m) -> std::optional<twilio::Credentials> {
+          const auto number = s->store->number(m.tenant_id, m.from_number);
+          if (!number || number->account_sid.empty()) return std::nullopt;
+          const auto token = s->accounts->authToken(number->account_sid);
+          if (!token) return std::nullopt;
+          return twilio::Credentials{.account_sid = number->account_sid, .auth_token = *token};
+        },
+        // Status callbacks of sent messages come with the next step of issue 26.
+        [](const storage::OutboxMessage&) { return std::string(); },
+        messaging::OutboxWorker::Options{
+            .owner = fmt::format("{}:{}", Poco::Environment::nodeName(), ::getpid()),
+            .lease = c.outbox_lease,
+            .batch = static_cast<uint32_t>(c.outbox_batch),
+            .senders = static_cast<size_t>(c.outbox_senders),
+            .max_attempts = c.outbox_max_attempts});
+    svc.outbox->start();
+    spdlog::info("outbox: sending through {}", c.twilio_api_base_url);
   }
 
   bool exit_now_ = false;

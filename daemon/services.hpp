@@ -16,6 +16,8 @@
 #include "ledger/ledger.hpp"
 #include "ledger/usage_charges.hpp"
 #include "messaging/optouts.hpp"
+#include "messaging/outbox_worker.hpp"
+#include "net/http_client.hpp"
 #include "numbers/routes.hpp"
 #include "plugins/deadline.hpp"
 #include "plugins/plugin_host.hpp"
@@ -50,6 +52,11 @@ struct Services {
   std::unique_ptr<billing::Pricing> pricing;        // its plugin may be null: none enabled
   std::unique_ptr<billing::Billing> billing;        // the billing providers (may be none)
   std::unique_ptr<billing::AutoRecharge> recharge;  // null with a storage plugin before 1.6
+  // Sending (issue 26): Twilio's REST API, and the outbox's worker (null with a storage plugin
+  // before 1.8, which has no outbox).
+  std::unique_ptr<net::HttpClient> twilio_http;
+  std::unique_ptr<twilio::RestClient> twilio_rest;
+  std::unique_ptr<messaging::OutboxWorker> outbox;
   std::vector<std::string> stripe_webhook_secrets;  // empty: /stripe/webhook is off
   std::atomic<uint64_t> stripe_bad_signatures{0};
   // Run with a tenant's id when its subscription becomes active (the numbers issue gives it a

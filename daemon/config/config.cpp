@@ -77,6 +77,15 @@ const std::vector<KeyDoc>& coreKeys() {
       {"twilio.token_cache_ms", "60000",
        "how long a decrypted subaccount token is cached; a token rotated through another daemon "
        "sharing the storage is honoured here at the latest after this (0: not cached)"},
+      {"twilio.api_base_url", "https://api.twilio.com",
+       "Twilio's REST API, where messages are sent (the simulator's URL in sandbox mode)"},
+      {"outbox.senders", "8", "messages a daemon sends to Twilio at once (1-256)"},
+      {"outbox.batch", "64", "messages a daemon claims from the outbox at a time (1-4096)"},
+      {"outbox.lease_s", "60",
+       "how long a daemon holds the messages it claimed; a message whose daemon died is "
+       "reconciled after this, never sent again blindly (5-3600)"},
+      {"outbox.max_attempts", "8",
+       "claims of a message that sent nothing (429, no connection) before it fails (1-100)"},
       {"voice.fallback_say",
        "We are sorry, this line cannot take your call right now. Please try again later.",
        "spoken when a number has no fallback of its own and its voice plugin fails"},
@@ -359,6 +368,16 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
       std::chrono::milliseconds(r.integer("twilio.route_cache_ms", 5000, 0, 3600000));
   c.token_cache_ttl =
       std::chrono::milliseconds(r.integer("twilio.token_cache_ms", 60000, 0, 3600000));
+  c.twilio_api_base_url = r.str("twilio.api_base_url", "https://api.twilio.com");
+  if (c.twilio_api_base_url.rfind("https://", 0) != 0 &&
+      c.twilio_api_base_url.rfind("http://", 0) != 0) {
+    r.error("twilio.api_base_url",
+            fmt::format("'{}' is not an http:// or https:// URL", c.twilio_api_base_url));
+  }
+  c.outbox_senders = static_cast<int>(r.integer("outbox.senders", 8, 1, 256));
+  c.outbox_batch = static_cast<int>(r.integer("outbox.batch", 64, 1, 4096));
+  c.outbox_lease = std::chrono::seconds(r.integer("outbox.lease_s", 60, 5, 3600));
+  c.outbox_max_attempts = static_cast<int>(r.integer("outbox.max_attempts", 8, 1, 100));
   c.voice_fallback_say =
       r.str("voice.fallback_say",
             "We are sorry, this line cannot take your call right now. Please try again later.");

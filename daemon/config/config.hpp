@@ -47,8 +47,14 @@ struct Config {
   std::filesystem::path master_token_file;   // its auth token
   std::filesystem::path token_key_file;      // 32-byte key (64 hex) that encrypts stored tokens
   std::chrono::milliseconds route_cache_ttl{5000};
-  std::chrono::milliseconds token_cache_ttl{60000};  // decrypted subaccount tokens
-  std::string voice_fallback_say;                    // spoken when a voice plugin fails or overruns
+  std::chrono::milliseconds token_cache_ttl{60000};            // decrypted subaccount tokens
+  std::string twilio_api_base_url = "https://api.twilio.com";  // where messages are sent
+  // The outbox (docs/adr/0014).
+  int outbox_senders = 8;
+  int outbox_batch = 64;
+  std::chrono::seconds outbox_lease{60};
+  int outbox_max_attempts = 8;
+  std::string voice_fallback_say;  // spoken when a voice plugin fails or overruns
   std::string log_level = "info";
 
   // Every tenant's prepaid wallet, created with the tenant.

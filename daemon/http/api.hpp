@@ -13,6 +13,7 @@ void addNumberRoutes(Router& router, Services& svc);  // /admin/v1/tenants/{id}/
 void addLogRoutes(Router& router, Services& svc);     // /v1/messages, /v1/calls
 void addWalletRoutes(Router& router, Services& svc);  // wallets and the ledger, admin and tenant
 void addPriceRoutes(Router& router, Services& svc);   // what a unit costs: /v1/prices
+void addSendRoutes(Router& router, Services& svc);    // POST /v1/messages, GET /v1/outbox/{id}
 
 // JSON shapes shared by the admin and tenant APIs.
 Poco::JSON::Object tenantJson(const storage::Tenant& t);

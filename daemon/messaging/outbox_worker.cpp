@@ -105,6 +105,7 @@ size_t OutboxWorker::runOnce() {
   for (auto& f : running) f.get();
   const std::vector<bool> applied = store_.transitionOutbox(outcomes);
   for (size_t i = 0; i < applied.size(); ++i) {
+    if (applied[i]) settleHold(batch[i], outcomes[i].to_state);
     if (!applied[i]) {
       // Its lease was reclaimed meanwhile (this daemon stalled past it): the message is
       // UNKNOWN and will be reconciled, whatever this send did.
@@ -113,6 +114,44 @@ size_t OutboxWorker::runOnce() {
     }
   }
   return batch.size();
+}
+
+// The price reserved for a message: charged once Twilio has it (Twilio bills what it accepted,
+// delivered or not), released when it failed before reaching Twilio (docs/adr/0014). Keyed by
+// the hold, so a repeat changes nothing; a failure here leaves the hold to its expiry, logged.
+void OutboxWorker::settleHold(const storage::OutboxMessage& m, tg_outbox_state to) {
+  if (m.hold_id.empty() || m.currency.empty()) return;
+  if (to != TG_OUTBOX_ACCEPTED && to != TG_OUTBOX_FAILED) return;
+  try {
+    const int64_t now = tenancy::nowMs();
+    if (to == TG_OUTBOX_FAILED) {
+      store_.applyHold(m.tenant_id, storage::HoldRequest{.action = TG_HOLD_RELEASE,
+                                                         .currency = m.currency,
+                                                         .hold_id = m.hold_id,
+                                                         .now_ms = now});
+      return;
+    }
+    const auto held = store_.holds(m.tenant_id, storage::HoldQuery{.currency = m.currency,
+                                                                   .status = TG_HOLD_ACTIVE,
+                                                                   .hold_id = m.hold_id,
+                                                                   .after_id = {},
+                                                                   .limit = 1});
+    if (held.empty()) return;  // captured or released already
+    store_.applyHold(m.tenant_id,
+                     storage::HoldRequest{.action = TG_HOLD_CAPTURE,
+                                          .currency = m.currency,
+                                          .hold_id = m.hold_id,
+                                          .amount_micros = held.front().amount_micros,
+                                          .kind = TG_ENTRY_SMS_USAGE,
+                                          .reference = m.id,
+                                          .description = fmt::format("SMS to {}, {} segment(s)",
+                                                                     m.to_number, m.segments),
+                                          .expires_at_ms = 0,
+                                          .now_ms = now});
+  } catch (const std::exception& e) {
+    spdlog::warn("outbox: {} of tenant {}: hold {} not settled (left to its expiry): {}", m.id,
+                 m.tenant_id, m.hold_id, e.what());
+  }
 }
 
 storage::OutboxTransition OutboxWorker::send(const storage::OutboxMessage& m) {
@@ -141,9 +180,9 @@ storage::OutboxTransition OutboxWorker::send(const storage::OutboxMessage& m) {
     }
     t.error_code = code;
   };
-  const std::optional<twilio::Credentials> account = account_of_(m.tenant_id);
+  const std::optional<twilio::Credentials> account = account_of_(m);
   if (!account) {
-    t.error = "the tenant has no Twilio account to send with";
+    t.error = "no Twilio account to send from " + m.from_number;
     failed.fetch_add(1, std::memory_order_relaxed);
     t.now_ms = tenancy::nowMs();
     return t;

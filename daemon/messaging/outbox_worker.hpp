@@ -35,8 +35,9 @@ class OutboxWorker {
     std::chrono::milliseconds max_backoff{300'000};
     std::chrono::milliseconds poll{1'000};  // a round at least this often
   };
-  // The account a tenant sends with (its subaccount, or the master); nullopt: it has none.
-  using AccountOf = std::function<std::optional<twilio::Credentials>(const std::string& tenant_id)>;
+  // The account a message is sent with (that of the number it is sent from); nullopt: none.
+  using AccountOf =
+      std::function<std::optional<twilio::Credentials>(const storage::OutboxMessage& m)>;
   // The StatusCallback URL of a message (carries its id), or "" for none.
   using CallbackOf = std::function<std::string(const storage::OutboxMessage& m)>;
 
@@ -58,6 +59,7 @@ class OutboxWorker {
   // The outcome of one send, as the transition that records it.
   storage::OutboxTransition send(const storage::OutboxMessage& m);
   std::chrono::milliseconds backoff(int attempts) const;
+  void settleHold(const storage::OutboxMessage& m, tg_outbox_state to);
   void run();
 
   storage::Store& store_;

@@ -28,7 +28,7 @@ class OutboxSimTest : public SqliteStoreTest {
     rest_->setSleep([](std::chrono::milliseconds) {});  // Retry-After: 1 s, not waited here
     worker_ = std::make_unique<messaging::OutboxWorker>(
         *store_, *rest_,
-        [](const std::string&) {
+        [](const OutboxMessage&) {
           return twilio::Credentials{.account_sid = kAccount, .auth_token = kToken};
         },
         [](const OutboxMessage&) { return std::string(); },

@@ -50,7 +50,7 @@ class OutboxWorkerTest : public SqliteStoreTest {
     rest_->setSleep([](std::chrono::milliseconds) {});
     worker_ = std::make_unique<messaging::OutboxWorker>(
         *store_, *rest_,
-        [](const std::string&) {
+        [](const OutboxMessage&) {
           return twilio::Credentials{.account_sid = kAccountSid, .auth_token = "token"};
         },
         [](const OutboxMessage& m) { return "https://gw.example/twilio/sms/status?m=" + m.id; },

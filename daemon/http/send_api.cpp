@@ -1,0 +1,283 @@
+// Sending an SMS (issue 26): POST /v1/messages checks the message, reserves its price as a
+// ledger hold, and stores it in the outbox in one unit with the request's idempotency record;
+// it answers 202 with the message's id once that is durable, and the outbox's worker sends it
+// (docs/adr/0014). GET /v1/outbox/{id} shows where a message is.
+//
+// {"to": "+1...", "from": "+1..." (default: the tenant's first number), "body": "...",
+//  "media_urls": ["https://..."]}. The Idempotency-Key header makes a retry answer what the
+// first request did, with the same message.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "http/api.hpp"
+#include "http/auth.hpp"
+#include "messaging/segments.hpp"
+#include "numbers/routes.hpp"
+#include "services.hpp"
+#include "storage/unit.hpp"
+#include "tenancy/secrets.hpp"
+
+namespace tollgate::http {
+namespace {
+
+constexpr size_t kMaxMedia = 10;
+constexpr size_t kMaxUrl = 2048;
+constexpr size_t kMaxIdempotencyKey = 255;
+constexpr int64_t kHoldMs = 72LL * 3600 * 1000;  // a send still unsettled after this releases
+
+std::string_view stateName(tg_outbox_state s) {
+  switch (s) {
+    case TG_OUTBOX_QUEUED:
+      return "queued";
+    case TG_OUTBOX_SENDING:
+      return "sending";
+    case TG_OUTBOX_ACCEPTED:
+      return "accepted";
+    case TG_OUTBOX_UNKNOWN:
+      return "unknown";
+    case TG_OUTBOX_DELIVERED:
+      return "delivered";
+    case TG_OUTBOX_UNDELIVERED:
+      return "undelivered";
+    case TG_OUTBOX_FAILED:
+      return "failed";
+    default:
+      return "?";
+  }
+}
+
+std::string e164Field(const Poco::JSON::Object& body, const std::string& field) {
+  const std::string raw = requireString(body, field, 32);
+  const auto e164 = numbers::normalizeE164(raw);
+  if (!e164) {
+    throw ApiError(
+        400, "invalid_argument",
+        fmt::format("{}: '{}' is not a phone number in E.164 (+14155550100)", field, raw), field);
+  }
+  return *e164;
+}
+
+std::vector<std::string> mediaUrls(const Poco::JSON::Object& body) {
+  std::vector<std::string> out;
+  if (!body.has("media_urls") || body.isNull("media_urls")) return out;
+  const auto list = body.getArray("media_urls");
+  if (!list || list->size() > kMaxMedia) {
+    throw ApiError(400, "invalid_argument",
+                   fmt::format("media_urls: an array of at most {} URLs", kMaxMedia), "media_urls");
+  }
+  for (size_t i = 0; i < list->size(); ++i) {
+    const Poco::Dynamic::Var v = list->get(static_cast<unsigned>(i));
+    const std::string url = v.isString() ? v.extract<std::string>() : std::string();
+    if ((url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) || url.size() > kMaxUrl ||
+        url.find_first_of(" \r\n\t") != std::string::npos) {
+      throw ApiError(
+          400, "invalid_argument",
+          fmt::format("media_urls[{}]: want an http(s) URL of at most {} bytes", i, kMaxUrl),
+          "media_urls");
+    }
+    out.push_back(url);
+  }
+  return out;
+}
+
+Poco::JSON::Object outboxJson(const storage::OutboxMessage& m) {
+  Poco::JSON::Object o;
+  o.set("id", m.id);
+  o.set("status", std::string(stateName(m.state)));
+  o.set("to", m.to_number);
+  o.set("from", m.from_number);
+  o.set("body", m.body);
+  o.set("segments", m.segments);
+  o.set("attempts", m.attempts);
+  o.set("twilio_sid", m.twilio_sid);
+  o.set("twilio_status", m.twilio_status);
+  if (m.error_code != 0) o.set("error_code", m.error_code);
+  if (!m.error.empty()) o.set("error", m.error);
+  o.set("created_at_ms", m.created_at_ms);
+  o.set("updated_at_ms", m.updated_at_ms);
+  return o;
+}
+
+Response send(Services& svc, Request& r) {
+  const storage::Tenant tenant = svc.auth->requireTenant(r);
+  if (!svc.outbox) {
+    throw ApiError(503, "unavailable", "sending is off: the storage plugin has no outbox");
+  }
+  const std::string key = r.header("Idempotency-Key");
+  if (key.size() > kMaxIdempotencyKey) {
+    throw ApiError(400, "invalid_argument",
+                   fmt::format("Idempotency-Key: at most {} bytes", kMaxIdempotencyKey),
+                   "Idempotency-Key");
+  }
+  const auto body = r.jsonBody();
+  const std::string to = e164Field(*body, "to");
+  // From: one of the tenant's numbers; by default the first.
+  const std::vector<storage::Number> own = svc.store->numbers(tenant.id);
+  std::string from;
+  if (body->has("from") && !body->isNull("from")) {
+    from = e164Field(*body, "from");
+    if (std::none_of(own.begin(), own.end(),
+                     [&](const storage::Number& n) { return n.e164 == from; })) {
+      throw ApiError(400, "invalid_argument", fmt::format("from: {} is not your number", from),
+                     "from");
+    }
+  } else if (own.empty()) {
+    throw ApiError(400, "invalid_argument", "from: you have no number to send from", "from");
+  } else {
+    from = own.front().e164;
+  }
+  const std::string text = optionalString(*body, "body", 4 * messaging::kMaxBodyCharacters);
+  const std::vector<std::string> media = mediaUrls(*body);
+  messaging::Segments segments;
+  try {
+    segments = messaging::countSegments(text);
+  } catch (const std::invalid_argument& e) {
+    throw ApiError(400, "invalid_argument", fmt::format("body: {}", e.what()), "body");
+  }
+  if (segments.characters > messaging::kMaxBodyCharacters) {
+    throw ApiError(
+        400, "invalid_argument",
+        fmt::format("body: at most {} characters (Twilio's 21617)", messaging::kMaxBodyCharacters),
+        "body");
+  }
+  if (text.empty() && media.empty()) {
+    throw ApiError(400, "invalid_argument", "body: required without media_urls (Twilio's 21602)",
+                   "body");
+  }
+  // Twilio refuses a recipient who replied STOP (21610); so does the gateway, before paying.
+  if (svc.store->optedOut(tenant.id, to)) {
+    throw ApiError(400, "opted_out",
+                   fmt::format("to: {} has opted out of your messages (Twilio's 21610)", to), "to");
+  }
+
+  // The id: from the idempotency key (a retry is the same message), else new.
+  const std::string id =
+      "om_" + (key.empty() ? tenancy::randomHex(16)
+                           : tenancy::sha256Hex(tenant.id + ":" + key).substr(0, 32));
+  const int64_t now = tenancy::nowMs();
+  const int32_t parts = static_cast<int32_t>(std::max<size_t>(segments.count, 1));
+  // The price, reserved: segments x the price of an SMS to `to` (nothing without pricing).
+  std::string hold_id;
+  int64_t price = 0;
+  if (svc.pricing->plugin() != nullptr) {
+    const billing::Quote q = svc.pricing->quote(
+        tenant.id, r.requestId(), TG_PRODUCT_SMS_SEGMENT_OUT, to, "", svc.ledger->currency());
+    if (q.status == TG_OK) {
+      price = q.amount_micros * parts;
+    } else if (q.status != TG_ERR_NOT_FOUND) {
+      throw ApiError(503, "unavailable", fmt::format("no price for {}: {}", to, q.error));
+    }
+  }
+  if (price > 0) {
+    hold_id = "send:" + id;
+    const storage::HoldResult held = svc.store->applyHold(
+        tenant.id, storage::HoldRequest{.action = TG_HOLD_RESERVE,
+                                        .currency = svc.ledger->currency(),
+                                        .hold_id = hold_id,
+                                        .amount_micros = price,
+                                        .kind = TG_ENTRY_SMS_USAGE,
+                                        .reference = id,
+                                        .description = fmt::format("SMS to {}", to),
+                                        .expires_at_ms = now + kHoldMs,
+                                        .now_ms = now});
+    if (held.outcome == TG_APPLY_INSUFFICIENT_FUNDS) {
+      throw ApiError(
+          402, "insufficient_funds",
+          fmt::format("the wallet cannot cover {} micros for {} segment(s)", price, parts));
+    }
+  }
+
+  const storage::OutboxMessage m{.id = id,
+                                 .tenant_id = tenant.id,
+                                 .from_number = from,
+                                 .to_number = to,
+                                 .body = text,
+                                 .media_urls = fmt::format("{}", fmt::join(media, "\n")),
+                                 .status_callback = {},
+                                 .segments = parts,
+                                 .currency = price > 0 ? svc.ledger->currency() : "",
+                                 .hold_id = hold_id,
+                                 .state = TG_OUTBOX_QUEUED,
+                                 .attempts = 0,
+                                 .next_attempt_at_ms = now,
+                                 .lease_owner = {},
+                                 .lease_until_ms = 0,
+                                 .twilio_sid = {},
+                                 .twilio_status = {},
+                                 .status_rank = 0,
+                                 .error_code = 0,
+                                 .error = {},
+                                 .created_at_ms = now,
+                                 .updated_at_ms = now};
+  Poco::JSON::Object answer = outboxJson(m);
+  answer.set("encoding",
+             segments.encoding == messaging::Segments::Encoding::kGsm7 ? "GSM-7" : "UCS-2");
+  answer.set("price_micros", price);
+  answer.set("currency", svc.ledger->currency());
+  std::ostringstream answer_text;
+  answer.stringify(answer_text);
+
+  storage::Unit unit(tenant.id);
+  unit.claim(storage::IdempotencyRecord{.tenant_id = tenant.id,
+                                        .scope = "send",
+                                        .key = id,
+                                        .request_hash = tenancy::sha256Hex(r.body()),
+                                        .response_status = 0,
+                                        .response_body = {},
+                                        .created_at_ms = now});
+  unit.addToOutbox(m);
+  unit.complete(storage::Completion{
+      .scope = "send", .key = id, .response_status = 202, .response_body = answer_text.str()});
+  storage::UnitResult written;
+  try {
+    written = svc.store->apply(unit);
+  } catch (...) {
+    if (!hold_id.empty()) {  // nothing was queued: the reservation goes too (best effort)
+      try {
+        svc.store->applyHold(tenant.id, storage::HoldRequest{.action = TG_HOLD_RELEASE,
+                                                             .currency = svc.ledger->currency(),
+                                                             .hold_id = hold_id,
+                                                             .now_ms = tenancy::nowMs()});
+      } catch (const std::exception&) {  // released at its expiry anyway
+      }
+    }
+    throw;
+  }
+  if (written.duplicate && written.existing) {
+    // The first request's answer (its hold, reserved under the same id, is that message's).
+    if (written.existing->request_hash != tenancy::sha256Hex(r.body())) {
+      throw ApiError(409, "idempotency_conflict", "Idempotency-Key was used for another message",
+                     "Idempotency-Key");
+    }
+    return Response{
+        written.existing->response_status == 0 ? 409 : written.existing->response_status,
+        "application/json",
+        written.existing->response_body,
+        {}};
+  }
+  svc.outbox->wake();
+  return Response{202, "application/json", answer_text.str(), {}};
+}
+
+}  // namespace
+
+void addSendRoutes(Router& router, Services& svc) {
+  router.add("POST", "/v1/messages", [&svc](Request& r) {
+    svc.requireReady();
+    return send(svc, r);
+  });
+  router.add("GET", "/v1/outbox/{id}", [&svc](Request& r) {
+    svc.requireReady();
+    const storage::Tenant tenant = svc.auth->requireTenant(r);
+    if (!svc.store->hasOutbox()) {
+      throw ApiError(503, "unavailable", "sending is off: the storage plugin has no outbox");
+    }
+    const auto m = svc.store->outboxMessage(tenant.id, r.param("id"));
+    if (!m) throw ApiError(404, "not_found", fmt::format("no message '{}'", r.param("id")), "id");
+    return Response::json(200, outboxJson(*m));
+  });
+}
+
+}  // namespace tollgate::http
