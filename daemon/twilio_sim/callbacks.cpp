@@ -1,5 +1,7 @@
 #include "twilio_sim/callbacks.hpp"
 
+#include "twilio/form.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -25,32 +27,6 @@ std::string headerValue(const net::Headers& headers, std::string_view name) {
 
 }  // namespace
 
-std::string formEncode(const twilio::Params& params) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  auto encode = [](std::string& out, std::string_view text) {
-    for (const char ch : text) {
-      const auto c = static_cast<unsigned char>(ch);
-      if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-        out.push_back(ch);
-      } else if (c == ' ') {
-        out.push_back('+');
-      } else {
-        out.push_back('%');
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 15]);
-      }
-    }
-  };
-  std::string out;
-  for (const auto& [name, value] : params) {
-    if (!out.empty()) out.push_back('&');
-    encode(out, name);
-    out.push_back('=');
-    encode(out, value);
-  }
-  return out;
-}
-
 WebhookReply WebhookSender::postOnce(const Webhook& hook) {
   net::HttpRequest request{
       .method = "POST",
@@ -59,7 +35,7 @@ WebhookReply WebhookSender::postOnce(const Webhook& hook) {
                   {"User-Agent", "TwilioProxy/1.1"},
                   {"X-Twilio-Signature",
                    twilio::computeSignature(hook.auth_token, hook.url, hook.params)}},
-      .body = formEncode(hook.params),
+      .body = twilio::formEncode(hook.params),
       .deadline = std::chrono::steady_clock::now() + kAttemptTimeout};
   if (!hook.idempotency_token.empty()) {
     request.headers.emplace_back("I-Twilio-Idempotency-Token", hook.idempotency_token);

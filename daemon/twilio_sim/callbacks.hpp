@@ -15,10 +15,6 @@
 
 namespace tollgate::twilio_sim {
 
-// application/x-www-form-urlencoded as Twilio sends it: unreserved bytes as they are, a space
-// as '+', every other byte as %XX.
-std::string formEncode(const twilio::Params& params);
-
 struct Webhook {
   std::string url;         // exactly as the client gave it; the signature covers it byte for byte
   twilio::Params params;   // posted in this order
