@@ -5,6 +5,7 @@
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/ThreadPool.h>
+#include <Poco/URI.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/ServerApplication.h>
 #include <fmt/format.h>
@@ -402,6 +403,22 @@ class Tollgated : public Poco::Util::ServerApplication {
     startOutbox(c, svc);
   }
 
+  // Where Twilio reports the statuses of what the outbox sent: the public URL; with none, the
+  // listening address when Twilio is a simulator on this machine; otherwise nowhere (logged).
+  static std::string statusCallbackBase(const config::Config& c, const Services& svc) {
+    if (!svc.store->takesOutboxStatus()) {
+      spdlog::warn("storage plugin before ABI 1.9: sent messages get no status callbacks");
+      return {};
+    }
+    if (!c.public_base_url.empty()) return c.public_base_url;
+    const std::string host = Poco::URI(c.twilio_api_base_url).getHost();
+    if (host == "127.0.0.1" || host == "localhost" || host == "::1") {
+      return fmt::format("http://{}:{}", c.listen_host, c.listen_port);
+    }
+    spdlog::warn("no [twilio] public_base_url: Twilio cannot report what happens to sent messages");
+    return {};
+  }
+
   // The outbox's worker: sends what the send API queued, through Twilio's REST API, with the
   // account of the number it is sent from (docs/adr/0014).
   static void startOutbox(const config::Config& c, Services& svc) {
@@ -422,8 +439,11 @@ class Tollgated : public Poco::Util::ServerApplication {
           if (!token) return std::nullopt;
           return twilio::Credentials{.account_sid = number->account_sid, .auth_token = *token};
         },
-        // Status callbacks of sent messages come with the next step of issue 26.
-        [](const storage::OutboxMessage&) { return std::string(); },
+        [base = statusCallbackBase(c, svc)](const storage::OutboxMessage& m) {
+          if (base.empty()) return std::string();
+          return fmt::format("{}/twilio/sms/status?m={}{}", base, m.id,
+                             m.status_callback.empty() ? "" : "&cb=1");
+        },
         messaging::OutboxWorker::Options{
             .owner = fmt::format("{}:{}", Poco::Environment::nodeName(), ::getpid()),
             .lease = c.outbox_lease,

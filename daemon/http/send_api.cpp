@@ -13,6 +13,7 @@
 
 #include "http/api.hpp"
 #include "http/auth.hpp"
+#include "messaging/outbox_json.hpp"
 #include "messaging/segments.hpp"
 #include "numbers/routes.hpp"
 #include "services.hpp"
@@ -27,27 +28,6 @@ constexpr size_t kMaxUrl = 2048;
 constexpr size_t kMaxIdempotencyKey = 255;
 constexpr int64_t kHoldMs = 72LL * 3600 * 1000;  // a send still unsettled after this releases
 
-std::string_view stateName(tg_outbox_state s) {
-  switch (s) {
-    case TG_OUTBOX_QUEUED:
-      return "queued";
-    case TG_OUTBOX_SENDING:
-      return "sending";
-    case TG_OUTBOX_ACCEPTED:
-      return "accepted";
-    case TG_OUTBOX_UNKNOWN:
-      return "unknown";
-    case TG_OUTBOX_DELIVERED:
-      return "delivered";
-    case TG_OUTBOX_UNDELIVERED:
-      return "undelivered";
-    case TG_OUTBOX_FAILED:
-      return "failed";
-    default:
-      return "?";
-  }
-}
-
 std::string e164Field(const Poco::JSON::Object& body, const std::string& field) {
   const std::string raw = requireString(body, field, 32);
   const auto e164 = numbers::normalizeE164(raw);
@@ -57,6 +37,11 @@ std::string e164Field(const Poco::JSON::Object& body, const std::string& field) 
         fmt::format("{}: '{}' is not a phone number in E.164 (+14155550100)", field, raw), field);
   }
   return *e164;
+}
+
+bool isHttpUrl(const std::string& url) {
+  return (url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0) && url.size() <= kMaxUrl &&
+         url.find_first_of(" \r\n\t") == std::string::npos;
 }
 
 std::vector<std::string> mediaUrls(const Poco::JSON::Object& body) {
@@ -70,8 +55,7 @@ std::vector<std::string> mediaUrls(const Poco::JSON::Object& body) {
   for (size_t i = 0; i < list->size(); ++i) {
     const Poco::Dynamic::Var v = list->get(static_cast<unsigned>(i));
     const std::string url = v.isString() ? v.extract<std::string>() : std::string();
-    if ((url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) || url.size() > kMaxUrl ||
-        url.find_first_of(" \r\n\t") != std::string::npos) {
+    if (!isHttpUrl(url)) {
       throw ApiError(
           400, "invalid_argument",
           fmt::format("media_urls[{}]: want an http(s) URL of at most {} bytes", i, kMaxUrl),
@@ -82,22 +66,17 @@ std::vector<std::string> mediaUrls(const Poco::JSON::Object& body) {
   return out;
 }
 
-Poco::JSON::Object outboxJson(const storage::OutboxMessage& m) {
-  Poco::JSON::Object o;
-  o.set("id", m.id);
-  o.set("status", std::string(stateName(m.state)));
-  o.set("to", m.to_number);
-  o.set("from", m.from_number);
-  o.set("body", m.body);
-  o.set("segments", m.segments);
-  o.set("attempts", m.attempts);
-  o.set("twilio_sid", m.twilio_sid);
-  o.set("twilio_status", m.twilio_status);
-  if (m.error_code != 0) o.set("error_code", m.error_code);
-  if (!m.error.empty()) o.set("error", m.error);
-  o.set("created_at_ms", m.created_at_ms);
-  o.set("updated_at_ms", m.updated_at_ms);
-  return o;
+// The tenant's own URL for the message's status changes, or "".
+std::string statusCallback(const Poco::JSON::Object& body) {
+  if (!body.has("status_callback") || body.isNull("status_callback")) return {};
+  const Poco::Dynamic::Var v = body.get("status_callback");
+  const std::string url = v.isString() ? v.extract<std::string>() : std::string();
+  if (!isHttpUrl(url)) {
+    throw ApiError(400, "invalid_argument",
+                   fmt::format("status_callback: want an http(s) URL of at most {} bytes", kMaxUrl),
+                   "status_callback");
+  }
+  return url;
 }
 
 Response send(Services& svc, Request& r) {
@@ -130,6 +109,7 @@ Response send(Services& svc, Request& r) {
   }
   const std::string text = optionalString(*body, "body", 4 * messaging::kMaxBodyCharacters);
   const std::vector<std::string> media = mediaUrls(*body);
+  const std::string callback = statusCallback(*body);
   messaging::Segments segments;
   try {
     segments = messaging::countSegments(text);
@@ -195,7 +175,7 @@ Response send(Services& svc, Request& r) {
                                  .to_number = to,
                                  .body = text,
                                  .media_urls = fmt::format("{}", fmt::join(media, "\n")),
-                                 .status_callback = {},
+                                 .status_callback = callback,
                                  .segments = parts,
                                  .currency = price > 0 ? svc.ledger->currency() : "",
                                  .hold_id = hold_id,
@@ -211,7 +191,7 @@ Response send(Services& svc, Request& r) {
                                  .error = {},
                                  .created_at_ms = now,
                                  .updated_at_ms = now};
-  Poco::JSON::Object answer = outboxJson(m);
+  Poco::JSON::Object answer = messaging::outboxJson(m);
   answer.set("encoding",
              segments.encoding == messaging::Segments::Encoding::kGsm7 ? "GSM-7" : "UCS-2");
   answer.set("price_micros", price);
@@ -276,7 +256,7 @@ void addSendRoutes(Router& router, Services& svc) {
     }
     const auto m = svc.store->outboxMessage(tenant.id, r.param("id"));
     if (!m) throw ApiError(404, "not_found", fmt::format("no message '{}'", r.param("id")), "id");
-    return Response::json(200, outboxJson(*m));
+    return Response::json(200, messaging::outboxJson(*m));
   });
 }
 

@@ -104,13 +104,37 @@ size_t OutboxWorker::runOnce() {
   work();
   for (auto& f : running) f.get();
   const std::vector<bool> applied = store_.transitionOutbox(outcomes);
+  // A message Twilio accepted whose record did not apply: Twilio's status callback came first
+  // (the message is past SENDING already), or this daemon stalled past its lease (it is
+  // UNKNOWN, and Twilio's answer reconciles it).
+  std::vector<size_t> late;
+  std::vector<storage::OutboxTransition> known;
   for (size_t i = 0; i < applied.size(); ++i) {
-    if (applied[i]) settleHold(batch[i], outcomes[i].to_state);
-    if (!applied[i]) {
-      // Its lease was reclaimed meanwhile (this daemon stalled past it): the message is
-      // UNKNOWN and will be reconciled, whatever this send did.
+    if (applied[i]) {
+      settleHold(batch[i], outcomes[i].to_state);
+    } else if (outcomes[i].to_state == TG_OUTBOX_ACCEPTED) {
+      late.push_back(i);
+      storage::OutboxTransition t = outcomes[i];
+      t.from_states = TG_OUTBOX_IN(TG_OUTBOX_UNKNOWN);
+      t.lease_owner.clear();
+      known.push_back(std::move(t));
+    } else {
+      // The lease was reclaimed meanwhile: the message is UNKNOWN and will be reconciled.
       spdlog::warn("outbox: {} of tenant {}: outcome not recorded: the lease was lost", batch[i].id,
                    batch[i].tenant_id);
+    }
+  }
+  const std::vector<bool> reconciled = store_.transitionOutbox(known);
+  for (size_t k = 0; k < late.size(); ++k) {
+    const storage::OutboxMessage& m = batch[late[k]];
+    if (reconciled[k]) {
+      settleHold(m, TG_OUTBOX_ACCEPTED);
+      continue;
+    }
+    // Moved on by a callback: settled by the state Twilio reported.
+    const auto now = store_.outboxMessage(m.tenant_id, m.id);
+    if (now && now->state != TG_OUTBOX_SENDING && now->state != TG_OUTBOX_QUEUED) {
+      settleHold(m, now->state == TG_OUTBOX_FAILED ? TG_OUTBOX_FAILED : TG_OUTBOX_ACCEPTED);
     }
   }
   return batch.size();

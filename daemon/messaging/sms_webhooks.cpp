@@ -12,6 +12,7 @@
 #include <tollgate/sdk/twiml.hpp>
 #include "http/api.hpp"
 #include "messaging/forwarder.hpp"
+#include "messaging/outbox_json.hpp"
 #include "messaging/status_rank.hpp"
 #include "numbers/address.hpp"
 #include "ops/untrusted.hpp"
@@ -273,12 +274,59 @@ const twilio::WebhookSpec kMessageStatus{
         },
     .unknown = http::Response::noContent()};
 
+// A status of a message the outbox sent: its id is in the StatusCallback URL the worker gave
+// Twilio (signed with the rest of the URL), so no lookup by SID is needed. Applied with the
+// callback's idempotency claim, in one commit; from SENDING too, since Twilio may report before
+// the worker has recorded its answer.
+http::Response outboxStatus(Services& svc, http::Request& r, twilio::Admitted& a,
+                            const std::string& id, const std::string& status, int rank,
+                            int error_code) {
+  const auto changed = a.unit.setOutboxStatus(storage::OutboxTransition{
+      .tenant_id = a.route->tenant.id,
+      .id = id,
+      .from_states = TG_OUTBOX_IN(TG_OUTBOX_SENDING) | TG_OUTBOX_IN(TG_OUTBOX_ACCEPTED) |
+                     TG_OUTBOX_IN(TG_OUTBOX_UNKNOWN) |
+                     (status == "read" ? TG_OUTBOX_IN(TG_OUTBOX_DELIVERED) : 0u),
+      .lease_owner = {},
+      .to_state = outboxStateOf(status),
+      .twilio_sid = a.hook.get("MessageSid"),
+      .twilio_status = status,
+      .status_rank = rank,
+      .error_code = error_code,
+      .error = {},
+      .next_attempt_at_ms = 0,
+      .now_ms = tenancy::nowMs()});
+  // cb=1: the tenant asked for its own callbacks (set by the worker, signed by Twilio).
+  const bool notify = r.query("cb") == "1";
+  a.afterCommit.push_back([&svc, &r, &a, id, notify, changed](const storage::UnitResult& written) {
+    const int32_t result = written.result(changed);
+    if (result == TG_UNIT_MISSING) {
+      spdlog::warn("{}: status callback for unknown outbox message {}; ignored", r.requestId(),
+                   ops::untrusted(id));
+    }
+    if (result != TG_UNIT_CHANGED || !notify) return;
+    const auto m = svc.store->outboxMessage(a.route->tenant.id, id);
+    if (!m || m->status_callback.empty()) return;
+    svc.forwarder->post(Forward{m->status_callback,
+                                [&] {
+                                  std::ostringstream os;
+                                  outboxJson(*m).stringify(os);
+                                  return os.str();
+                                }(),
+                                r.requestId()});
+  });
+  return http::Response::noContent();
+}
+
 http::Response messageStatus(Services& svc, http::Request& r, twilio::Admitted& a) {
   const std::string& sid = a.hook.get("MessageSid");
   const std::string& status = a.hook.get("MessageStatus");
   const int rank = messageStatusRank(status);
   const int error_code = std::atoi(a.hook.get("ErrorCode").c_str());
   if (!knownStatus(r.requestId(), "message", sid, status, rank)) return http::Response::noContent();
+  if (const std::string id = r.query("m"); !id.empty() && svc.store->takesOutboxStatus()) {
+    return outboxStatus(svc, r, a, id, status, rank, error_code);
+  }
   const auto updated =
       a.unit.updateMessageStatus(storage::StatusChange{.sid = sid,
                                                        .status = status,

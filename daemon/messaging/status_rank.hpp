@@ -24,6 +24,14 @@ inline int messageStatusRank(std::string_view s) {
   return 0;                    // unknown: never applied
 }
 
+// The outbox state a message is in once Twilio reports `status` (rank != 0).
+inline tg_outbox_state outboxStateOf(std::string_view s) {
+  if (s == "delivered" || s == "read") return TG_OUTBOX_DELIVERED;
+  if (s == "undelivered") return TG_OUTBOX_UNDELIVERED;
+  if (s == "failed" || s == "canceled") return TG_OUTBOX_FAILED;
+  return TG_OUTBOX_ACCEPTED;  // Twilio has it: accepted, queued, sending, sent, ...
+}
+
 inline int callStatusRank(std::string_view s) {
   if (s == "queued" || s == "initiated") return 1;
   if (s == "ringing") return 2;

@@ -111,6 +111,7 @@ class Plugin {
   const std::string& id() const { return id_; }
   const std::string& version() const { return version_; }
   tg_plugin_kind kind() const { return descriptor_->kind; }
+  uint16_t abiMinor() const { return descriptor_->abi_minor; }  // the ABI it was built for
   const std::filesystem::path& file() const { return file_; }
   void* instance() const { return instance_; }
   template <class VTable>

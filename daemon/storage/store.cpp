@@ -814,6 +814,22 @@ tg_outbox_row outboxRow(const OutboxMessage& m) {
   setCode(row.currency, m.currency);
   return row;
 }
+
+tg_outbox_transition transitionRow(const OutboxTransition& t) {
+  return tg_outbox_transition{.struct_size = sizeof(tg_outbox_transition),
+                              .tenant_id = str(t.tenant_id),
+                              .id = str(t.id),
+                              .from_states = t.from_states,
+                              .lease_owner = str(t.lease_owner),
+                              .to_state = t.to_state,
+                              .twilio_sid = str(t.twilio_sid),
+                              .twilio_status = str(t.twilio_status),
+                              .status_rank = t.status_rank,
+                              .error_code = t.error_code,
+                              .error = str(t.error),
+                              .next_attempt_at_ms = t.next_attempt_at_ms,
+                              .now_ms = t.now_ms};
+}
 }  // namespace
 
 #define TG_STORE_REQUIRE_18(field)                                                            \
@@ -831,6 +847,8 @@ bool Store::hasOutbox() const {
          vt_->outbox_list != nullptr && appliesUnits();
 }
 
+bool Store::takesOutboxStatus() const { return hasOutbox() && plugin_.abiMinor() >= 9; }
+
 std::vector<OutboxMessage> Store::claimOutbox(int64_t now_ms, int64_t lease_ms,
                                               std::string_view owner, uint32_t limit) {
   TG_STORE_REQUIRE_18(outbox_claim);
@@ -847,21 +865,7 @@ std::vector<bool> Store::transitionOutbox(const std::vector<OutboxTransition>& t
   TG_STORE_REQUIRE_18(outbox_transition);
   std::vector<tg_outbox_transition> in;
   in.reserve(transitions.size());
-  for (const OutboxTransition& t : transitions) {
-    in.push_back(tg_outbox_transition{.struct_size = sizeof(tg_outbox_transition),
-                                      .tenant_id = str(t.tenant_id),
-                                      .id = str(t.id),
-                                      .from_states = t.from_states,
-                                      .lease_owner = str(t.lease_owner),
-                                      .to_state = t.to_state,
-                                      .twilio_sid = str(t.twilio_sid),
-                                      .twilio_status = str(t.twilio_status),
-                                      .status_rank = t.status_rank,
-                                      .error_code = t.error_code,
-                                      .error = str(t.error),
-                                      .next_attempt_at_ms = t.next_attempt_at_ms,
-                                      .now_ms = t.now_ms});
-  }
+  for (const OutboxTransition& t : transitions) in.push_back(transitionRow(t));
   std::vector<int32_t> applied(in.size(), 0);
   invoke("outbox_transition", "", [&](auto* c, auto* e) {
     return vt_->outbox_transition(plugin_.instance(), c, in.data(),
@@ -1065,7 +1069,7 @@ UnitResult Store::apply(const Unit& unit) {
   // the addresses of what they hold.
   std::deque<std::variant<tg_idempotency_row, tg_idempotency_completion, tg_message_row,
                           tg_call_row, tg_status_change, tg_recording_change, tg_optout_change,
-                          tg_usage_row, tg_outbox_row>>
+                          tg_usage_row, tg_outbox_row, tg_outbox_transition>>
       args;
   UnitResult result;
   result.results.assign(unit.ops().size(), TG_UNIT_UNCHANGED);
@@ -1110,6 +1114,8 @@ UnitResult Store::apply(const Unit& unit) {
             return &std::get<tg_usage_row>(args.emplace_back(usageRow(a)));
           } else if constexpr (std::is_same_v<A, OutboxMessage>) {
             return &std::get<tg_outbox_row>(args.emplace_back(outboxRow(a)));
+          } else if constexpr (std::is_same_v<A, OutboxTransition>) {
+            return &std::get<tg_outbox_transition>(args.emplace_back(transitionRow(a)));
           } else {
             return &std::get<tg_optout_change>(
                 args.emplace_back(tg_optout_change{.struct_size = sizeof(tg_optout_change),
@@ -1257,6 +1263,7 @@ void Store::applyEachAfterClaim(const Unit& unit, UnitResult& result) {
         out = TG_UNIT_MISSING;  // nothing queues it without units: the caller charges it now
         break;
       case TG_UNIT_OUTBOX_ADD:
+      case TG_UNIT_OUTBOX_STATUS:
         throw StorageError(TG_ERR_UNSUPPORTED,
                            "the outbox needs a storage plugin with units (ABI 1.3) and the "
                            "outbox (ABI 1.8)");

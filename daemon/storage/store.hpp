@@ -390,6 +390,8 @@ class Store {
   // ABI 1.8: the outbox. Each throws StorageError TG_ERR_UNSUPPORTED when the plugin lacks it.
   // hasOutbox: whether units can add to it and it can be worked.
   bool hasOutbox() const;
+  // ABI 1.9: whether units can record a status Twilio reported (Unit::setOutboxStatus).
+  bool takesOutboxStatus() const;
   std::vector<OutboxMessage> claimOutbox(int64_t now_ms, int64_t lease_ms, std::string_view owner,
                                          uint32_t limit);
   // Whether each transition was applied (its guard held), in order.

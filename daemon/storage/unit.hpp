@@ -58,7 +58,7 @@ class Unit {
   struct Op {
     tg_unit_op_kind kind = 0;
     std::variant<IdempotencyRecord, Completion, Message, Call, StatusChange, RecordingChange,
-                 OptOutChange, Usage, OutboxMessage>
+                 OptOutChange, Usage, OutboxMessage, OutboxTransition>
         args;
   };
 
@@ -81,6 +81,10 @@ class Unit {
   // ABI 1.8 (Store::hasOutbox): a message to send, QUEUED; an id that exists is left
   // (TG_UNIT_UNCHANGED).
   Index addToOutbox(OutboxMessage m) { return add(TG_UNIT_OUTBOX_ADD, std::move(m)); }
+  // ABI 1.9 (Store::takesOutboxStatus): what Twilio reported of a message, guarded by
+  // from_states but not by the lease's owner. TG_UNIT_UNCHANGED: not in from_states;
+  // TG_UNIT_MISSING: no such message.
+  Index setOutboxStatus(OutboxTransition t) { return add(TG_UNIT_OUTBOX_STATUS, std::move(t)); }
 
   const std::string& tenantId() const { return tenant_id_; }
   const std::vector<Op>& ops() const { return ops_; }

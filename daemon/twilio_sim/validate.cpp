@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 
 #include "twilio_sim/json_out.hpp"
 
@@ -101,6 +102,22 @@ Validated validateCreate(const twilio::Params& form) {
   if (v.body.empty() && v.media_urls.empty()) return fail(21602, "Message body is required.");
   if (!isPhoneNumber(v.to)) {
     return fail(21211, fmt::format("The 'To' number {} is not a valid phone number.", v.to));
+  }
+  // Twilio's magic numbers for test credentials: each To is refused as Twilio documents.
+  static const std::map<std::string, std::pair<int, std::string>> kMagicTo{
+      {"+15005550001", {21211, "The 'To' number +15005550001 is not a valid phone number."}},
+      {"+15005550002",
+       {21612,
+        "The 'To' phone number: +15005550002, is not currently reachable "
+        "using the 'From' phone number via SMS."}},
+      {"+15005550003",
+       {21408,
+        "Permission to send an SMS has not been enabled for the region "
+        "indicated by the 'To' number: +15005550003."}},
+      {"+15005550004", {21610, "Attempt to send to unsubscribed recipient"}},
+      {"+15005550009", {21614, "'To' number is not a valid mobile number"}}};
+  if (const auto magic = kMagicTo.find(v.to); magic != kMagicTo.end()) {
+    return fail(magic->second.first, magic->second.second);
   }
   if (!v.from.empty() && !isPhoneNumber(v.from) && !isOtherSender(v.from)) {
     return fail(21212, fmt::format("The 'From' number {} is not a valid phone number, shortcode, "

@@ -110,6 +110,66 @@ RecordInsert checkedOutboxAdd(std::string_view op, const std::string& tenant,
   return r;
 }
 
+RecordUpdate checkedOutboxTransition(std::string_view op, const std::string& tenant,
+                                     const tg_outbox_transition& t, bool check_owner) {
+  if (!knownState(t.to_state)) invalid(op, "to_state", "unknown state");
+  const uint32_t all = ((1u << (TG_OUTBOX_STATE_MAX + 1)) - 1) & ~1u;
+  if (t.from_states == 0 || (t.from_states & ~all) != 0) {
+    invalid(op, "from_states", "want a non-empty set of known states (TG_OUTBOX_IN)");
+  }
+  RecordUpdate u;
+  u.table = &kOutbox;
+  u.tenant = tenant;
+  u.sid = checkedText(op, "id", sdk::view(t.id), kMaxIdBytes, true);
+  const std::string owner =
+      check_owner ? checkedText(op, "lease_owner", sdk::view(t.lease_owner), kMaxIdBytes, false)
+                  : std::string();
+  const bool leaves_lease = t.to_state != TG_OUTBOX_SENDING;
+  u.sql = "UPDATE outbox SET state = ?, updated_at_ms = ?";
+  u.params = {int32_t{t.to_state}, int64_t{t.now_ms}};
+  if (leaves_lease) u.sql += ", lease_owner = '', lease_until_ms = 0";
+  if (t.to_state == TG_OUTBOX_QUEUED) {
+    u.sql += ", next_attempt_at_ms = ?";
+    u.params.emplace_back(int64_t{t.next_attempt_at_ms});
+  }
+  if (t.twilio_sid.size != 0) {
+    u.sql += ", twilio_sid = ?";
+    u.params.emplace_back(
+        checkedText(op, "twilio_sid", sdk::view(t.twilio_sid), kMaxIdBytes, false));
+  }
+  if (t.twilio_status.size != 0) {
+    // Statuses only move forward: one that is not newer leaves status and rank alone.
+    u.sql +=
+        ", twilio_status = CASE WHEN status_rank < ? THEN ? ELSE twilio_status END, "
+        "status_rank = CASE WHEN status_rank < ? THEN ? ELSE status_rank END";
+    const std::string status =
+        checkedText(op, "twilio_status", sdk::view(t.twilio_status), kMaxIdBytes, false);
+    u.params.insert(u.params.end(), {int32_t{t.status_rank}, status, int32_t{t.status_rank},
+                                     int32_t{t.status_rank}});
+  }
+  if (t.error_code != 0) {
+    u.sql += ", error_code = ?";
+    u.params.emplace_back(int32_t{t.error_code});
+  }
+  if (t.error.size != 0) {
+    u.sql += ", error = ?";
+    u.params.emplace_back(checkedText(op, "error", sdk::view(t.error), kMaxTextBytes, false));
+  }
+  // The guard: one of the states it may start from; from SENDING, only its lease's owner. A
+  // status Twilio reported: whoever holds it, and only a status newer than the stored one.
+  u.sql += " WHERE id = ? AND tenant_id = ? AND ((? / (1 << state)) % 2) = 1";
+  u.params.insert(u.params.end(), {u.sid, u.tenant, int64_t{t.from_states}});
+  if (check_owner) {
+    u.sql += " AND (state <> 2 OR lease_owner = ?)";
+    u.params.emplace_back(owner);
+  } else if (t.twilio_status.size != 0) {
+    u.sql += " AND status_rank < ?";  // a status Twilio reported: only a newer one
+    u.params.emplace_back(int32_t{t.status_rank});
+  }
+  u.sql += " RETURNING id";
+  return u;
+}
+
 void SqlStore::outboxClaim(const sdk::CallContext& ctx, int64_t now_ms, int64_t lease_ms,
                            std::string_view owner_view, uint32_t limit, tg_outbox_sink sink) {
   static constexpr std::string_view op = "outbox_claim";
@@ -157,53 +217,8 @@ void SqlStore::outboxTransition(const sdk::CallContext& ctx,
         reinterpret_cast<const char*>(transitions) + size_t{i} * stride);
     const std::string name = cat({op, " transitions[", std::to_string(i), "]"});
     if (t.struct_size != stride) invalid(name, "struct_size", "differs from transitions[0]");
-    if (!knownState(t.to_state)) invalid(name, "to_state", "unknown state");
-    const uint32_t all = ((1u << (TG_OUTBOX_STATE_MAX + 1)) - 1) & ~1u;
-    if (t.from_states == 0 || (t.from_states & ~all) != 0) {
-      invalid(name, "from_states", "want a non-empty set of known states (TG_OUTBOX_IN)");
-    }
-    RecordUpdate u;
-    u.table = &kOutbox;
-    u.tenant = checkedText(name, "tenant_id", sdk::view(t.tenant_id), kMaxIdBytes, true);
-    u.sid = checkedText(name, "id", sdk::view(t.id), kMaxIdBytes, true);
-    const std::string owner =
-        checkedText(name, "lease_owner", sdk::view(t.lease_owner), kMaxIdBytes, false);
-    const bool leaves_lease = t.to_state != TG_OUTBOX_SENDING;
-    u.sql = "UPDATE outbox SET state = ?, updated_at_ms = ?";
-    u.params = {int32_t{t.to_state}, int64_t{t.now_ms}};
-    if (leaves_lease) u.sql += ", lease_owner = '', lease_until_ms = 0";
-    if (t.to_state == TG_OUTBOX_QUEUED) {
-      u.sql += ", next_attempt_at_ms = ?";
-      u.params.emplace_back(int64_t{t.next_attempt_at_ms});
-    }
-    if (t.twilio_sid.size != 0) {
-      u.sql += ", twilio_sid = ?";
-      u.params.emplace_back(
-          checkedText(name, "twilio_sid", sdk::view(t.twilio_sid), kMaxIdBytes, false));
-    }
-    if (t.twilio_status.size != 0) {
-      // Statuses only move forward: one that is not newer leaves status and rank alone.
-      u.sql +=
-          ", twilio_status = CASE WHEN status_rank < ? THEN ? ELSE twilio_status END, "
-          "status_rank = CASE WHEN status_rank < ? THEN ? ELSE status_rank END";
-      const std::string status =
-          checkedText(name, "twilio_status", sdk::view(t.twilio_status), kMaxIdBytes, false);
-      u.params.insert(u.params.end(), {int32_t{t.status_rank}, status, int32_t{t.status_rank},
-                                       int32_t{t.status_rank}});
-    }
-    if (t.error_code != 0) {
-      u.sql += ", error_code = ?";
-      u.params.emplace_back(int32_t{t.error_code});
-    }
-    if (t.error.size != 0) {
-      u.sql += ", error = ?";
-      u.params.emplace_back(checkedText(name, "error", sdk::view(t.error), kMaxTextBytes, false));
-    }
-    // The guard: one of the states it may start from; from SENDING, only its lease's owner.
-    u.sql +=
-        " WHERE id = ? AND tenant_id = ? AND ((? / (1 << state)) % 2) = 1 AND (state <> 2 OR "
-        "lease_owner = ?) RETURNING id";
-    u.params.insert(u.params.end(), {u.sid, u.tenant, int64_t{t.from_states}, owner});
+    RecordUpdate u = checkedOutboxTransition(
+        name, checkedText(name, "tenant_id", sdk::view(t.tenant_id), kMaxIdBytes, true), t, true);
     auto unit = std::make_shared<OwnedUnit>();
     unit->tenant = u.tenant;
     unit->ops.emplace_back(std::move(u));

@@ -51,6 +51,8 @@ std::string_view kindName(tg_unit_op_kind kind) {
       return "usage_add";
     case TG_UNIT_OUTBOX_ADD:
       return "outbox_add";
+    case TG_UNIT_OUTBOX_STATUS:
+      return "outbox_status";
     default:
       return "unknown";
   }
@@ -185,6 +187,11 @@ std::shared_ptr<OwnedUnit> checkedUnit(const sdk::CallContext& ctx, const tg_uni
         break;
       case TG_UNIT_OUTBOX_ADD:
         u.ops.emplace_back(checkedOutboxAdd(op, u.tenant, argsOf<tg_outbox_row>(op, o)));
+        break;
+      case TG_UNIT_OUTBOX_STATUS:
+        if (u.tenant.empty()) invalid(op, "tenant_id", "an outbox status needs the unit's tenant");
+        u.ops.emplace_back(
+            checkedOutboxTransition(op, u.tenant, argsOf<tg_outbox_transition>(op, o), false));
         break;
       default:
         throw sdk::Error(TG_ERR_UNSUPPORTED, cat({op, ": operation kind ", std::to_string(o.kind),

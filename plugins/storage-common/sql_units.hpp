@@ -284,6 +284,11 @@ RecordInsert checkedUsageAdd(std::string_view op, const std::string& tenant,
 // exists alone.
 RecordInsert checkedOutboxAdd(std::string_view op, const std::string& tenant,
                               const tg_outbox_row& row);
+// An outbox transition, checked (sql_outbox.cpp): one guarded UPDATE of `tenant`'s message.
+// check_owner: from SENDING only while t.lease_owner holds it (outbox_transition); otherwise
+// whoever holds it (TG_UNIT_OUTBOX_STATUS).
+RecordUpdate checkedOutboxTransition(std::string_view op, const std::string& tenant,
+                                     const tg_outbox_transition& t, bool check_owner);
 
 // Whether every operation of `u` is a ledger apply, a hold action or a usage taken off the
 // queue (sql_ledger_batch.cpp).

@@ -4,9 +4,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "e2e/webhook_support.hpp"
+#include "support/scripted_server.hpp"
 
 namespace tollgate::testing {
 namespace {
@@ -17,13 +19,26 @@ class SendTest : public WebhookFixture {
  protected:
   void SetUp() override {
     WebhookFixture::SetUp();
-    const fs::path sim_dir = dir_ / "sim";
+    // Twilio (the simulator) posts its status callbacks to the daemon itself.
+    signed_base_ = "http://127.0.0.1:" + std::to_string(port_);
+    startSim({});
+  }
+  // (Re)starts the simulator with `knobs` and points the daemon's configuration at it.
+  void startSim(const std::vector<std::string>& knobs) {
+    if (sim_) sim_->stopCleanly();
+    const fs::path sim_dir = dir_ / ("sim" + std::to_string(++sims_));
     fs::create_directories(sim_dir);
-    sim_ = std::make_unique<Child>(
-        std::vector<std::string>{kSimPath.string(), "--listen", "127.0.0.1:0", "--port-file",
-                                 (sim_dir / "port").string(), "--account", kAccount + ":" + kToken,
-                                 "--callback-delay-ms", "0"},
-        sim_dir);
+    std::vector<std::string> argv{kSimPath.string(),
+                                  "--listen",
+                                  "127.0.0.1:0",
+                                  "--port-file",
+                                  (sim_dir / "port").string(),
+                                  "--account",
+                                  kAccount + ":" + kToken,
+                                  "--callback-delay-ms",
+                                  "0"};
+    argv.insert(argv.end(), knobs.begin(), knobs.end());
+    sim_ = std::make_unique<Child>(argv, sim_dir);
     for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
          !fs::exists(sim_dir / "port") && std::chrono::steady_clock::now() < end;) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -31,7 +46,7 @@ class SendTest : public WebhookFixture {
     ASSERT_TRUE(fs::exists(sim_dir / "port")) << sim_->err();
     sim_port_ = static_cast<uint16_t>(std::stoi(slurp(sim_dir / "port")));
     writeMainIni("[twilio]\naccount_sid = " + kAccount + "\nauth_token_file = " +
-                 (dir_ / "twilio-token").string() + "\npublic_base_url = " + kBase +
+                 (dir_ / "twilio-token").string() + "\npublic_base_url = " + signed_base_ +
                  "\napi_base_url = http://127.0.0.1:" + std::to_string(sim_port_) +
                  "\n[outbox]\nlease_s = 30\n");
   }
@@ -61,8 +76,15 @@ class SendTest : public WebhookFixture {
     return json(http(sim_port_, "GET", "/sim/messages").body)->getArray("messages");
   }
 
+  std::string wallet(const std::string& tenant, const std::string& field) {
+    return json(http(port_, "GET", "/admin/v1/tenants/" + tenant + "/wallet", "", admin()).body)
+        ->get(field)
+        .toString();
+  }
+
   std::unique_ptr<Child> sim_;
   uint16_t sim_port_ = 0;
+  int sims_ = 0;
 };
 
 TEST_F(SendTest, AMessageIsQueuedDurablyThenSentOnceThroughTwilio) {
@@ -71,7 +93,14 @@ TEST_F(SendTest, AMessageIsQueuedDurablyThenSentOnceThroughTwilio) {
   const std::string t = createTenant("Acme");
   attach(t, kNumber, "");
   const std::string key = issueKey(t);
-  const auto r = send(key, R"({"to": "+14155550111", "body": "Hello from Tollgate €"})", "k1");
+  // The tenant's own endpoint for status changes.
+  ScriptedServer app([](const std::string&) {
+    return ScriptedServer::Reply{.bytes = "HTTP/1.1 204 No Content\r\n\r\n", .close = true};
+  });
+  const std::string request = R"({"to": "+14155550111", "body": "Hello from Tollgate €", )"
+                              R"("status_callback": ")" +
+                              app.url("/status") + "\"}";
+  const auto r = send(key, request, "k1");
   ASSERT_EQ(r.status, 202) << r.body;
   const auto answer = json(r.body);
   const std::string id = answer->getValue<std::string>("id");
@@ -80,8 +109,11 @@ TEST_F(SendTest, AMessageIsQueuedDurablyThenSentOnceThroughTwilio) {
   EXPECT_EQ(answer->getValue<int>("segments"), 1);
   EXPECT_EQ(answer->getValue<std::string>("encoding"), "GSM-7");
 
-  const auto m = outboxOnce(key, id, "accepted");
-  EXPECT_EQ(m->getValue<std::string>("status"), "accepted") << m->get("error").toString();
+  // Twilio's callbacks (sent, then delivered) reach the daemon, signed, at the URL the worker
+  // gave with the message.
+  const auto m = outboxOnce(key, id, "delivered");
+  EXPECT_EQ(m->getValue<std::string>("status"), "delivered") << m->get("error").toString();
+  EXPECT_EQ(m->getValue<std::string>("twilio_status"), "delivered");
   const std::string sid = m->getValue<std::string>("twilio_sid");
   EXPECT_EQ(sid.size(), 34u);
   const auto at_twilio = simMessages();
@@ -92,15 +124,28 @@ TEST_F(SendTest, AMessageIsQueuedDurablyThenSentOnceThroughTwilio) {
   EXPECT_EQ(sent->getValue<std::string>("from"), kNumber);
   EXPECT_EQ(sent->getValue<std::string>("body"), "Hello from Tollgate €");
   EXPECT_EQ(sent->getValue<int>("posts"), 1);
+  EXPECT_EQ(sent->getValue<std::string>("status_callback"),
+            signed_base_ + "/twilio/sms/status?m=" + id + "&cb=1");
+  // Each change reached the tenant's endpoint as the message's JSON.
+  std::vector<std::string> told;
+  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+       std::chrono::steady_clock::now() < end;) {
+    told = app.requests();
+    if (!told.empty() && told.back().find(R"("status":"delivered")") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_FALSE(told.empty());
+  EXPECT_NE(told.back().find(R"("status":"delivered")"), std::string::npos) << told.back();
+  EXPECT_NE(told.back().find(R"("id":")" + id + "\""), std::string::npos) << told.back();
 
   // The same request again (a client's retry): the same message, nothing sent twice.
-  const auto again = send(key, R"({"to": "+14155550111", "body": "Hello from Tollgate €"})", "k1");
+  const auto again = send(key, request, "k1");
   ASSERT_EQ(again.status, 202) << again.body;
   EXPECT_EQ(json(again.body)->getValue<std::string>("id"), id);
   // The key with another message is a conflict.
   EXPECT_EQ(send(key, R"({"to": "+14155550111", "body": "other"})", "k1").status, 409);
   EXPECT_EQ(simMessages()->size(), 1u);
-  EXPECT_EQ(outboxOnce(key, id, "accepted")->getValue<int>("attempts"), 1);
+  EXPECT_EQ(outboxOnce(key, id, "delivered")->getValue<int>("attempts"), 1);
 }
 
 TEST_F(SendTest, BadMessagesAreRefusedNamingTheField) {
@@ -146,7 +191,7 @@ TEST_F(SendTest, ThePriceIsReservedAtTheSendAndChargedWhenTwilioAccepts) {
   EXPECT_EQ(json(r.body)->getValue<int>("segments"), 2);
   EXPECT_EQ(json(r.body)->getValue<int64_t>("price_micros"), 15800);
   const std::string id = json(r.body)->getValue<std::string>("id");
-  EXPECT_EQ(outboxOnce(key, id, "accepted")->getValue<std::string>("status"), "accepted");
+  EXPECT_EQ(outboxOnce(key, id, "delivered")->getValue<std::string>("status"), "delivered");
   Poco::JSON::Object::Ptr wallet;
   for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
        std::chrono::steady_clock::now() < end;) {
@@ -158,6 +203,92 @@ TEST_F(SendTest, ThePriceIsReservedAtTheSendAndChargedWhenTwilioAccepts) {
   EXPECT_EQ(wallet->getValue<int64_t>("held_micros"), 0);
   EXPECT_EQ(simMessages()->size(), 1u) << "the refused send never reached Twilio";
   EXPECT_EQ(ctl({"ledger", "verify"}).code, 0);
+}
+
+// Twilio refusing the send (here its magic number for an unroutable To) fails the message with
+// Twilio's code and releases what was reserved; nothing is retried.
+TEST_F(SendTest, ASendTwilioRefusesFailsAndReleasesTheReservation) {
+  std::ofstream(dir_ / "prices.csv") << "US,*,sms_out,0.0079\n";
+  addPlugin(kPluginDir / "pricing-static.so", "pricing-static",
+            "table = " + (dir_ / "prices.csv").string() + "\n", true);
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber, "");
+  const std::string key = issueKey(t);
+  ASSERT_EQ(
+      http(port_, "POST", "/admin/v1/tenants/" + t + "/wallet/credits",
+           R"({"amount_micros": 1000000, "reason": "test", "idempotency_key": "c1"})", admin())
+          .status,
+      201);
+  const auto r = send(key, R"({"to": "+15005550002", "body": "hi"})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(json(r.body)->getValue<int64_t>("price_micros"), 7900) << "reserved";
+  const std::string id = json(r.body)->getValue<std::string>("id");
+  const auto m = outboxOnce(key, id, "failed");
+  EXPECT_EQ(m->getValue<std::string>("status"), "failed");
+  EXPECT_EQ(m->getValue<int>("error_code"), 21612);
+  EXPECT_EQ(m->getValue<int>("attempts"), 1);
+  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+       wallet(t, "held_micros") != "0" && std::chrono::steady_clock::now() < end;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(wallet(t, "held_micros"), "0");
+  EXPECT_EQ(wallet(t, "balance_micros"), "1000000");
+  EXPECT_EQ(json(http(sim_port_, "GET", "/sim/stats").body)->getValue<int>("posts"), 1);
+  EXPECT_EQ(ctl({"ledger", "verify"}).code, 0);
+}
+
+// Carrier failures reported by callback, in reverse order (the final one before 'sent'): each
+// message ends in the state Twilio holds, with its error code; a late 'sent' changes nothing.
+TEST_F(SendTest, CallbacksInAnyOrderLeaveEachMessageInTheStateTwilioHolds) {
+  startSim({"--fail-rate", "1", "--out-of-order", "--seed", "7"});
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber, "");
+  const std::string key = issueKey(t);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 12; ++i) {
+    const auto r =
+        send(key, R"({"to": "+14155550111", "body": "message )" + std::to_string(i) + "\"}");
+    ASSERT_EQ(r.status, 202) << r.body;
+    ids.push_back(json(r.body)->getValue<std::string>("id"));
+  }
+  // Final once the simulator has posted every callback (each message's last one is 'sent').
+  Poco::JSON::Array::Ptr at_twilio;
+  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+       std::chrono::steady_clock::now() < end;) {
+    const auto stats = json(http(sim_port_, "GET", "/sim/stats").body);
+    at_twilio = simMessages();
+    // failed: one callback; undelivered: two.
+    int want = 0;
+    for (size_t i = 0; i < at_twilio->size(); ++i) {
+      want += at_twilio->getObject(static_cast<unsigned>(i))->getValue<std::string>("status") ==
+                      "failed"
+                  ? 1
+                  : 2;
+    }
+    if (at_twilio->size() == ids.size() && stats->getValue<int>("callbacks_sent") == want) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(at_twilio->size(), ids.size());
+  std::map<std::string, Poco::JSON::Object::Ptr> by_sid;
+  std::set<std::string> outcomes;
+  for (size_t i = 0; i < at_twilio->size(); ++i) {
+    const auto o = at_twilio->getObject(static_cast<unsigned>(i));
+    by_sid[o->getValue<std::string>("sid")] = o;
+    outcomes.insert(o->getValue<std::string>("status"));
+  }
+  EXPECT_EQ(outcomes, (std::set<std::string>{"failed", "undelivered"})) << "seed 7 gives both";
+  for (const std::string& id : ids) {
+    const auto m = json(http(port_, "GET", "/v1/outbox/" + id, "", bearer(key)).body);
+    const auto twilio = by_sid.at(m->getValue<std::string>("twilio_sid"));
+    const std::string want = twilio->getValue<std::string>("status");
+    EXPECT_EQ(m->getValue<std::string>("status"), want) << id;
+    EXPECT_EQ(m->getValue<std::string>("twilio_status"), want) << id;
+    EXPECT_EQ(m->getValue<int>("error_code"), twilio->getValue<int>("error_code")) << id;
+  }
 }
 
 // A recipient who replied STOP is refused before anything is reserved or sent (Twilio's 21610).

@@ -20,6 +20,7 @@ class WebhookFixture : public DaemonFixture {
   const std::string kToken = "0123456789abcdef0123456789abcdef";
   const std::string kBase = "https://gw.example.com";
   const std::string kNumber = "+14155550100";
+  std::string signed_base_ = kBase;  // the daemon's public_base_url, as post() signs for it
 
   void SetUp() override {
     DaemonFixture::SetUp();
@@ -53,8 +54,8 @@ class WebhookFixture : public DaemonFixture {
                  std::map<std::string, std::string> headers = {}) {
     headers["Content-Type"] = "application/x-www-form-urlencoded";
     if (!token.empty()) {
-      headers["X-Twilio-Signature"] =
-          twilio::computeSignature(token, kBase + path, signed_params ? *signed_params : params);
+      headers["X-Twilio-Signature"] = twilio::computeSignature(
+          token, signed_base_ + path, signed_params ? *signed_params : params);
     }
     return http(port_, "POST", path, formEncode(params), headers);
   }

@@ -297,6 +297,14 @@ TEST(TwilioSim, InvalidSendsAre400WithTwiliosCodes) {
             21620);
   EXPECT_EQ(code({{"To", kTo}, {"From", kFrom}, {"Body", "hi"}, {"StatusCallback", "nope"}}),
             21609);
+  // Twilio's magic numbers for test credentials.
+  for (const auto& [to, want] : std::vector<std::pair<std::string, int>>{{"+15005550001", 21211},
+                                                                         {"+15005550002", 21612},
+                                                                         {"+15005550003", 21408},
+                                                                         {"+15005550004", 21610},
+                                                                         {"+15005550009", 21614}}) {
+    EXPECT_EQ(code({{"To", to}, {"From", kFrom}, {"Body", "hi"}}), want) << to;
+  }
   EXPECT_EQ(sim.messages()->size(), 0u);
 
   const Exchange unknown = sim.fetch("SM00000000000000000000000000000000");

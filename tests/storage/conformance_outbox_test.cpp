@@ -1,6 +1,7 @@
 // Storage conformance: the outbox (ABI 1.8): messages added by the send API's unit, claimed in
 // batches under a lease by any number of daemons, changed only by guarded transitions, and a
-// lease that runs out while sending made UNKNOWN, never QUEUED. Same tests on every backend
+// lease that runs out while sending made UNKNOWN, never QUEUED; statuses Twilio reports, in a
+// status callback's unit (ABI 1.9). Same tests on every backend
 // (see conformance_fixture.hpp).
 #include <algorithm>
 #include <latch>
@@ -167,6 +168,80 @@ TEST_P(OutboxTest, TransitionsApplyOnlyFromTheirStatesAndTheLeasesOwner) {
   std::string why;
   EXPECT_EQ(statusOf([&] { store().transitionOutbox({bad}); }, &why), TG_ERR_INVALID_ARGUMENT);
   EXPECT_NE(why.find("from_states"), std::string::npos) << why;
+}
+
+// What a status callback's unit writes: its idempotency claim, the status, the answer.
+int32_t reportStatus(storage::Store& store, const std::string& tenant, const std::string& id,
+                     const std::string& status, int rank, tg_outbox_state to) {
+  Unit u(tenant);
+  const std::string key = id + ":" + status;
+  u.claim(storage::IdempotencyRecord{
+      .tenant_id = tenant, .scope = "sms-status", .key = key, .created_at_ms = kT0});
+  const auto changed = u.setOutboxStatus(OutboxTransition{
+      .tenant_id = tenant,
+      .id = id,
+      .from_states = TG_OUTBOX_IN(TG_OUTBOX_SENDING) | TG_OUTBOX_IN(TG_OUTBOX_ACCEPTED) |
+                     TG_OUTBOX_IN(TG_OUTBOX_UNKNOWN),
+      .lease_owner = {},
+      .to_state = to,
+      .twilio_sid = "SM" + std::string(32, 'b'),
+      .twilio_status = status,
+      .status_rank = rank,
+      .error_code = to == TG_OUTBOX_FAILED ? 30008 : 0,
+      .error = {},
+      .next_attempt_at_ms = 0,
+      .now_ms = kT0 + 50});
+  u.complete(storage::Completion{
+      .scope = "sms-status", .key = key, .response_status = 204, .response_body = ""});
+  return store.apply(u).result(changed);
+}
+
+TEST_P(OutboxTest, StatusesTwilioReportsWinOverASendInFlightAndOnlyMoveForward) {
+  ASSERT_TRUE(store().takesOutboxStatus());
+  send(message("tn_a", "om_1"));
+  const auto claimed = store().claimOutbox(kT0, kLease, "daemon-1", 10);
+  ASSERT_EQ(claimed.size(), 1u);
+  // Twilio's callback can come before the worker records Twilio's answer: it applies from
+  // SENDING, whoever holds the lease, and the worker's own record then finds it gone.
+  EXPECT_EQ(reportStatus(store(), "tn_a", "om_1", "sent", 4, TG_OUTBOX_ACCEPTED), TG_UNIT_CHANGED);
+  OutboxMessage now = stored("tn_a", "om_1");
+  EXPECT_EQ(now.state, TG_OUTBOX_ACCEPTED);
+  EXPECT_EQ(now.twilio_sid, "SM" + std::string(32, 'b'));
+  EXPECT_EQ(now.twilio_status, "sent");
+  EXPECT_EQ(now.lease_owner, "");
+  EXPECT_EQ(store().transitionOutbox({accept(claimed[0], "daemon-1")}), std::vector<bool>{false});
+  // An older status, or one as new, changes nothing.
+  EXPECT_EQ(reportStatus(store(), "tn_a", "om_1", "queued", 2, TG_OUTBOX_ACCEPTED),
+            TG_UNIT_UNCHANGED);
+  EXPECT_EQ(reportStatus(store(), "tn_a", "om_1", "sent", 4, TG_OUTBOX_ACCEPTED),
+            TG_UNIT_UNCHANGED);
+  EXPECT_EQ(stored("tn_a", "om_1").twilio_status, "sent");
+  // A final state is final: a later final status (same rank) does not replace it.
+  EXPECT_EQ(reportStatus(store(), "tn_a", "om_1", "delivered", 10, TG_OUTBOX_DELIVERED),
+            TG_UNIT_CHANGED);
+  EXPECT_EQ(reportStatus(store(), "tn_a", "om_1", "undelivered", 10, TG_OUTBOX_UNDELIVERED),
+            TG_UNIT_UNCHANGED);
+  now = stored("tn_a", "om_1");
+  EXPECT_EQ(now.state, TG_OUTBOX_DELIVERED);
+  EXPECT_EQ(now.twilio_status, "delivered");
+  EXPECT_EQ(now.error_code, 0);
+  // A message whose send went UNKNOWN is reconciled by its callback.
+  send(message("tn_a", "om_2"));
+  ASSERT_EQ(store().claimOutbox(kT0, kLease, "daemon-1", 10).size(), 1u);
+  ASSERT_EQ(store().reclaimOutbox(kT0 + kLease + 1, 10), 1u);
+  EXPECT_EQ(reportStatus(store(), "tn_a", "om_2", "failed", 10, TG_OUTBOX_FAILED), TG_UNIT_CHANGED);
+  now = stored("tn_a", "om_2");
+  EXPECT_EQ(now.state, TG_OUTBOX_FAILED);
+  EXPECT_EQ(now.error_code, 30008);
+  // Still QUEUED: not a state a callback starts from. Unknown ids, and another tenant's, are
+  // missing.
+  send(message("tn_a", "om_3"));
+  EXPECT_EQ(reportStatus(store(), "tn_a", "om_3", "sent", 4, TG_OUTBOX_ACCEPTED),
+            TG_UNIT_UNCHANGED);
+  EXPECT_EQ(stored("tn_a", "om_3").state, TG_OUTBOX_QUEUED);
+  EXPECT_EQ(reportStatus(store(), "tn_a", "om_missing", "sent", 4, TG_OUTBOX_ACCEPTED),
+            TG_UNIT_MISSING);
+  EXPECT_EQ(reportStatus(store(), "tn_b", "om_1", "sent", 4, TG_OUTBOX_ACCEPTED), TG_UNIT_MISSING);
 }
 
 TEST_P(OutboxTest, ARetryGoesBackToTheQueueWithItsTimeAndError) {

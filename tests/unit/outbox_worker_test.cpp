@@ -194,5 +194,50 @@ TEST_F(OutboxWorkerTest, AnotherDaemonsExpiredLeaseIsReclaimedAsUnknown) {
   EXPECT_EQ(posts(), 0u);
 }
 
+// Twilio answers after this daemon's lease ran out (it stalled; another round made the message
+// UNKNOWN meanwhile): the answer itself reconciles it, with Twilio's SID.
+TEST_F(OutboxWorkerTest, AnAnswerAfterTheLeaseRanOutReconcilesTheUnknownMessage) {
+  serve([&](const std::string&) {
+    EXPECT_EQ(store_->reclaimOutbox(tenancy::nowMs() + 60'000, 10), 1u);
+    return ScriptedServer::Reply{reply(201, accepted("SM" + std::string(32, 'c')))};
+  });
+  enqueue("om_1");
+  EXPECT_EQ(worker_->runOnce(), 1u);
+  const OutboxMessage m = stored("om_1");
+  EXPECT_EQ(m.state, TG_OUTBOX_ACCEPTED);
+  EXPECT_EQ(m.twilio_sid, "SM" + std::string(32, 'c'));
+  EXPECT_EQ(posts(), 1u);
+}
+
+// Twilio's status callback can arrive before the worker records Twilio's answer: what the
+// callback recorded stands.
+TEST_F(OutboxWorkerTest, ACallbackThatCameBeforeTheAnswerIsNotOverwritten) {
+  const std::string sid = "SM" + std::string(32, 'd');
+  serve([&](const std::string&) {
+    storage::Unit callback("tn_a");
+    callback.setOutboxStatus(
+        storage::OutboxTransition{.tenant_id = "tn_a",
+                                  .id = "om_1",
+                                  .from_states = TG_OUTBOX_IN(TG_OUTBOX_SENDING),
+                                  .lease_owner = {},
+                                  .to_state = TG_OUTBOX_DELIVERED,
+                                  .twilio_sid = sid,
+                                  .twilio_status = "delivered",
+                                  .status_rank = 10,
+                                  .error_code = 0,
+                                  .error = {},
+                                  .next_attempt_at_ms = 0,
+                                  .now_ms = tenancy::nowMs()});
+    EXPECT_EQ(store_->apply(callback).result(0), TG_UNIT_CHANGED);
+    return ScriptedServer::Reply{reply(201, accepted(sid))};
+  });
+  enqueue("om_1");
+  EXPECT_EQ(worker_->runOnce(), 1u);
+  const OutboxMessage m = stored("om_1");
+  EXPECT_EQ(m.state, TG_OUTBOX_DELIVERED);
+  EXPECT_EQ(m.twilio_status, "delivered");
+  EXPECT_EQ(m.twilio_sid, sid);
+}
+
 }  // namespace
 }  // namespace tollgate::testing

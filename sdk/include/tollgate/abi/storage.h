@@ -17,8 +17,8 @@
  * 1.4 added usage entry kinds, holds, held_micros on wallets and ledger queries; ABI 1.6 added
  * billing profiles and the auto-recharge lease; ABI 1.7 added queued usage (TG_UNIT_USAGE_ADD,
  * usage_list, usage_settle); ABI 1.8 added the outbox (TG_UNIT_OUTBOX_ADD, outbox_claim,
- * outbox_transition, outbox_reclaim, outbox_get, outbox_list); templates and
- * the outbox come in later minor versions. The schema for all of them
+ * outbox_transition, outbox_reclaim, outbox_get, outbox_list); ABI 1.9 added
+ * TG_UNIT_OUTBOX_STATUS; templates come in later minor versions. The schema for all of them
  * is created by migrate() so that upgrades never need a data migration across plugins.
  */
 #ifndef TOLLGATE_ABI_STORAGE_H
@@ -318,6 +318,13 @@ typedef int32_t tg_unit_op_kind;
 /* ABI 1.8. args: tg_outbox_row (tenant_id unused: the unit's; state QUEUED). Stores a message
  * to send; an id that exists is left as it is (TG_UNIT_UNCHANGED). */
 #define TG_UNIT_OUTBOX_ADD 10
+/* ABI 1.9. args: tg_outbox_transition (tenant_id unused: the unit's). What Twilio reported of a
+ * message (a status callback): as one outbox_transition, except that the lease's owner is not
+ * checked (lease_owner unused), so what Twilio says happened wins over a send still in flight,
+ * and that with a twilio_status it applies only if status_rank is above the stored one.
+ * TG_UNIT_CHANGED: applied; TG_UNIT_UNCHANGED: the message was in none of from_states or its
+ * status is as new; TG_UNIT_MISSING: the unit's tenant has no message `id`. */
+#define TG_UNIT_OUTBOX_STATUS 11
 
 /* What one operation did, written to tg_unit_op.out_result once its unit is applied. */
 #define TG_UNIT_CHANGED 1    /* it wrote */

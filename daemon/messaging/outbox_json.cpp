@@ -1,0 +1,44 @@
+#include "messaging/outbox_json.hpp"
+
+namespace tollgate::messaging {
+
+std::string_view outboxStateName(tg_outbox_state s) {
+  switch (s) {
+    case TG_OUTBOX_QUEUED:
+      return "queued";
+    case TG_OUTBOX_SENDING:
+      return "sending";
+    case TG_OUTBOX_ACCEPTED:
+      return "accepted";
+    case TG_OUTBOX_UNKNOWN:
+      return "unknown";
+    case TG_OUTBOX_DELIVERED:
+      return "delivered";
+    case TG_OUTBOX_UNDELIVERED:
+      return "undelivered";
+    case TG_OUTBOX_FAILED:
+      return "failed";
+    default:
+      return "?";
+  }
+}
+
+Poco::JSON::Object outboxJson(const storage::OutboxMessage& m) {
+  Poco::JSON::Object o;
+  o.set("id", m.id);
+  o.set("status", std::string(outboxStateName(m.state)));
+  o.set("to", m.to_number);
+  o.set("from", m.from_number);
+  o.set("body", m.body);
+  o.set("segments", m.segments);
+  o.set("attempts", m.attempts);
+  o.set("twilio_sid", m.twilio_sid);
+  o.set("twilio_status", m.twilio_status);
+  if (m.error_code != 0) o.set("error_code", m.error_code);
+  if (!m.error.empty()) o.set("error", m.error);
+  o.set("created_at_ms", m.created_at_ms);
+  o.set("updated_at_ms", m.updated_at_ms);
+  return o;
+}
+
+}  // namespace tollgate::messaging
