@@ -403,6 +403,12 @@ class Tollgated : public Poco::Util::ServerApplication {
     startOutbox(c, svc);
   }
 
+  // Whether `url` is on this machine (Twilio's API there is a simulator: sandbox mode).
+  static bool isLoopback(const std::string& url) {
+    const std::string host = Poco::URI(url).getHost();
+    return host == "127.0.0.1" || host == "localhost" || host == "::1";
+  }
+
   // Where Twilio reports the statuses of what the outbox sent: the public URL; with none, the
   // listening address when Twilio is a simulator on this machine; otherwise nowhere (logged).
   static std::string statusCallbackBase(const config::Config& c, const Services& svc) {
@@ -411,8 +417,7 @@ class Tollgated : public Poco::Util::ServerApplication {
       return {};
     }
     if (!c.public_base_url.empty()) return c.public_base_url;
-    const std::string host = Poco::URI(c.twilio_api_base_url).getHost();
-    if (host == "127.0.0.1" || host == "localhost" || host == "::1") {
+    if (isLoopback(c.twilio_api_base_url)) {
       return fmt::format("http://{}:{}", c.listen_host, c.listen_port);
     }
     spdlog::warn("no [twilio] public_base_url: Twilio cannot report what happens to sent messages");
@@ -449,9 +454,18 @@ class Tollgated : public Poco::Util::ServerApplication {
             .lease = c.outbox_lease,
             .batch = static_cast<uint32_t>(c.outbox_batch),
             .senders = static_cast<size_t>(c.outbox_senders),
-            .max_attempts = c.outbox_max_attempts});
+            .max_attempts = c.outbox_max_attempts,
+            .reconcile_after = c.outbox_reconcile_after,
+            .reconcile_grace = c.outbox_reconcile_grace});
     svc.outbox->start();
-    spdlog::info("outbox: sending through {}", c.twilio_api_base_url);
+    if (isLoopback(c.twilio_api_base_url)) {
+      spdlog::warn(
+          "SANDBOX MODE: Twilio's API is {} on this machine (tollgate-twilio-sim): "
+          "messages go to a simulator and never reach a phone",
+          c.twilio_api_base_url);
+    } else {
+      spdlog::info("outbox: sending through {}", c.twilio_api_base_url);
+    }
   }
 
   bool exit_now_ = false;

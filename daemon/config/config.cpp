@@ -86,6 +86,12 @@ const std::vector<KeyDoc>& coreKeys() {
        "reconciled after this, never sent again blindly (5-3600)"},
       {"outbox.max_attempts", "8",
        "claims of a message that sent nothing (429, no connection) before it fails (1-100)"},
+      {"outbox.reconcile_after_s", "10",
+       "how long a message whose send may have reached Twilio waits before it is looked up "
+       "there (0-3600)"},
+      {"outbox.reconcile_grace_s", "600",
+       "how long such a message must stay missing from Twilio's list before it is sent again "
+       "(10-86400)"},
       {"voice.fallback_say",
        "We are sorry, this line cannot take your call right now. Please try again later.",
        "spoken when a number has no fallback of its own and its voice plugin fails"},
@@ -378,6 +384,10 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
   c.outbox_batch = static_cast<int>(r.integer("outbox.batch", 64, 1, 4096));
   c.outbox_lease = std::chrono::seconds(r.integer("outbox.lease_s", 60, 5, 3600));
   c.outbox_max_attempts = static_cast<int>(r.integer("outbox.max_attempts", 8, 1, 100));
+  c.outbox_reconcile_after =
+      std::chrono::seconds(r.integer("outbox.reconcile_after_s", 10, 0, 3600));
+  c.outbox_reconcile_grace =
+      std::chrono::seconds(r.integer("outbox.reconcile_grace_s", 600, 10, 86400));
   c.voice_fallback_say =
       r.str("voice.fallback_say",
             "We are sorry, this line cannot take your call right now. Please try again later.");

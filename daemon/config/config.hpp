@@ -54,6 +54,8 @@ struct Config {
   int outbox_batch = 64;
   std::chrono::seconds outbox_lease{60};
   int outbox_max_attempts = 8;
+  std::chrono::seconds outbox_reconcile_after{10};
+  std::chrono::seconds outbox_reconcile_grace{600};
   std::string voice_fallback_say;  // spoken when a voice plugin fails or overruns
   std::string log_level = "info";
 

@@ -8,6 +8,7 @@
 //     --key KEY
 //     wallet auto-recharge TENANT_ID [--threshold AMOUNT --amount AMOUNT | --off]
 //     billing link TENANT_ID PROVIDER CUSTOMER_REF
+//     send TENANT_ID --to E164 --body TEXT [...] [--wait]   (exit status 4 unless delivered)
 //     ledger verify [TENANT_ID]   (exit status 3 when the ledger is not consistent)
 //
 // URL defaults to $TOLLGATE_URL or http://127.0.0.1:8080; the admin key file to
@@ -24,11 +25,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "net/client.hpp"
@@ -77,6 +80,10 @@ const char* kUsage =
     "  billing link TENANT_ID PROVIDER CUSTOMER_REF\n"
     "                              the provider's customer the tenant pays as (e.g.\n"
     "                              billing-stripe cus_...)\n"
+    "  send TENANT_ID --to E164 --body TEXT [--from E164] [--media URL]... [--status-callback\n"
+    "       URL] [--key KEY] [--wait]\n"
+    "                              send an SMS as the tenant (KEY makes a retry safe); --wait\n"
+    "                              follows it to delivered (exit 0) or undelivered/failed (4)\n"
     "  ledger verify [TENANT_ID]   check every wallet (or one): balance = sum of entries, each\n"
     "                              balance_after; exit status 3 on any mismatch\n"
     "environment: TOLLGATE_URL, TOLLGATE_ADMIN_KEY_FILE\n";
@@ -111,12 +118,14 @@ std::string readKey(const std::string& file) {
 }
 
 Reply call(const Options& o, const std::string& method, const std::string& path,
-           const Poco::JSON::Object* body = nullptr) {
+           const Poco::JSON::Object* body = nullptr,
+           const std::vector<std::pair<std::string, std::string>>& headers = {}) {
   const Poco::URI uri(o.url);
   auto session = tollgate::net::makeSession(uri);
   session->setTimeout(Poco::Timespan(30, 0));
   Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
   req.set("Authorization", "Bearer " + readKey(o.key_file));
+  for (const auto& [name, value] : headers) req.set(name, value);
   std::string payload;
   if (body != nullptr) {
     std::ostringstream os;
@@ -209,11 +218,85 @@ void output(const Options& o, const Reply& r,
   }
 }
 
+// send TENANT_ID --to E164 --body TEXT [--from E164] [--media URL]... [--status-callback URL]
+//      [--key KEY] [--wait]: queues a message as the tenant would (POST /v1/messages); --wait
+// follows it to its final state (exit 4 unless delivered).
+int sendCommand(const Options& o) {
+  const auto& a = o.args;
+  if (a.size() < 2) throw std::invalid_argument("send TENANT_ID --to E164 --body TEXT ...");
+  const std::string tenant = a[1];
+  Poco::JSON::Object b;
+  Poco::JSON::Array media;
+  std::string key;
+  bool wait = false;
+  for (size_t i = 2; i < a.size(); ++i) {
+    if (a[i] == "--wait") {
+      wait = true;
+      continue;
+    }
+    if (i + 1 >= a.size()) throw std::invalid_argument("option " + a[i] + " needs a value");
+    const std::string& v = a[++i];
+    if (a[i - 1] == "--to") {
+      b.set("to", v);
+    } else if (a[i - 1] == "--from") {
+      b.set("from", v);
+    } else if (a[i - 1] == "--body") {
+      b.set("body", v);
+    } else if (a[i - 1] == "--media") {
+      media.add(v);
+    } else if (a[i - 1] == "--status-callback") {
+      b.set("status_callback", v);
+    } else if (a[i - 1] == "--key") {
+      key = v;
+    } else {
+      throw std::invalid_argument("unknown option " + a[i - 1]);
+    }
+  }
+  if (!b.has("to")) throw std::invalid_argument("send needs --to E164");
+  if (media.size() > 0) b.set("media_urls", media);
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!key.empty()) headers.emplace_back("Idempotency-Key", key);
+  const Reply queued = call(o, "POST", "/admin/v1/tenants/" + tenant + "/messages", &b, headers);
+  const std::string id = queued.body->getValue<std::string>("id");
+  const auto show = [&](const Poco::JSON::Object& m) {
+    if (o.json) {
+      m.stringify(std::cout);
+      std::cout << "\n";
+      return;
+    }
+    std::string line =
+        fmt::format("{}  {}", m.getValue<std::string>("id"), m.getValue<std::string>("status"));
+    if (m.has("segments")) line += fmt::format("  {} segment(s)", m.getValue<int>("segments"));
+    if (m.has("twilio_sid") && !m.getValue<std::string>("twilio_sid").empty()) {
+      line += "  " + m.getValue<std::string>("twilio_sid");
+    }
+    if (m.has("error_code")) line += fmt::format("  error {}", m.getValue<int>("error_code"));
+    if (m.has("error")) line += "  " + m.getValue<std::string>("error");
+    std::cout << line << std::endl;
+  };
+  show(*queued.body);
+  if (!wait) return 0;
+  std::string last = queued.body->getValue<std::string>("status");
+  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+       std::chrono::steady_clock::now() < end;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const Reply now = call(o, "GET", "/admin/v1/tenants/" + tenant + "/outbox/" + id);
+    const std::string status = now.body->getValue<std::string>("status");
+    if (status != last) show(*now.body);
+    last = status;
+    if (status == "delivered") return 0;
+    if (status == "undelivered" || status == "failed") return 4;
+  }
+  std::cerr << "tollgatectl: " << id << " still " << last << " after 120 s\n";
+  return 4;
+}
+
 int run(const Options& o) {
   const auto& a = o.args;
   auto need = [&](size_t n) {
     if (a.size() != n) throw std::invalid_argument("wrong number of arguments");
   };
+  if (!a.empty() && a[0] == "send") return sendCommand(o);
   const std::string what = a.size() > 1 ? a[0] + " " + a[1] : (a.empty() ? "" : a[0]);
   if (what == "tenant create") {
     need(3);

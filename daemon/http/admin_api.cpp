@@ -12,12 +12,6 @@ namespace {
 constexpr size_t kMaxName = 100;
 constexpr size_t kMaxLabel = 100;
 
-storage::Tenant existingTenant(Services& svc, const std::string& id) {
-  auto t = svc.tenants->get(id);
-  if (!t) throw ApiError(404, "not_found", fmt::format("no tenant '{}'", id), "tenant_id");
-  return *t;
-}
-
 uint32_t pageLimit(Request& r) {
   const std::string v = r.query("limit", "100");
   unsigned n = 0;
@@ -47,6 +41,12 @@ Poco::JSON::Object keyJson(const storage::ApiKey& k) {
   if (k.revoked_at_ms != 0) o.set("revoked_at_ms", k.revoked_at_ms);
   o.set("revoked", k.revoked_at_ms != 0);
   return o;
+}
+
+storage::Tenant existingTenant(Services& svc, const std::string& id) {
+  auto t = svc.tenants->get(id);
+  if (!t) throw ApiError(404, "not_found", fmt::format("no tenant '{}'", id), "tenant_id");
+  return *t;
 }
 
 void addAdminRoutes(Router& router, Services& svc) {

@@ -13,10 +13,13 @@ void addNumberRoutes(Router& router, Services& svc);  // /admin/v1/tenants/{id}/
 void addLogRoutes(Router& router, Services& svc);     // /v1/messages, /v1/calls
 void addWalletRoutes(Router& router, Services& svc);  // wallets and the ledger, admin and tenant
 void addPriceRoutes(Router& router, Services& svc);   // what a unit costs: /v1/prices
-void addSendRoutes(Router& router, Services& svc);    // POST /v1/messages, GET /v1/outbox/{id}
+// POST /v1/messages, GET /v1/outbox/{id}, and the same for the admin under /admin/v1/tenants/{id}
+void addSendRoutes(Router& router, Services& svc);
 
 // JSON shapes shared by the admin and tenant APIs.
 Poco::JSON::Object tenantJson(const storage::Tenant& t);
+// The tenant `id`, or an ApiError 404 naming tenant_id.
+storage::Tenant existingTenant(Services& svc, const std::string& id);
 Poco::JSON::Object keyJson(const storage::ApiKey& k);
 
 // Query parameter `name` as a time: ISO 8601 / RFC 3339 ("2026-11-21T10:00:00Z") or

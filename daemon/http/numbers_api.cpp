@@ -37,19 +37,13 @@ void requirePlugin(Services& svc, const std::string& id, tg_plugin_kind kind, co
   }
 }
 
-storage::Tenant tenantOr404(Services& svc, const std::string& id) {
-  auto t = svc.tenants->get(id);
-  if (!t) throw ApiError(404, "not_found", fmt::format("no tenant '{}'", id), "tenant_id");
-  return *t;
-}
-
 }  // namespace
 
 void addNumberRoutes(Router& router, Services& svc) {
   router.add("POST", "/admin/v1/tenants/{id}/numbers", [&svc](Request& r) {
     svc.requireReady();
     svc.auth->requireAdmin(r);
-    const auto tenant = tenantOr404(svc, r.param("id"));
+    const auto tenant = existingTenant(svc, r.param("id"));
     auto body = r.jsonBody();
     const std::string raw = requireString(*body, "e164", 20);
     const auto e164 = numbers::normalizeE164(raw);
@@ -107,7 +101,7 @@ void addNumberRoutes(Router& router, Services& svc) {
   router.add("GET", "/admin/v1/tenants/{id}/numbers", [&svc](Request& r) {
     svc.requireReady();
     svc.auth->requireAdmin(r);
-    const auto tenant = tenantOr404(svc, r.param("id"));
+    const auto tenant = existingTenant(svc, r.param("id"));
     Poco::JSON::Array list;
     for (const auto& n : svc.store->numbers(tenant.id)) list.add(numberJson(n));
     Poco::JSON::Object out;
@@ -118,7 +112,7 @@ void addNumberRoutes(Router& router, Services& svc) {
   router.add("DELETE", "/admin/v1/tenants/{id}/numbers/{e164}", [&svc](Request& r) {
     svc.requireReady();
     svc.auth->requireAdmin(r);
-    const auto tenant = tenantOr404(svc, r.param("id"));
+    const auto tenant = existingTenant(svc, r.param("id"));
     const auto e164 = numbers::normalizeE164(r.param("e164"));
     try {
       if (!e164) throw storage::StorageError(TG_ERR_NOT_FOUND, "");
@@ -135,7 +129,7 @@ void addNumberRoutes(Router& router, Services& svc) {
   router.add("POST", "/admin/v1/tenants/{id}/twilio-accounts", [&svc](Request& r) {
     svc.requireReady();
     svc.auth->requireAdmin(r);
-    const auto tenant = tenantOr404(svc, r.param("id"));
+    const auto tenant = existingTenant(svc, r.param("id"));
     auto body = r.jsonBody();
     const std::string sid = requireString(*body, "account_sid", 34);
     if (!config::validAccountSid(sid)) {

@@ -79,8 +79,7 @@ std::string statusCallback(const Poco::JSON::Object& body) {
   return url;
 }
 
-Response send(Services& svc, Request& r) {
-  const storage::Tenant tenant = svc.auth->requireTenant(r);
+Response send(Services& svc, Request& r, const storage::Tenant& tenant) {
   if (!svc.outbox) {
     throw ApiError(503, "unavailable", "sending is off: the storage plugin has no outbox");
   }
@@ -241,22 +240,36 @@ Response send(Services& svc, Request& r) {
   return Response{202, "application/json", answer_text.str(), {}};
 }
 
+Response outboxMessage(Services& svc, Request& r, const storage::Tenant& tenant) {
+  if (!svc.store->hasOutbox()) {
+    throw ApiError(503, "unavailable", "sending is off: the storage plugin has no outbox");
+  }
+  const auto m = svc.store->outboxMessage(tenant.id, r.param("om"));
+  if (!m) throw ApiError(404, "not_found", fmt::format("no message '{}'", r.param("om")), "id");
+  return Response::json(200, messaging::outboxJson(*m));
+}
+
 }  // namespace
 
 void addSendRoutes(Router& router, Services& svc) {
   router.add("POST", "/v1/messages", [&svc](Request& r) {
     svc.requireReady();
-    return send(svc, r);
+    return send(svc, r, svc.auth->requireTenant(r));
   });
-  router.add("GET", "/v1/outbox/{id}", [&svc](Request& r) {
+  router.add("GET", "/v1/outbox/{om}", [&svc](Request& r) {
     svc.requireReady();
-    const storage::Tenant tenant = svc.auth->requireTenant(r);
-    if (!svc.store->hasOutbox()) {
-      throw ApiError(503, "unavailable", "sending is off: the storage plugin has no outbox");
-    }
-    const auto m = svc.store->outboxMessage(tenant.id, r.param("id"));
-    if (!m) throw ApiError(404, "not_found", fmt::format("no message '{}'", r.param("id")), "id");
-    return Response::json(200, messaging::outboxJson(*m));
+    return outboxMessage(svc, r, svc.auth->requireTenant(r));
+  });
+  // The admin, on a tenant's behalf (tollgatectl send).
+  router.add("POST", "/admin/v1/tenants/{id}/messages", [&svc](Request& r) {
+    svc.requireReady();
+    svc.auth->requireAdmin(r);
+    return send(svc, r, existingTenant(svc, r.param("id")));
+  });
+  router.add("GET", "/admin/v1/tenants/{id}/outbox/{om}", [&svc](Request& r) {
+    svc.requireReady();
+    svc.auth->requireAdmin(r);
+    return outboxMessage(svc, r, existingTenant(svc, r.param("id")));
   });
 }
 

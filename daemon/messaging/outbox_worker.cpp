@@ -1,11 +1,15 @@
 #include "messaging/outbox_worker.hpp"
 
+#include <Poco/DateTime.h>
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeParser.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <future>
 #include <sstream>
+#include <tuple>
 
 #include "messaging/status_rank.hpp"
 #include "tenancy/tenants.hpp"
@@ -14,6 +18,21 @@ namespace tollgate::messaging {
 namespace {
 
 constexpr uint32_t kReclaimPerRound = 256;
+constexpr uint32_t kReconcilePerRound = 64;
+constexpr int kLookupPage = 50;               // the newest messages of one sender to one recipient
+constexpr int64_t kClockSkewMs = 5'000;       // between this host's clock and Twilio's
+constexpr int64_t kReconcileEveryMs = 2'000;  // rounds that look UNKNOWN messages up
+
+// Twilio's RFC 2822 date ("Mon, 07 Dec 2026 14:00:00 +0000") in ms, or nullopt.
+std::optional<int64_t> twilioDateMs(const std::string& text) {
+  Poco::DateTime when;
+  int tzd = 0;
+  if (!Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::RFC1123_FORMAT, text, when, tzd)) {
+    return std::nullopt;
+  }
+  when.makeUTC(tzd);
+  return when.timestamp().epochMicroseconds() / 1000;
+}
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
@@ -89,6 +108,10 @@ size_t OutboxWorker::runOnce() {
     spdlog::warn("outbox: {} message(s) whose sender's lease ran out are UNKNOWN, to reconcile",
                  back);
   }
+  if (now >= next_reconcile_ms_) {
+    next_reconcile_ms_ = now + kReconcileEveryMs;
+    reconcileOnce();
+  }
   const std::vector<storage::OutboxMessage> batch =
       store_.claimOutbox(now, options_.lease.count(), options_.owner, options_.batch);
   if (batch.empty()) return 0;
@@ -138,6 +161,114 @@ size_t OutboxWorker::runOnce() {
     }
   }
   return batch.size();
+}
+
+// An UNKNOWN message may or may not have reached Twilio: Twilio's list of messages from its
+// sender to its recipient says which. Messages of one tenant with the same sender, recipient
+// and text are interchangeable there, so they are matched as a group, oldest to oldest, to the
+// messages Twilio created since the oldest of them was queued (less clock skew). Found: the
+// message takes Twilio's SID and status (the hold is settled by it). Missing for
+// reconcile_grace: QUEUED again, since Twilio has no record of it; missing sooner: looked up
+// again later. Never a second POST while Twilio may hold the first.
+size_t OutboxWorker::reconcileOnce() {
+  const int64_t now = tenancy::nowMs();
+  const std::vector<storage::OutboxMessage> unknown =
+      store_.outboxMessages("", TG_OUTBOX_UNKNOWN, kReconcilePerRound);
+  std::map<std::string, int64_t> next_lookup;
+  std::map<std::tuple<std::string, std::string, std::string, std::string>,
+           std::vector<const storage::OutboxMessage*>>
+      groups;
+  for (const storage::OutboxMessage& m : unknown) {
+    const auto due = next_lookup_ms_.find(m.id);
+    if (due != next_lookup_ms_.end() && due->second > now) {
+      next_lookup.emplace(m.id, due->second);
+      continue;
+    }
+    if (m.updated_at_ms > now - options_.reconcile_after.count()) continue;
+    groups[{m.tenant_id, m.from_number, m.to_number, m.body}].push_back(&m);
+  }
+  const int64_t look_again =
+      now + std::clamp<int64_t>(options_.reconcile_grace.count() / 10, 1'000, 60'000);
+  std::vector<storage::OutboxTransition> changes;
+  std::vector<const storage::OutboxMessage*> changed;
+  for (auto& [key, members] : groups) {
+    std::sort(members.begin(), members.end(), [](const auto* a, const auto* b) {
+      return std::tie(a->created_at_ms, a->id) < std::tie(b->created_at_ms, b->id);
+    });
+    const storage::OutboxMessage& first = *members.front();
+    std::vector<std::pair<int64_t, twilio::MessageResource>> found;
+    try {
+      const std::optional<twilio::Credentials> account = account_of_(first);
+      if (!account) throw std::runtime_error("no Twilio account to look it up with");
+      for (twilio::MessageResource& r :
+           rest_.listMessages(*account, first.to_number, first.from_number, kLookupPage)) {
+        const std::optional<int64_t> created = twilioDateMs(r.date_created);
+        if (r.body == first.body && created && *created >= first.created_at_ms - kClockSkewMs) {
+          found.emplace_back(*created, std::move(r));
+        }
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("outbox: {} of tenant {} not looked up at Twilio: {}", first.id, first.tenant_id,
+                   e.what());
+      for (const auto* m : members) next_lookup.emplace(m->id, look_again);
+      continue;
+    }
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.first, a.second.sid) < std::tie(b.first, b.second.sid);
+    });
+    for (size_t i = 0; i < members.size(); ++i) {
+      const storage::OutboxMessage& m = *members[i];
+      storage::OutboxTransition t{.tenant_id = m.tenant_id,
+                                  .id = m.id,
+                                  .from_states = TG_OUTBOX_IN(TG_OUTBOX_UNKNOWN),
+                                  .lease_owner = {},
+                                  .to_state = TG_OUTBOX_QUEUED,
+                                  .twilio_sid = {},
+                                  .twilio_status = {},
+                                  .status_rank = 0,
+                                  .error_code = 0,
+                                  .error = {},
+                                  .next_attempt_at_ms = now,
+                                  .now_ms = now};
+      if (i < found.size()) {
+        const twilio::MessageResource& r = found[i].second;
+        const int rank = messageStatusRank(r.status);
+        t.to_state = rank == 0 ? TG_OUTBOX_ACCEPTED : outboxStateOf(r.status);
+        t.twilio_sid = r.sid;
+        t.twilio_status = r.status;
+        t.status_rank = rank;
+        t.error_code = r.error_code.value_or(0);
+        t.error = r.error_message;
+      } else if (now - m.updated_at_ms >= options_.reconcile_grace.count()) {
+        t.error = fmt::format("not in Twilio's list {} s after its send: sent again",
+                              (now - m.updated_at_ms) / 1000);
+      } else {
+        next_lookup.emplace(m.id, look_again);
+        continue;
+      }
+      changes.push_back(std::move(t));
+      changed.push_back(&m);
+    }
+  }
+  next_lookup_ms_ = std::move(next_lookup);
+  const std::vector<bool> applied = store_.transitionOutbox(changes);
+  size_t n = 0;
+  for (size_t i = 0; i < applied.size(); ++i) {
+    if (!applied[i]) continue;  // moved on meanwhile (a status callback)
+    ++n;
+    const storage::OutboxTransition& t = changes[i];
+    if (t.to_state == TG_OUTBOX_QUEUED) {
+      resent.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("outbox: {} of tenant {}: {}", t.id, t.tenant_id, t.error);
+    } else {
+      reconciled.fetch_add(1, std::memory_order_relaxed);
+      spdlog::info("outbox: {} of tenant {} reconciled: Twilio has it as {} ({})", t.id,
+                   t.tenant_id, t.twilio_sid, t.twilio_status);
+      settleHold(*changed[i],
+                 t.to_state == TG_OUTBOX_FAILED ? TG_OUTBOX_FAILED : TG_OUTBOX_ACCEPTED);
+    }
+  }
+  return n;
 }
 
 // The price reserved for a message: charged once Twilio has it (Twilio bills what it accepted,

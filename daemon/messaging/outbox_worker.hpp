@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -34,6 +35,10 @@ class OutboxWorker {
     std::chrono::milliseconds first_backoff{1'000};
     std::chrono::milliseconds max_backoff{300'000};
     std::chrono::milliseconds poll{1'000};  // a round at least this often
+    // UNKNOWN messages: looked up at Twilio once this old (since they became UNKNOWN), and sent
+    // again once missing from Twilio's list for reconcile_grace.
+    std::chrono::milliseconds reconcile_after{10'000};
+    std::chrono::milliseconds reconcile_grace{600'000};
   };
   // The account a message is sent with (that of the number it is sent from); nullopt: none.
   using AccountOf =
@@ -52,8 +57,12 @@ class OutboxWorker {
   // One round, on the caller's thread (tests): reclaim, claim, send, record. Returns how many
   // messages it claimed.
   size_t runOnce();
+  // Looks UNKNOWN messages up at Twilio (docs/adr/0014), on the caller's thread (runOnce does it
+  // at most every few seconds). Returns how many it changed.
+  size_t reconcileOnce();
 
   std::atomic<uint64_t> accepted{0}, failed{0}, retried{0}, unknown{0}, reclaimed{0};
+  std::atomic<uint64_t> reconciled{0}, resent{0};
 
  private:
   // The outcome of one send, as the transition that records it.
@@ -73,6 +82,10 @@ class OutboxWorker {
   bool woken_ = false;
   bool stopping_ = false;
   std::thread thread_;
+
+  // Touched by the thread running rounds only.
+  int64_t next_reconcile_ms_ = 0;
+  std::map<std::string, int64_t> next_lookup_ms_;  // UNKNOWN message id -> when to look again
 };
 
 }  // namespace tollgate::messaging

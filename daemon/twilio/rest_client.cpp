@@ -78,6 +78,30 @@ int integer(const Object& o, const std::string& name) {
   return std::stoi(v);
 }
 
+MessageResource messageOf(const Object::Ptr& o) {
+  MessageResource m{.sid = text(*o, "sid"),
+                    .account_sid = text(*o, "account_sid"),
+                    .status = text(*o, "status"),
+                    .to = text(*o, "to"),
+                    .from = text(*o, "from"),
+                    .body = text(*o, "body"),
+                    .num_segments = integer(*o, "num_segments"),
+                    .num_media = integer(*o, "num_media"),
+                    .error_code = std::nullopt,
+                    .error_message = text(*o, "error_message"),
+                    .price = text(*o, "price"),
+                    .price_unit = text(*o, "price_unit"),
+                    .date_created = text(*o, "date_created")};
+  if (o->has("error_code") && !o->isNull("error_code")) {
+    m.error_code = o->get("error_code").convert<int>();
+  }
+  if (m.sid.empty()) {
+    throw RestError(RestError::Kind::kOutcomeUnknown, ApiError{},
+                    "twilio: a Message without a sid");
+  }
+  return m;
+}
+
 }  // namespace
 
 RestClient::RestClient(net::HttpClient& http, Options options)
@@ -112,27 +136,7 @@ MessageResource RestClient::parseMessage(std::string_view body) {
     throw RestError(RestError::Kind::kOutcomeUnknown, ApiError{},
                     fmt::format("twilio: a Message that is not JSON: {}", e.what()));
   }
-  MessageResource m{.sid = text(*o, "sid"),
-                    .account_sid = text(*o, "account_sid"),
-                    .status = text(*o, "status"),
-                    .to = text(*o, "to"),
-                    .from = text(*o, "from"),
-                    .body = text(*o, "body"),
-                    .num_segments = integer(*o, "num_segments"),
-                    .num_media = integer(*o, "num_media"),
-                    .error_code = std::nullopt,
-                    .error_message = text(*o, "error_message"),
-                    .price = text(*o, "price"),
-                    .price_unit = text(*o, "price_unit"),
-                    .date_created = text(*o, "date_created")};
-  if (o->has("error_code") && !o->isNull("error_code")) {
-    m.error_code = o->get("error_code").convert<int>();
-  }
-  if (m.sid.empty()) {
-    throw RestError(RestError::Kind::kOutcomeUnknown, ApiError{},
-                    "twilio: a Message without a sid");
-  }
-  return m;
+  return messageOf(o);
 }
 
 net::HttpResponse RestClient::call(const Credentials& account, const std::string& method,
@@ -229,6 +233,36 @@ MessageResource RestClient::fetchMessage(const Credentials& account, std::string
                                        std::string(message_sid) + ".json",
                                    "");
   return parseMessage(r.body);
+}
+
+std::vector<MessageResource> RestClient::listMessages(const Credentials& account,
+                                                      std::string_view to, std::string_view from,
+                                                      int page_size) {
+  if (page_size < 1 || page_size > 1000) {
+    throw std::invalid_argument("twilio: page_size must be 1..1000");
+  }
+  const Params query{{"To", std::string(to)},
+                     {"From", std::string(from)},
+                     {"PageSize", std::to_string(page_size)}};
+  const net::HttpResponse r = call(
+      account, "GET",
+      "/2010-04-01/Accounts/" + account.account_sid + "/Messages.json?" + formEncode(query), "");
+  Poco::JSON::Array::Ptr list;
+  try {
+    const auto o = Poco::JSON::Parser().parse(r.body).extract<Object::Ptr>();
+    list = o->getArray("messages");
+  } catch (const std::exception& e) {
+    throw RestError(RestError::Kind::kOutcomeUnknown, ApiError{},
+                    fmt::format("twilio: a message list that is not JSON: {}", e.what()));
+  }
+  if (!list) {
+    throw RestError(RestError::Kind::kOutcomeUnknown, ApiError{},
+                    "twilio: a message list without `messages`");
+  }
+  std::vector<MessageResource> out;
+  out.reserve(list->size());
+  for (size_t i = 0; i < list->size(); ++i) out.push_back(messageOf(list->getObject(i)));
+  return out;
 }
 
 }  // namespace tollgate::twilio

@@ -96,6 +96,11 @@ class RestClient {
   // with status 404, code 20404, for an unknown message).
   MessageResource fetchMessage(const Credentials& account, std::string_view message_sid);
 
+  // GET /2010-04-01/Accounts/{sid}/Messages.json: the first page (newest first) of the
+  // account's messages from `from` to `to`, at most page_size (1..1000). Throws RestError.
+  std::vector<MessageResource> listMessages(const Credentials& account, std::string_view to,
+                                            std::string_view from, int page_size);
+
   // Tests: waits instead of sleeping (the client sleeps between retries by default).
   void setSleep(std::function<void(std::chrono::milliseconds)> sleep) { sleep_ = std::move(sleep); }
 

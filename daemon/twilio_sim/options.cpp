@@ -90,6 +90,8 @@ Options parseOptions(const std::vector<std::string>& args) {
       o.fail_rate = parseShare(flag, value());
     } else if (flag == "--rate-limit-rate") {
       o.rate_limit_rate = parseShare(flag, value());
+    } else if (flag == "--lost-answer-rate") {
+      o.lost_answer_rate = parseShare(flag, value());
     } else if (flag == "--out-of-order") {
       o.out_of_order = true;
     } else if (flag == "--seed") {
@@ -130,6 +132,7 @@ Speaks Twilio's REST API (2010-04-01 Messages) on loopback and posts signed stat
                             attempts in all, then it is dropped (default 200)
   --fail-rate P             share 0..1 of messages that end failed (30008) or undelivered (30003)
   --rate-limit-rate P       share 0..1 of message POSTs answered 429 (code 20429, Retry-After: 1)
+  --lost-answer-rate P      share 0..1 of messages stored and sent but answered 500 (code 20500)
   --out-of-order            post the final status callback before the `sent` one
   --seed N                  seed of the random choices (default: random, logged)
   --allow-remote            allow a non-loopback --listen address

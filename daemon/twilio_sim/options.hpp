@@ -25,6 +25,7 @@ struct Options {
   int64_t callback_backoff_ms = 200;  // before a failed callback's 2nd attempt; doubles (4 in all)
   double fail_rate = 0;               // share of messages that end failed or undelivered
   double rate_limit_rate = 0;         // share of message POSTs answered 429 (code 20429)
+  double lost_answer_rate = 0;        // share of stored messages whose POST is answered 500
   bool out_of_order = false;          // status callbacks of sent and the final status swapped
   std::optional<uint64_t> seed;       // none: a random seed, logged
   bool allow_remote = false;          // accept a listen address other than loopback

@@ -11,6 +11,7 @@
 #include <Poco/String.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -100,8 +101,10 @@ class Handler : public Poco::Net::HTTPRequestHandler {
  private:
   static Request read(Poco::Net::HTTPServerRequest& in) {
     const std::string& uri = in.getURI();
+    const size_t question = uri.find('?');
     Request r{.method = in.getMethod(),
-              .path = uri.substr(0, uri.find('?')),
+              .path = uri.substr(0, question),
+              .query = question == std::string::npos ? "" : uri.substr(question + 1),
               .authorization = in.get("Authorization", ""),
               .content_type = in.get("Content-Type", ""),
               .sim_request = in.get("X-Sim-Request", ""),
@@ -169,6 +172,7 @@ Stats Simulator::stats() {
   std::lock_guard lock(mu_);
   return Stats{.posts = posts_,
                .rate_limited = rate_limited_,
+               .answers_lost = answers_lost_,
                .messages = static_cast<int64_t>(messages_.size()),
                .callbacks_sent = webhooks_.sent(),
                .callbacks_failed = webhooks_.failed()};
@@ -184,6 +188,7 @@ Reply Simulator::serve(const Request& request) {
       return Reply{.body = JsonObject()
                                .integer("posts", s.posts)
                                .integer("rate_limited", s.rate_limited)
+                               .integer("answers_lost", s.answers_lost)
                                .integer("messages", s.messages)
                                .integer("callbacks_sent", s.callbacks_sent)
                                .integer("callbacks_failed", s.callbacks_failed)
@@ -226,6 +231,7 @@ Reply Simulator::route2010(const Request& request) {
   if (parts[2] != account) return notFound(request.path);
   if (parts.size() == 4 && parts[3] == "Messages.json") {
     if (request.method == "POST") return createMessage(account, request);
+    if (request.method == "GET") return listMessages(account, request);
     return twilioError(405, 20004, "Method not allowed");
   }
   if (parts.size() == 5 && parts[3] == "Messages" && parts[4].ends_with(".json")) {
@@ -277,10 +283,15 @@ Reply Simulator::createMessage(const std::string& account, const Request& reques
             .date_updated = now,
             .date_sent = std::nullopt};
   std::vector<Step> steps;
+  bool lost = false;
   {
     std::lock_guard lock(mu_);
     m.sid = "SM" + randomHex32();
     steps = drawSteps();
+    // Drawn only when asked for: a seed replays the same runs as before the knob existed.
+    lost = options_.lost_answer_rate > 0 &&
+           std::uniform_real_distribution<double>(0, 1)(rng_) < options_.lost_answer_rate;
+    if (lost) ++answers_lost_;
     const std::string key = postKey(account, m, request.sim_request);
     ++posts_by_key_[key];
     order_.push_back(m.sid);
@@ -289,6 +300,10 @@ Reply Simulator::createMessage(const std::string& account, const Request& reques
   }
   spdlog::debug("message {} to {} queued", m.sid, m.to);
   scheduleStep(m.sid, std::move(steps), 0);
+  if (lost) {
+    // Stored and on its way, but the client never learns it: Twilio's 20500.
+    return twilioError(500, 20500, "Internal Server Error");
+  }
   return Reply{.status = 201, .body = messageJson(m)};
 }
 
@@ -299,6 +314,86 @@ Reply Simulator::fetchMessage(const std::string& account, const std::string& sid
     return notFound(fmt::format("/2010-04-01/Accounts/{}/Messages/{}.json", account, sid));
   }
   return Reply{.body = messageJson(it->second.message)};
+}
+
+// Twilio's message list: To, From and DateSent (YYYY-MM-DD; also DateSent< and DateSent>)
+// filters, newest first, PageSize (1..1000, default 50) and Page (from 0) with Twilio's paging
+// members.
+Reply Simulator::listMessages(const std::string& account, const Request& request) {
+  twilio::Params query;
+  try {
+    query = twilio::parseForm(request.query);
+  } catch (const twilio::FormError& e) {
+    return twilioError(400, 20001, fmt::format("Invalid query: {}", e.what()));
+  }
+  const auto param = [&](std::string_view name) -> std::optional<std::string> {
+    for (const auto& [k, v] : query) {
+      if (k == name) return v;
+    }
+    return std::nullopt;
+  };
+  int page_size = 50, page = 0;
+  try {
+    if (const auto v = param("PageSize")) page_size = std::stoi(*v);
+    if (const auto v = param("Page")) page = std::stoi(*v);
+  } catch (const std::exception&) {
+    return twilioError(400, 20001, "PageSize and Page must be integers");
+  }
+  if (page_size < 1 || page_size > 1000 || page < 0) {
+    return twilioError(400, 20001, "PageSize must be 1..1000 and Page >= 0");
+  }
+  // DateSent filters compare the day the message was sent (UTC), as Twilio's do.
+  const auto day = [](std::chrono::system_clock::time_point t) {
+    return fmt::format("{:%Y-%m-%d}", fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
+  };
+  const auto on = param("DateSent"), before = param("DateSent<"), after = param("DateSent>");
+  std::vector<std::string> items;
+  size_t matched = 0;
+  std::lock_guard lock(mu_);
+  for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+    const Message& m = messages_.at(*it).message;
+    if (m.account_sid != account) continue;
+    if (const auto to = param("To"); to && m.to != *to) continue;
+    if (const auto from = param("From"); from && m.from != *from) continue;
+    if (on || before || after) {
+      if (!m.date_sent) continue;
+      const std::string sent = day(*m.date_sent);
+      if ((on && sent != *on) || (before && !(sent <= *before)) || (after && !(sent >= *after))) {
+        continue;
+      }
+    }
+    const size_t index = matched++;
+    if (index >= static_cast<size_t>(page) * page_size &&
+        index < static_cast<size_t>(page + 1) * page_size) {
+      items.push_back(messageJson(m));
+    }
+  }
+  const std::string uri = fmt::format("/2010-04-01/Accounts/{}/Messages.json", account);
+  // Twilio's paging URIs keep the filters.
+  const auto pageUri = [&](int n) {
+    twilio::Params kept;
+    for (const char* name : {"To", "From", "DateSent", "DateSent<", "DateSent>"}) {
+      if (const auto v = param(name)) kept.emplace_back(name, *v);
+    }
+    kept.emplace_back("PageSize", std::to_string(page_size));
+    kept.emplace_back("Page", std::to_string(n));
+    return uri + "?" + twilio::formEncode(kept);
+  };
+  const bool more = matched > static_cast<size_t>(page + 1) * page_size;
+  const int64_t start = static_cast<int64_t>(page) * page_size;
+  return Reply{.body = JsonObject()
+                           .integer("end", items.empty() ? start : start + items.size() - 1)
+                           .string("first_page_uri", pageUri(0))
+                           .stringOrNull("next_page_uri",
+                                         more ? std::optional(pageUri(page + 1)) : std::nullopt)
+                           .integer("page", page)
+                           .integer("page_size", page_size)
+                           .stringOrNull("previous_page_uri",
+                                         page > 0 ? std::optional(pageUri(page - 1)) : std::nullopt)
+                           .integer("start", start)
+                           .string("uri", pageUri(page))
+                           .raw("messages", jsonArray(items))
+                           .str()};
 }
 
 std::vector<Simulator::Step> Simulator::drawSteps() {

@@ -30,6 +30,7 @@ namespace tollgate::twilio_sim {
 struct Request {
   std::string method;
   std::string path;           // without the query
+  std::string query;          // after '?', as sent; "" if none
   std::string authorization;  // the Authorization header, "" if none
   std::string content_type;
   std::string sim_request;  // the X-Sim-Request header, "" if none
@@ -47,6 +48,7 @@ struct Reply {
 struct Stats {
   int64_t posts = 0;         // message POSTs received (authenticated)
   int64_t rate_limited = 0;  // of which answered 429
+  int64_t answers_lost = 0;  // of which stored but answered 500 (--lost-answer-rate)
   int64_t messages = 0;      // messages stored
   int64_t callbacks_sent = 0;
   int64_t callbacks_failed = 0;  // dropped after the last retry
@@ -85,6 +87,7 @@ class Simulator {
   Reply route2010(const Request& request);
   Reply createMessage(const std::string& account, const Request& request);
   Reply fetchMessage(const std::string& account, const std::string& sid);
+  Reply listMessages(const std::string& account, const Request& request);
   Reply simMessages();
   Reply simInbound(const Request& request);
 
@@ -102,6 +105,7 @@ class Simulator {
   std::map<std::string, int64_t> posts_by_key_;  // POSTs that created a message, per post key
   int64_t posts_ = 0;
   int64_t rate_limited_ = 0;
+  int64_t answers_lost_ = 0;
 
   TimedQueue queue_;  // before webhooks_, which posts on it
   WebhookSender webhooks_;

@@ -80,6 +80,18 @@ TEST_F(TwilioRestContractTest, AMessageIsFetchedBackBySid) {
 
 // What Prism refuses is a request Twilio's contract refuses: reported as rejected, with its
 // status, and not sent again.
+// The list the outbox reconciles UNKNOWN messages with: To, From and PageSize as the contract
+// names them ('+' encoded), and its answer read message by message.
+TEST_F(TwilioRestContractTest, MessagesAreListedByRecipientAndSender) {
+  const std::vector<twilio::MessageResource> list =
+      rest_.listMessages(kAccount, "+14155550111", "+14155550100", 50);
+  ASSERT_FALSE(list.empty());
+  for (const auto& m : list) {
+    EXPECT_TRUE(std::regex_match(m.sid, std::regex("(SM|MM)[0-9a-fA-F]{32}"))) << m.sid;
+    EXPECT_FALSE(m.date_created.empty());
+  }
+}
+
 TEST_F(TwilioRestContractTest, ARequestTheContractRefusesIsRejectedNotRetried) {
   const auto send = [&](const std::string& callback) {
     try {

@@ -233,6 +233,18 @@ TEST(TwilioSim, RateLimitRateOneAnswers429AndStoresNothing) {
   EXPECT_EQ(stats->getValue<int>("messages"), 0);
 }
 
+TEST(TwilioSim, LostAnswerRateOneStoresTheMessageButAnswers500) {
+  SimProcess sim({"--lost-answer-rate", "1"});
+  ASSERT_NE(sim.port(), 0);
+  const Exchange e = sim.send(sms("hi"));
+  EXPECT_EQ(e.status, 500);
+  EXPECT_EQ(json(e.body)->getValue<int>("code"), 20500);
+  ASSERT_EQ(sim.messages()->size(), 1u) << "stored, and on its way, all the same";
+  const auto stats = sim.stats();
+  EXPECT_EQ(stats->getValue<int>("posts"), 1);
+  EXPECT_EQ(stats->getValue<int>("answers_lost"), 1);
+}
+
 TEST(TwilioSim, OutOfOrderPostsDeliveredBeforeSent) {
   Receiver receiver;
   SimProcess sim({"--callback-delay-ms", "5", "--out-of-order"});

@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Timestamp.h>
+
 #include <atomic>
 
 #include "storage/unit.hpp"
@@ -48,20 +52,16 @@ class OutboxWorkerTest : public SqliteStoreTest {
                    .first_backoff = std::chrono::milliseconds(1),
                    .max_backoff = std::chrono::milliseconds(5)});
     rest_->setSleep([](std::chrono::milliseconds) {});
-    worker_ = std::make_unique<messaging::OutboxWorker>(
+    worker_ = makeWorker(options_);
+  }
+  std::unique_ptr<messaging::OutboxWorker> makeWorker(messaging::OutboxWorker::Options options) {
+    return std::make_unique<messaging::OutboxWorker>(
         *store_, *rest_,
         [](const OutboxMessage&) {
           return twilio::Credentials{.account_sid = kAccountSid, .auth_token = "token"};
         },
         [](const OutboxMessage& m) { return "https://gw.example/twilio/sms/status?m=" + m.id; },
-        messaging::OutboxWorker::Options{.owner = "daemon-1",
-                                         .lease = std::chrono::seconds(30),
-                                         .batch = 16,
-                                         .senders = 4,
-                                         .max_attempts = 3,
-                                         .first_backoff = std::chrono::milliseconds(1000),
-                                         .max_backoff = std::chrono::milliseconds(4000),
-                                         .poll = std::chrono::milliseconds(1000)});
+        std::move(options));
   }
   void enqueue(const std::string& id, int64_t due = tenancy::nowMs() - 1) {
     storage::Unit u("tn_a");
@@ -93,7 +93,38 @@ class OutboxWorkerTest : public SqliteStoreTest {
   net::HttpClient http_;
   std::unique_ptr<twilio::RestClient> rest_;
   std::unique_ptr<messaging::OutboxWorker> worker_;
+  messaging::OutboxWorker::Options options_{.owner = "daemon-1",
+                                            .lease = std::chrono::seconds(30),
+                                            .batch = 16,
+                                            .senders = 4,
+                                            .max_attempts = 3,
+                                            .first_backoff = std::chrono::milliseconds(1000),
+                                            .max_backoff = std::chrono::milliseconds(4000),
+                                            .poll = std::chrono::milliseconds(1000),
+                                            .reconcile_after = std::chrono::milliseconds(0),
+                                            .reconcile_grace = std::chrono::hours(1)};
 };
+
+// Twilio's message list holding `messages` (JSON objects), as its first page.
+std::string listPage(const std::vector<std::string>& messages) {
+  std::string items;
+  for (const std::string& m : messages) items += (items.empty() ? "" : ",") + m;
+  return R"({"end":0,"first_page_uri":"/x","next_page_uri":null,"page":0,"page_size":50,)"
+         R"("previous_page_uri":null,"start":0,"uri":"/x","messages":[)" +
+         items + "]}";
+}
+
+// A message as Twilio lists it, created now.
+std::string listed(const std::string& sid, const std::string& body, const std::string& status) {
+  std::string now =
+      Poco::DateTimeFormatter::format(Poco::Timestamp(), Poco::DateTimeFormat::RFC1123_FORMAT);
+  now.replace(now.find("GMT"), 3, "+0000");  // as Twilio writes it
+  return R"({"sid":")" + sid + R"(","account_sid":")" + kAccountSid + R"(","status":")" + status +
+         R"(","to":"+14155550111","from":"+14155550100","body":")" + body +
+         R"(","num_segments":"1","num_media":"1","error_code":null,"price":null,)"
+         R"("date_created":")" +
+         now + "\"}";
+}
 
 TEST_F(OutboxWorkerTest, AnAcceptedSendIsRecordedWithTwiliosSidAndItsCallbackCarriesOurId) {
   std::atomic<int> n{0};
@@ -237,6 +268,63 @@ TEST_F(OutboxWorkerTest, ACallbackThatCameBeforeTheAnswerIsNotOverwritten) {
   EXPECT_EQ(m.state, TG_OUTBOX_DELIVERED);
   EXPECT_EQ(m.twilio_status, "delivered");
   EXPECT_EQ(m.twilio_sid, sid);
+}
+
+// A send answered with a 5xx may have reached Twilio: it is UNKNOWN, then found in Twilio's list
+// (same sender, recipient and text, created since it was queued) and takes Twilio's SID and
+// status. One POST in all.
+TEST_F(OutboxWorkerTest, AnUnknownSendFoundInTwiliosListTakesItsSidWithoutASecondPost) {
+  const std::string sid = "SM" + std::string(32, 'e');
+  serve([&](const std::string& request) {
+    if (request.rfind("POST ", 0) == 0) {
+      return ScriptedServer::Reply{reply(500, twilioError(500, 20500, "Internal Server Error"))};
+    }
+    EXPECT_NE(request.find("To=%2B14155550111&From=%2B14155550100"), std::string::npos) << request;
+    return ScriptedServer::Reply{
+        reply(200, listPage({listed("SM" + std::string(32, '1'), "another text", "delivered"),
+                             listed(sid, "hi om_1", "delivered")}))};
+  });
+  enqueue("om_1");
+  EXPECT_EQ(worker_->runOnce(), 1u);
+  EXPECT_EQ(stored("om_1").state, TG_OUTBOX_UNKNOWN);
+  EXPECT_EQ(worker_->reconcileOnce(), 1u);
+  const OutboxMessage m = stored("om_1");
+  EXPECT_EQ(m.state, TG_OUTBOX_DELIVERED);
+  EXPECT_EQ(m.twilio_sid, sid);
+  EXPECT_EQ(m.twilio_status, "delivered");
+  EXPECT_EQ(worker_->reconciled.load(), 1u);
+  EXPECT_EQ(worker_->runOnce(), 0u);
+  EXPECT_EQ(posts(), 1u);
+}
+
+// Missing from Twilio's list: looked up again until the grace has passed, then sent again
+// (Twilio has no record of it, so the second POST cannot duplicate it).
+TEST_F(OutboxWorkerTest, AnUnknownSendMissingFromTwilioIsSentAgainOnlyAfterTheGrace) {
+  std::atomic<int> post{0};
+  serve([&](const std::string& request) {
+    if (request.rfind("POST ", 0) == 0) {
+      if (post.fetch_add(1) == 0) return ScriptedServer::Reply{.bytes = "", .close = true};
+      return ScriptedServer::Reply{reply(201, accepted("SM" + std::string(32, 'f')))};
+    }
+    return ScriptedServer::Reply{reply(200, listPage({}))};
+  });
+  enqueue("om_1");
+  EXPECT_EQ(worker_->runOnce(), 1u);
+  EXPECT_EQ(stored("om_1").state, TG_OUTBOX_UNKNOWN);
+  EXPECT_EQ(worker_->reconcileOnce(), 0u) << "missing, but within the grace";
+  EXPECT_EQ(stored("om_1").state, TG_OUTBOX_UNKNOWN);
+
+  auto options = options_;
+  options.reconcile_grace = std::chrono::milliseconds(0);
+  const auto later = makeWorker(options);
+  EXPECT_EQ(later->reconcileOnce(), 1u);
+  EXPECT_EQ(later->resent.load(), 1u);
+  EXPECT_EQ(stored("om_1").state, TG_OUTBOX_QUEUED);
+  EXPECT_EQ(later->runOnce(), 1u);
+  const OutboxMessage m = stored("om_1");
+  EXPECT_EQ(m.state, TG_OUTBOX_ACCEPTED);
+  EXPECT_EQ(m.attempts, 2);
+  EXPECT_EQ(posts(), 2u);
 }
 
 }  // namespace
