@@ -457,6 +457,11 @@ class Tollgated : public Poco::Util::ServerApplication {
             .max_attempts = c.outbox_max_attempts,
             .reconcile_after = c.outbox_reconcile_after,
             .reconcile_grace = c.outbox_reconcile_grace});
+    if (!c.outbox_worker) {
+      spdlog::warn(
+          "outbox: worker off ([outbox] worker): messages are queued here, sent by others");
+      return;
+    }
     svc.outbox->start();
     if (isLoopback(c.twilio_api_base_url)) {
       spdlog::warn(

@@ -79,6 +79,8 @@ const std::vector<KeyDoc>& coreKeys() {
        "sharing the storage is honoured here at the latest after this (0: not cached)"},
       {"twilio.api_base_url", "https://api.twilio.com",
        "Twilio's REST API, where messages are sent (the simulator's URL in sandbox mode)"},
+      {"outbox.worker", "on",
+       "off: this daemon queues messages (the send API) but leaves sending them to others"},
       {"outbox.senders", "8", "messages a daemon sends to Twilio at once (1-256)"},
       {"outbox.batch", "64", "messages a daemon claims from the outbox at a time (1-4096)"},
       {"outbox.lease_s", "60",
@@ -380,6 +382,7 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
     r.error("twilio.api_base_url",
             fmt::format("'{}' is not an http:// or https:// URL", c.twilio_api_base_url));
   }
+  c.outbox_worker = r.boolean("outbox.worker", true);
   c.outbox_senders = static_cast<int>(r.integer("outbox.senders", 8, 1, 256));
   c.outbox_batch = static_cast<int>(r.integer("outbox.batch", 64, 1, 4096));
   c.outbox_lease = std::chrono::seconds(r.integer("outbox.lease_s", 60, 5, 3600));

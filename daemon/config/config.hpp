@@ -50,6 +50,7 @@ struct Config {
   std::chrono::milliseconds token_cache_ttl{60000};            // decrypted subaccount tokens
   std::string twilio_api_base_url = "https://api.twilio.com";  // where messages are sent
   // The outbox (docs/adr/0014).
+  bool outbox_worker = true;  // off: queue only (the send API), others send
   int outbox_senders = 8;
   int outbox_batch = 64;
   std::chrono::seconds outbox_lease{60};

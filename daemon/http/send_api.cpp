@@ -15,6 +15,7 @@
 #include "http/auth.hpp"
 #include "messaging/outbox_json.hpp"
 #include "messaging/segments.hpp"
+#include "messaging/send_holds.hpp"
 #include "numbers/routes.hpp"
 #include "services.hpp"
 #include "storage/unit.hpp"
@@ -150,7 +151,7 @@ Response send(Services& svc, Request& r, const storage::Tenant& tenant) {
     }
   }
   if (price > 0) {
-    hold_id = "send:" + id;
+    hold_id = messaging::sendHoldId(id);
     const storage::HoldResult held = svc.store->applyHold(
         tenant.id, storage::HoldRequest{.action = TG_HOLD_RESERVE,
                                         .currency = svc.ledger->currency(),

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "messaging/send_holds.hpp"
 #include "messaging/status_rank.hpp"
 #include "tenancy/tenants.hpp"
 
@@ -272,41 +273,11 @@ size_t OutboxWorker::reconcileOnce() {
 }
 
 // The price reserved for a message: charged once Twilio has it (Twilio bills what it accepted,
-// delivered or not), released when it failed before reaching Twilio (docs/adr/0014). Keyed by
-// the hold, so a repeat changes nothing; a failure here leaves the hold to its expiry, logged.
+// delivered or not), released when Twilio refused it (docs/adr/0014).
 void OutboxWorker::settleHold(const storage::OutboxMessage& m, tg_outbox_state to) {
-  if (m.hold_id.empty() || m.currency.empty()) return;
   if (to != TG_OUTBOX_ACCEPTED && to != TG_OUTBOX_FAILED) return;
-  try {
-    const int64_t now = tenancy::nowMs();
-    if (to == TG_OUTBOX_FAILED) {
-      store_.applyHold(m.tenant_id, storage::HoldRequest{.action = TG_HOLD_RELEASE,
-                                                         .currency = m.currency,
-                                                         .hold_id = m.hold_id,
-                                                         .now_ms = now});
-      return;
-    }
-    const auto held = store_.holds(m.tenant_id, storage::HoldQuery{.currency = m.currency,
-                                                                   .status = TG_HOLD_ACTIVE,
-                                                                   .hold_id = m.hold_id,
-                                                                   .after_id = {},
-                                                                   .limit = 1});
-    if (held.empty()) return;  // captured or released already
-    store_.applyHold(m.tenant_id,
-                     storage::HoldRequest{.action = TG_HOLD_CAPTURE,
-                                          .currency = m.currency,
-                                          .hold_id = m.hold_id,
-                                          .amount_micros = held.front().amount_micros,
-                                          .kind = TG_ENTRY_SMS_USAGE,
-                                          .reference = m.id,
-                                          .description = fmt::format("SMS to {}, {} segment(s)",
-                                                                     m.to_number, m.segments),
-                                          .expires_at_ms = 0,
-                                          .now_ms = now});
-  } catch (const std::exception& e) {
-    spdlog::warn("outbox: {} of tenant {}: hold {} not settled (left to its expiry): {}", m.id,
-                 m.tenant_id, m.hold_id, e.what());
-  }
+  settleSendHold(store_, m.tenant_id, m.id, m.hold_id, m.currency, to == TG_OUTBOX_ACCEPTED,
+                 fmt::format("SMS to {}, {} segment(s)", m.to_number, m.segments));
 }
 
 storage::OutboxTransition OutboxWorker::send(const storage::OutboxMessage& m) {

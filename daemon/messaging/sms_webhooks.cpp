@@ -13,6 +13,7 @@
 #include "http/api.hpp"
 #include "messaging/forwarder.hpp"
 #include "messaging/outbox_json.hpp"
+#include "messaging/send_holds.hpp"
 #include "messaging/status_rank.hpp"
 #include "numbers/address.hpp"
 #include "ops/untrusted.hpp"
@@ -281,6 +282,7 @@ const twilio::WebhookSpec kMessageStatus{
 http::Response outboxStatus(Services& svc, http::Request& r, twilio::Admitted& a,
                             const std::string& id, const std::string& status, int rank,
                             int error_code) {
+  const tg_outbox_state to = outboxStateOf(status);
   const auto changed = a.unit.setOutboxStatus(storage::OutboxTransition{
       .tenant_id = a.route->tenant.id,
       .id = id,
@@ -288,7 +290,7 @@ http::Response outboxStatus(Services& svc, http::Request& r, twilio::Admitted& a
                      TG_OUTBOX_IN(TG_OUTBOX_UNKNOWN) |
                      (status == "read" ? TG_OUTBOX_IN(TG_OUTBOX_DELIVERED) : 0u),
       .lease_owner = {},
-      .to_state = outboxStateOf(status),
+      .to_state = to,
       .twilio_sid = a.hook.get("MessageSid"),
       .twilio_status = status,
       .status_rank = rank,
@@ -298,23 +300,32 @@ http::Response outboxStatus(Services& svc, http::Request& r, twilio::Admitted& a
       .now_ms = tenancy::nowMs()});
   // cb=1: the tenant asked for its own callbacks (set by the worker, signed by Twilio).
   const bool notify = r.query("cb") == "1";
-  a.afterCommit.push_back([&svc, &r, &a, id, notify, changed](const storage::UnitResult& written) {
-    const int32_t result = written.result(changed);
-    if (result == TG_UNIT_MISSING) {
-      spdlog::warn("{}: status callback for unknown outbox message {}; ignored", r.requestId(),
-                   ops::untrusted(id));
-    }
-    if (result != TG_UNIT_CHANGED || !notify) return;
-    const auto m = svc.store->outboxMessage(a.route->tenant.id, id);
-    if (!m || m->status_callback.empty()) return;
-    svc.forwarder->post(Forward{m->status_callback,
-                                [&] {
-                                  std::ostringstream os;
-                                  outboxJson(*m).stringify(os);
-                                  return os.str();
-                                }(),
-                                r.requestId()});
-  });
+  a.afterCommit.push_back(
+      [&svc, &r, &a, id, status, notify, changed, to](const storage::UnitResult& written) {
+        const int32_t result = written.result(changed);
+        if (result == TG_UNIT_MISSING) {
+          spdlog::warn("{}: status callback for unknown outbox message {}; ignored", r.requestId(),
+                       ops::untrusted(id));
+        }
+        if (result != TG_UNIT_CHANGED) return;
+        // A final status settles the hold if nothing has yet (the message was UNKNOWN, or this
+        // came before the worker recorded Twilio's answer): charged unless Twilio failed it.
+        if (to == TG_OUTBOX_DELIVERED || to == TG_OUTBOX_UNDELIVERED || to == TG_OUTBOX_FAILED) {
+          settleSendHold(*svc.store, a.route->tenant.id, id, sendHoldId(id), svc.ledger->currency(),
+                         to != TG_OUTBOX_FAILED,
+                         fmt::format("SMS {} (settled by Twilio's {})", id, status));
+        }
+        if (!notify) return;
+        const auto m = svc.store->outboxMessage(a.route->tenant.id, id);
+        if (!m || m->status_callback.empty()) return;
+        svc.forwarder->post(Forward{m->status_callback,
+                                    [&] {
+                                      std::ostringstream os;
+                                      outboxJson(*m).stringify(os);
+                                      return os.str();
+                                    }(),
+                                    r.requestId()});
+      });
   return http::Response::noContent();
 }
 

@@ -5,6 +5,7 @@
 #include "http/api.hpp"
 #include "http/auth.hpp"
 #include "messaging/forwarder.hpp"
+#include "messaging/outbox_worker.hpp"
 
 namespace tollgate {
 
@@ -145,6 +146,27 @@ void addOpsRoutes(Router& router, Services& svc) {
         counter("tollgate_auto_recharge_failures_total",
                 "Auto-recharges that failed (see the log and the wallet's auto-recharge state).",
                 svc.recharge->failed());
+      }
+      if (svc.outbox) {
+        const auto& o = *svc.outbox;
+        counter("tollgate_outbox_accepted_total", "Messages Twilio accepted (one POST each).",
+                o.accepted.load());
+        counter("tollgate_outbox_failed_total", "Messages that failed before the carrier.",
+                o.failed.load());
+        counter("tollgate_outbox_retried_total",
+                "Sends that certainly sent nothing (429, no connection), queued again.",
+                o.retried.load());
+        counter("tollgate_outbox_unknown_total",
+                "Sends whose outcome is unknown (no answer, a 5xx), to reconcile.",
+                o.unknown.load());
+        counter("tollgate_outbox_reclaimed_total",
+                "Messages whose sender's lease ran out while sending, to reconcile.",
+                o.reclaimed.load());
+        counter("tollgate_outbox_reconciled_total",
+                "Messages of unknown outcome found in Twilio's list.", o.reconciled.load());
+        counter("tollgate_outbox_resent_total",
+                "Messages of unknown outcome missing from Twilio's list, queued again.",
+                o.resent.load());
       }
       counter("tollgate_stripe_bad_signatures_total",
               "Stripe webhooks refused for their Stripe-Signature.",
