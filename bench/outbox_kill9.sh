@@ -16,6 +16,6 @@ for storage in sqlite postgres; do
   echo "== $storage: $kills kills during $messages messages"
   start=$(date +%s)
   TOLLGATE_E2E_STORAGE=$storage TOLLGATE_OUTBOX_KILLS=$kills TOLLGATE_OUTBOX_MESSAGES=$messages \
-    build/tests/durability_test --gtest_filter='OutboxDurabilityTest.*' | grep -E '^\[|Failure|Expected|Which|is '
+    build/tests/durability_test --gtest_filter='OutboxDurabilityTest.*' | grep -E '^\[|Failure|Expected|Which|is |kills during'
   echo "   $(($(date +%s) - start)) s"
 done

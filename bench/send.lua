@@ -1,27 +1,17 @@
--- wrk script for bench/outbox_drain.sh: POST /v1/messages, each a distinct message (thread and
--- counter in the body), until this thread has sent its share (-- COUNT THREADS).
-local counter, limit, done, id = 0, 0, 0, 0
-local threads = {}
+-- wrk script for bench/outbox_drain.sh: POST /v1/messages as the tenant whose key is in $KEY,
+-- each a distinct message (the run $RUN, the thread and a counter in the body).
+local threads = 0
 function setup(thread)
-  id = id + 1
-  thread:set("id", id)
-  table.insert(threads, thread)
+  threads = threads + 1
+  thread:set("thread_id", threads)  -- a global of that thread's own Lua state
 end
-function init(args)
-  limit = math.floor(tonumber(args[1]) / tonumber(args[2]))
-end
+local counter = 0
 function request()
   counter = counter + 1
-  local body = '{"to": "+14155550111", "body": "drain ' .. id .. '-' .. counter .. '"}'
+  local body = '{"to": "+14155550111", "body": "drain ' .. os.getenv("RUN") .. '-' ..
+    thread_id .. '-' .. counter .. '"}'
   return wrk.format("POST", "/v1/messages", {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. os.getenv("KEY"),
   }, body)
-end
-function response(status, headers, body)
-  done = done + 1
-  if status ~= 202 then
-    io.stderr:write("status " .. status .. ": " .. body .. "\n")
-  end
-  if done >= limit then wrk.thread:stop() end
 end

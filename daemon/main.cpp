@@ -454,6 +454,7 @@ class Tollgated : public Poco::Util::ServerApplication {
             .lease = c.outbox_lease,
             .batch = static_cast<uint32_t>(c.outbox_batch),
             .senders = static_cast<size_t>(c.outbox_senders),
+            .rounds = static_cast<size_t>(c.outbox_rounds),
             .max_attempts = c.outbox_max_attempts,
             .reconcile_after = c.outbox_reconcile_after,
             .reconcile_grace = c.outbox_reconcile_grace});

@@ -81,7 +81,10 @@ const std::vector<KeyDoc>& coreKeys() {
        "Twilio's REST API, where messages are sent (the simulator's URL in sandbox mode)"},
       {"outbox.worker", "on",
        "off: this daemon queues messages (the send API) but leaves sending them to others"},
-      {"outbox.senders", "8", "messages a daemon sends to Twilio at once (1-256)"},
+      {"outbox.senders", "8", "messages one round sends to Twilio at once (1-256)"},
+      {"outbox.rounds", "4",
+       "rounds in flight at once, each claiming its own batch: one sends while another "
+       "records (1-16)"},
       {"outbox.batch", "64", "messages a daemon claims from the outbox at a time (1-4096)"},
       {"outbox.lease_s", "60",
        "how long a daemon holds the messages it claimed; a message whose daemon died is "
@@ -384,6 +387,7 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
   }
   c.outbox_worker = r.boolean("outbox.worker", true);
   c.outbox_senders = static_cast<int>(r.integer("outbox.senders", 8, 1, 256));
+  c.outbox_rounds = static_cast<int>(r.integer("outbox.rounds", 4, 1, 16));
   c.outbox_batch = static_cast<int>(r.integer("outbox.batch", 64, 1, 4096));
   c.outbox_lease = std::chrono::seconds(r.integer("outbox.lease_s", 60, 5, 3600));
   c.outbox_max_attempts = static_cast<int>(r.integer("outbox.max_attempts", 8, 1, 100));

@@ -52,6 +52,7 @@ struct Config {
   // The outbox (docs/adr/0014).
   bool outbox_worker = true;  // off: queue only (the send API), others send
   int outbox_senders = 8;
+  int outbox_rounds = 4;
   int outbox_batch = 64;
   std::chrono::seconds outbox_lease{60};
   int outbox_max_attempts = 8;

@@ -57,15 +57,18 @@ OutboxWorker::OutboxWorker(storage::Store& store, twilio::RestClient& rest, Acco
 OutboxWorker::~OutboxWorker() { stop(); }
 
 void OutboxWorker::start() {
-  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  if (!threads_.empty()) return;
+  for (size_t k = 0; k < std::max<size_t>(options_.rounds, 1); ++k) {
+    threads_.emplace_back([this, k] { run(k == 0); });
+  }
 }
 
 void OutboxWorker::wake() {
   {
     std::lock_guard lock(mu_);
-    woken_ = true;
+    ++wakes_;
   }
-  cv_.notify_one();
+  cv_.notify_all();
 }
 
 void OutboxWorker::stop() {
@@ -74,7 +77,8 @@ void OutboxWorker::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
 }
 
 std::chrono::milliseconds OutboxWorker::backoff(int attempts) const {
@@ -83,51 +87,52 @@ std::chrono::milliseconds OutboxWorker::backoff(int attempts) const {
   return std::min(d, options_.max_backoff);
 }
 
-void OutboxWorker::run() {
+// One loop of rounds; `lead` also reclaims and reconciles (one thread of a daemon does).
+void OutboxWorker::run(bool lead) {
   std::unique_lock lock(mu_);
+  uint64_t seen = wakes_;
+  bool again = false;
   while (!stopping_) {
-    cv_.wait_for(lock, options_.poll, [&] { return stopping_ || woken_; });
+    if (!again) cv_.wait_for(lock, options_.poll, [&] { return stopping_ || wakes_ != seen; });
     if (stopping_) break;
-    woken_ = false;
+    seen = wakes_;
     lock.unlock();
     size_t claimed = 0;
     try {
-      claimed = runOnce();
+      claimed = round(lead);
     } catch (const std::exception& e) {
       spdlog::warn("outbox: round failed: {}", e.what());
     }
     lock.lock();
-    if (claimed == options_.batch) woken_ = true;  // more may be due: again at once
+    again = claimed == options_.batch;  // more may be due: again at once
   }
 }
 
-size_t OutboxWorker::runOnce() {
+size_t OutboxWorker::runOnce() { return round(true); }
+
+size_t OutboxWorker::round(bool lead) {
   const int64_t now = tenancy::nowMs();
-  const uint32_t back = store_.reclaimOutbox(now, kReclaimPerRound);
-  if (back > 0) {
-    reclaimed.fetch_add(back, std::memory_order_relaxed);
-    spdlog::warn("outbox: {} message(s) whose sender's lease ran out are UNKNOWN, to reconcile",
-                 back);
-  }
-  if (now >= next_reconcile_ms_) {
-    next_reconcile_ms_ = now + kReconcileEveryMs;
-    reconcileOnce();
+  if (lead) {
+    const uint32_t back = store_.reclaimOutbox(now, kReclaimPerRound);
+    if (back > 0) {
+      reclaimed.fetch_add(back, std::memory_order_relaxed);
+      spdlog::warn("outbox: {} message(s) whose sender's lease ran out are UNKNOWN, to reconcile",
+                   back);
+    }
+    if (now >= next_reconcile_ms_) {
+      next_reconcile_ms_ = now + kReconcileEveryMs;
+      reconcileOnce();
+    }
   }
   const std::vector<storage::OutboxMessage> batch =
       store_.claimOutbox(now, options_.lease.count(), options_.owner, options_.batch);
   if (batch.empty()) return 0;
   // Up to `senders` POSTs at once; each message's outcome is one transition, recorded together.
   std::vector<storage::OutboxTransition> outcomes(batch.size());
-  std::atomic<size_t> next{0};
-  const auto work = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < batch.size();) outcomes[i] = send(batch[i]);
-  };
-  std::vector<std::future<void>> running;
-  const size_t n = std::min(options_.senders, batch.size());
-  for (size_t k = 1; k < n; ++k) running.push_back(std::async(std::launch::async, work));
-  work();
-  for (auto& f : running) f.get();
+  inParallel(batch.size(), [&](size_t i) { outcomes[i] = send(batch[i]); });
   const std::vector<bool> applied = store_.transitionOutbox(outcomes);
+  // Holds are settled together too (each a durable write: at once, they share commits).
+  std::vector<std::pair<const storage::OutboxMessage*, tg_outbox_state>> settle;
   // A message Twilio accepted whose record did not apply: Twilio's status callback came first
   // (the message is past SENDING already), or this daemon stalled past its lease (it is
   // UNKNOWN, and Twilio's answer reconciles it).
@@ -135,7 +140,7 @@ size_t OutboxWorker::runOnce() {
   std::vector<storage::OutboxTransition> known;
   for (size_t i = 0; i < applied.size(); ++i) {
     if (applied[i]) {
-      settleHold(batch[i], outcomes[i].to_state);
+      settle.emplace_back(&batch[i], outcomes[i].to_state);
     } else if (outcomes[i].to_state == TG_OUTBOX_ACCEPTED) {
       late.push_back(i);
       storage::OutboxTransition t = outcomes[i];
@@ -152,16 +157,30 @@ size_t OutboxWorker::runOnce() {
   for (size_t k = 0; k < late.size(); ++k) {
     const storage::OutboxMessage& m = batch[late[k]];
     if (reconciled[k]) {
-      settleHold(m, TG_OUTBOX_ACCEPTED);
+      settle.emplace_back(&m, TG_OUTBOX_ACCEPTED);
       continue;
     }
     // Moved on by a callback: settled by the state Twilio reported.
     const auto now = store_.outboxMessage(m.tenant_id, m.id);
     if (now && now->state != TG_OUTBOX_SENDING && now->state != TG_OUTBOX_QUEUED) {
-      settleHold(m, now->state == TG_OUTBOX_FAILED ? TG_OUTBOX_FAILED : TG_OUTBOX_ACCEPTED);
+      settle.emplace_back(&m,
+                          now->state == TG_OUTBOX_FAILED ? TG_OUTBOX_FAILED : TG_OUTBOX_ACCEPTED);
     }
   }
+  inParallel(settle.size(), [&](size_t i) { settleHold(*settle[i].first, settle[i].second); });
   return batch.size();
+}
+
+void OutboxWorker::inParallel(size_t count, const std::function<void(size_t)>& job) const {
+  std::atomic<size_t> next{0};
+  const auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < count;) job(i);
+  };
+  std::vector<std::future<void>> running;
+  const size_t n = std::min(options_.senders, count);
+  for (size_t k = 1; k < n; ++k) running.push_back(std::async(std::launch::async, work));
+  work();
+  for (auto& f : running) f.get();
 }
 
 // An UNKNOWN message may or may not have reached Twilio: Twilio's list of messages from its

@@ -30,7 +30,8 @@ class OutboxWorker {
     std::string owner;  // this daemon, as leases name it
     std::chrono::milliseconds lease{30'000};
     uint32_t batch = 64;   // messages claimed per round
-    size_t senders = 8;    // POSTs in flight at once
+    size_t senders = 8;    // POSTs in flight at once, per round
+    size_t rounds = 1;     // rounds in flight at once (each claims its own batch)
     int max_attempts = 8;  // claims of one message before it fails for good
     std::chrono::milliseconds first_backoff{1'000};
     std::chrono::milliseconds max_backoff{300'000};
@@ -69,7 +70,10 @@ class OutboxWorker {
   storage::OutboxTransition send(const storage::OutboxMessage& m);
   std::chrono::milliseconds backoff(int attempts) const;
   void settleHold(const storage::OutboxMessage& m, tg_outbox_state to);
-  void run();
+  // job(0..count), on up to `senders` threads at once (this one included).
+  void inParallel(size_t count, const std::function<void(size_t)>& job) const;
+  void run(bool lead);
+  size_t round(bool lead);
 
   storage::Store& store_;
   twilio::RestClient& rest_;
@@ -79,11 +83,11 @@ class OutboxWorker {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool woken_ = false;
+  uint64_t wakes_ = 0;
   bool stopping_ = false;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 
-  // Touched by the thread running rounds only.
+  // Touched by the lead round only (runOnce: the caller's thread).
   int64_t next_reconcile_ms_ = 0;
   std::map<std::string, int64_t> next_lookup_ms_;  // UNKNOWN message id -> when to look again
 };

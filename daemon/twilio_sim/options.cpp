@@ -86,6 +86,11 @@ Options parseOptions(const std::vector<std::string>& args) {
       if (o.callback_backoff_ms < 0 || o.callback_backoff_ms > 600'000) {
         throw UsageError("--callback-backoff-ms: want 0 to 600000");
       }
+    } else if (flag == "--callback-threads") {
+      o.callback_threads = parseNumber<int64_t>(flag, value());
+      if (o.callback_threads < 1 || o.callback_threads > 256) {
+        throw UsageError("--callback-threads: want 1 to 256");
+      }
     } else if (flag == "--fail-rate") {
       o.fail_rate = parseShare(flag, value());
     } else if (flag == "--rate-limit-rate") {
@@ -130,6 +135,7 @@ Speaks Twilio's REST API (2010-04-01 Messages) on loopback and posts signed stat
   --callback-delay-ms N     delay before each status step (default 50)
   --callback-backoff-ms N   wait before retrying a failed callback, doubled each time; 4
                             attempts in all, then it is dropped (default 200)
+  --callback-threads N      status steps and callbacks run at once (default 4)
   --fail-rate P             share 0..1 of messages that end failed (30008) or undelivered (30003)
   --rate-limit-rate P       share 0..1 of message POSTs answered 429 (code 20429, Retry-After: 1)
   --lost-answer-rate P      share 0..1 of messages stored and sent but answered 500 (code 20500)

@@ -22,6 +22,7 @@ struct Options {
   std::string port_file;                  // written with the bound port once listening; "" none
   std::map<std::string, std::string> accounts;  // account SID -> auth token
   int64_t callback_delay_ms = 50;               // before each status step
+  int64_t callback_threads = 4;                 // status steps and callbacks run at once
   int64_t callback_backoff_ms = 200;  // before a failed callback's 2nd attempt; doubles (4 in all)
   double fail_rate = 0;               // share of messages that end failed or undelivered
   double rate_limit_rate = 0;         // share of message POSTs answered 429 (code 20429)

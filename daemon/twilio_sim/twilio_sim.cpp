@@ -30,7 +30,6 @@ namespace {
 using Clock = std::chrono::system_clock;
 
 constexpr size_t kMaxBodyBytes = 1 << 20;
-constexpr size_t kSenderThreads = 4;
 constexpr std::string_view kApiPrefix = "/2010-04-01/";
 
 Reply twilioError(int http_status, int code, std::string_view message) {
@@ -137,7 +136,7 @@ class Factory : public Poco::Net::HTTPRequestHandlerFactory {
 Simulator::Simulator(Options options)
     : options_(std::move(options)),
       rng_(options_.seed.value_or(std::random_device{}())),
-      queue_(kSenderThreads),
+      queue_(static_cast<size_t>(options_.callback_threads)),
       webhooks_(queue_, WebhookSender::Retry{
                             .attempts = 4,
                             .backoff = std::chrono::milliseconds(options_.callback_backoff_ms)}) {}
