@@ -18,6 +18,7 @@
 # Environment [defaults]: MESSAGES [100000], SENDERS [32], BATCH [256] and ROUNDS [4] (the
 # worker's [outbox] senders, batch and rounds), STORAGES [sqlite postgres], DURATION [20] s of pgbench,
 # BUILD_DIR [build], OUT [/tmp/tollgate-drain-DATE.txt], KEEP [0] (1: keep the scratch dir).
+# Installs what it lacks (wrk, bc, sqlite3, PostgreSQL 15) with apt-get, as webhook_bench.sh does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -39,8 +40,16 @@ die() {
   log "FAILED: $*"
   exit 1
 }
-for tool in wrk curl sqlite3 psql; do command -v $tool >/dev/null || die "$tool missing"; done
-[ -x "$PG_BIN/pgbench" ] || die "postgresql-15 missing"
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
+command -v bc >/dev/null || need+=(bc)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v psql >/dev/null || need+=(postgresql-client-15)
+[ -x "$PG_BIN/pgbench" ] || need+=(postgresql-15)
+# shellcheck source=bench/apt.sh
+. "$ROOT/bench/apt.sh"
+apt_install ${need[@]+"${need[@]}"}
 
 cmake --build "$BUILD" -j"$(nproc)" --target tollgated tollgate-twilio-sim storage-sqlite \
   storage-postgres pricing-static >/dev/null

@@ -77,13 +77,9 @@ command -v openssl >/dev/null || need+=(openssl)
 [ -x "$PG_BIN/initdb" ] || need+=(postgresql-15)
 command -v psql >/dev/null || need+=(postgresql-client-15)
 if [ "$PROFILE" = 1 ] && ! command -v perf >/dev/null; then need+=(linux-perf); fi
-if [ ${#need[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
-  log "installing ${need[*]}"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+# shellcheck source=bench/apt.sh
+. "$ROOT/bench/apt.sh"
+apt_install ${need[@]+"${need[@]}"}
 # nginx-light's package starts a system nginx on port 80; ours runs on its own port regardless.
 
 # --- waiting for a quiet machine --------------------------------------------------------------
