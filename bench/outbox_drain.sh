@@ -22,6 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
 MESSAGES=${MESSAGES:-100000}
 SENDERS=${SENDERS:-32}
 BATCH=${BATCH:-256}
@@ -35,11 +37,6 @@ ACCOUNT=ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 TOKEN=0123456789abcdef0123456789abcdef
 NUMBER=+14155550100
 
-log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() {
-  log "FAILED: $*"
-  exit 1
-}
 need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v curl >/dev/null || need+=(curl)
@@ -47,8 +44,6 @@ command -v bc >/dev/null || need+=(bc)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v psql >/dev/null || need+=(postgresql-client-15)
 [ -x "$PG_BIN/pgbench" ] || need+=(postgresql-15)
-# shellcheck source=bench/apt.sh
-. "$ROOT/bench/apt.sh"
 apt_install ${need[@]+"${need[@]}"}
 
 cmake --build "$BUILD" -j"$(nproc)" --target tollgated tollgate-twilio-sim storage-sqlite \
@@ -58,7 +53,6 @@ chmod 755 "$SCR"
 OUT=${OUT:-/tmp/tollgate-drain-$(date -u +%Y%m%d-%H%M%S).txt}
 PIDS=()
 PG_DIR=""
-runas_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
   local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -69,13 +63,6 @@ cleanup() {
   if [ "${KEEP:-0}" = 1 ]; then log "kept $SCR"; else rm -rf "$SCR"; fi
 }
 trap cleanup EXIT
-free_port() {
-  local p
-  for p in $(seq "$1" $(($1 + 200))); do
-    (echo >/dev/tcp/127.0.0.1/"$p") 2>/dev/null || { echo "$p"; return; }
-  done
-  die "no free port from $1"
-}
 
 {
   echo "# bench/outbox_drain.sh, $(date -u '+%Y-%m-%d %H:%M UTC')"

@@ -41,6 +41,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
 
 DURATION=${DURATION:-15}
 WARMUP=${WARMUP:-3}
@@ -61,11 +63,6 @@ CHECK_BUDGET=60000
 NGINX_BUDGET=60000 # nginx cycles through these (no dedupe there)
 PG_BIN=/usr/lib/postgresql/15/bin
 
-log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() {
-  log "FAILED: $*"
-  exit 1
-}
 
 # --- packages -------------------------------------------------------------------------------
 need=()
@@ -77,8 +74,6 @@ command -v openssl >/dev/null || need+=(openssl)
 [ -x "$PG_BIN/initdb" ] || need+=(postgresql-15)
 command -v psql >/dev/null || need+=(postgresql-client-15)
 if [ "$PROFILE" = 1 ] && ! command -v perf >/dev/null; then need+=(linux-perf); fi
-# shellcheck source=bench/apt.sh
-. "$ROOT/bench/apt.sh"
 apt_install ${need[@]+"${need[@]}"}
 # nginx-light's package starts a system nginx on port 80; ours runs on its own port regardless.
 
@@ -176,14 +171,6 @@ cleanup() {
   if [ "${KEEP:-0}" = 1 ]; then log "kept $SCR"; else rm -rf "$SCR"; fi
 }
 trap cleanup EXIT
-runas_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-free_port() {
-  local p
-  for p in $(seq "$1" $(($1 + 200))); do
-    (echo >/dev/tcp/127.0.0.1/"$p") 2>/dev/null || { echo "$p"; return; }
-  done
-  die "no free port from $1"
-}
 
 # --- the machine ------------------------------------------------------------------------------
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)

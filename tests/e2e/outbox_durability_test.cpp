@@ -22,7 +22,7 @@
 namespace tollgate::testing {
 namespace {
 
-constexpr int64_t kPriceMicros = 7900;  // prices.csv below: US sms_out 0.0079
+constexpr int64_t kPriceMicros = 7900;  // priceSmsAt0079()
 
 int envInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
@@ -52,21 +52,14 @@ TEST_F(OutboxDurabilityTest, EveryMessageIsSentOnceAndChargedOnceAcrossKillNine)
   outbox_config_ = "lease_s = 5\nreconcile_after_s = 0\nreconcile_grace_s = 10\n";
   // Callbacks retried for about 7 s (1 + 2 + 4): longer than a restart takes.
   startSim({"--callback-delay-ms", "20", "--callback-backoff-ms", "1000", "--seed", "5"});
-  std::ofstream(dir_ / "prices.csv") << "US,*,sms_out,0.0079\n";
-  addPlugin(kPluginDir / "pricing-static.so", "pricing-static",
-            "table = " + (dir_ / "prices.csv").string() + "\n", true);
+  priceSmsAt0079();
   start();
   waitReady();
   const std::string t = createTenant("Acme");
   attach(t, kNumber, "");
   const std::string key = issueKey(t);
   const int64_t credit = int64_t{total} * kPriceMicros + 1'000'000;
-  ASSERT_EQ(http(port_, "POST", "/admin/v1/tenants/" + t + "/wallet/credits",
-                 R"({"amount_micros": )" + std::to_string(credit) +
-                     R"(, "reason": "test", "idempotency_key": "c1"})",
-                 admin())
-                .status,
-            201);
+  SendFixture::credit(t, credit);
 
   // The client: each message until it is answered 202, retried with its key across restarts.
   std::mutex mu;

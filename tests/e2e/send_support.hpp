@@ -74,6 +74,19 @@ class SendFixture : public WebhookFixture {
     return json(http(sim_port_, "GET", "/sim/messages").body)->getArray("messages");
   }
 
+  // pricing-static on, an SMS to the US at 0.0079 a segment (7,900 micros).
+  void priceSmsAt0079() {
+    std::ofstream(dir_ / "prices.csv") << "US,*,sms_out,0.0079\n";
+    addPlugin(kPluginDir / "pricing-static.so", "pricing-static",
+              "table = " + (dir_ / "prices.csv").string() + "\n", true);
+  }
+  void credit(const std::string& tenant, int64_t micros) {
+    const auto r = http(port_, "POST", "/admin/v1/tenants/" + tenant + "/wallet/credits",
+                        R"({"amount_micros": )" + std::to_string(micros) +
+                            R"(, "reason": "test", "idempotency_key": "c1"})",
+                        admin());
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
   std::string wallet(const std::string& tenant, const std::string& field) {
     return json(http(port_, "GET", "/admin/v1/tenants/" + tenant + "/wallet", "", admin()).body)
         ->get(field)

@@ -99,9 +99,7 @@ TEST_F(SendTest, BadMessagesAreRefusedNamingTheField) {
 // With a pricing plugin: segments x the sms_out price is reserved at the send, charged when
 // Twilio accepts; a wallet that cannot cover it is a 402 and nothing is sent.
 TEST_F(SendTest, ThePriceIsReservedAtTheSendAndChargedWhenTwilioAccepts) {
-  std::ofstream(dir_ / "prices.csv") << "US,*,sms_out,0.0079\n";
-  addPlugin(kPluginDir / "pricing-static.so", "pricing-static",
-            "table = " + (dir_ / "prices.csv").string() + "\n", true);
+  priceSmsAt0079();
   start();
   waitReady();
   const std::string t = createTenant("Acme");
@@ -110,10 +108,7 @@ TEST_F(SendTest, ThePriceIsReservedAtTheSendAndChargedWhenTwilioAccepts) {
   const std::string two_segments = std::string(161, 'a');
   const auto poor = send(key, R"({"to": "+14155550111", "body": ")" + two_segments + "\"}");
   EXPECT_EQ(poor.status, 402) << poor.body;
-  auto credit =
-      http(port_, "POST", "/admin/v1/tenants/" + t + "/wallet/credits",
-           R"({"amount_micros": 1000000, "reason": "test", "idempotency_key": "c1"})", admin());
-  ASSERT_EQ(credit.status, 201) << credit.body;
+  credit(t, 1'000'000);
   const auto r = send(key, R"({"to": "+14155550111", "body": ")" + two_segments + "\"}");
   ASSERT_EQ(r.status, 202) << r.body;
   EXPECT_EQ(json(r.body)->getValue<int>("segments"), 2);
@@ -136,19 +131,13 @@ TEST_F(SendTest, ThePriceIsReservedAtTheSendAndChargedWhenTwilioAccepts) {
 // Twilio refusing the send (here its magic number for an unroutable To) fails the message with
 // Twilio's code and releases what was reserved; nothing is retried.
 TEST_F(SendTest, ASendTwilioRefusesFailsAndReleasesTheReservation) {
-  std::ofstream(dir_ / "prices.csv") << "US,*,sms_out,0.0079\n";
-  addPlugin(kPluginDir / "pricing-static.so", "pricing-static",
-            "table = " + (dir_ / "prices.csv").string() + "\n", true);
+  priceSmsAt0079();
   start();
   waitReady();
   const std::string t = createTenant("Acme");
   attach(t, kNumber, "");
   const std::string key = issueKey(t);
-  ASSERT_EQ(
-      http(port_, "POST", "/admin/v1/tenants/" + t + "/wallet/credits",
-           R"({"amount_micros": 1000000, "reason": "test", "idempotency_key": "c1"})", admin())
-          .status,
-      201);
+  credit(t, 1'000'000);
   const auto r = send(key, R"({"to": "+15005550002", "body": "hi"})");
   ASSERT_EQ(r.status, 202) << r.body;
   EXPECT_EQ(json(r.body)->getValue<int64_t>("price_micros"), 7900) << "reserved";
