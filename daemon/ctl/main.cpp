@@ -81,7 +81,7 @@ const char* kUsage =
     "                              the provider's customer the tenant pays as (e.g.\n"
     "                              billing-stripe cus_...)\n"
     "  send TENANT_ID --to E164 --body TEXT [--from E164] [--media URL]... [--status-callback\n"
-    "       URL] [--key KEY] [--wait]\n"
+    "       URL] [--send-at ISO8601] [--key KEY] [--wait]\n"
     "                              send an SMS as the tenant (KEY makes a retry safe); --wait\n"
     "                              follows it to delivered (exit 0) or undelivered/failed (4)\n"
     "  ledger verify [TENANT_ID]   check every wallet (or one): balance = sum of entries, each\n"
@@ -219,7 +219,8 @@ void output(const Options& o, const Reply& r,
 }
 
 // send TENANT_ID --to E164 --body TEXT [--from E164] [--media URL]... [--status-callback URL]
-//      [--key KEY] [--wait]: queues a message as the tenant would (POST /v1/messages); --wait
+//      [--send-at ISO8601] [--key KEY] [--wait]: queues a message as the tenant would (POST
+//      /v1/messages); --wait
 // follows it to its final state (exit 4 unless delivered).
 int sendCommand(const Options& o) {
   const auto& a = o.args;
@@ -246,6 +247,8 @@ int sendCommand(const Options& o) {
       media.add(v);
     } else if (a[i - 1] == "--status-callback") {
       b.set("status_callback", v);
+    } else if (a[i - 1] == "--send-at") {
+      b.set("send_at", v);
     } else if (a[i - 1] == "--key") {
       key = v;
     } else {
@@ -277,7 +280,15 @@ int sendCommand(const Options& o) {
   show(*queued.body);
   if (!wait) return 0;
   std::string last = queued.body->getValue<std::string>("status");
-  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  // Two minutes from when it is due (a scheduled message waits until then).
+  const int64_t due_in_ms = queued.body->has("next_attempt_at_ms")
+                                ? queued.body->getValue<int64_t>("next_attempt_at_ms") -
+                                      std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count()
+                                : 0;
+  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(120) +
+                        std::chrono::milliseconds(std::max<int64_t>(due_in_ms, 0));
        std::chrono::steady_clock::now() < end;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const Reply now = call(o, "GET", "/admin/v1/tenants/" + tenant + "/outbox/" + id);
@@ -287,7 +298,7 @@ int sendCommand(const Options& o) {
     if (status == "delivered") return 0;
     if (status == "undelivered" || status == "failed") return 4;
   }
-  std::cerr << "tollgatectl: " << id << " still " << last << " after 120 s\n";
+  std::cerr << "tollgatectl: " << id << " still " << last << " 120 s after it was due\n";
   return 4;
 }
 

@@ -1,6 +1,8 @@
 // Route tables, one function per audience.
 #pragma once
 
+#include <optional>
+
 #include "http/router.hpp"
 #include "services.hpp"
 
@@ -22,6 +24,9 @@ Poco::JSON::Object tenantJson(const storage::Tenant& t);
 storage::Tenant existingTenant(Services& svc, const std::string& id);
 Poco::JSON::Object keyJson(const storage::ApiKey& k);
 
+// An ISO 8601 / RFC 3339 time with its offset ("2026-11-21T10:00:00Z", fractions allowed) in
+// milliseconds since the epoch, or nothing.
+std::optional<int64_t> isoTimeMs(const std::string& text);
 // Query parameter `name` as a time: ISO 8601 / RFC 3339 ("2026-11-21T10:00:00Z") or
 // milliseconds since the epoch; 0 when absent; a 400 naming it otherwise.
 int64_t timeParam(Request& r, const std::string& name);

@@ -12,23 +12,32 @@
 
 namespace tollgate::http {
 
+std::optional<int64_t> isoTimeMs(const std::string& v) {
+  // Poco's parser is lenient (it accepts "yesterday", and the format without fractions reads
+  // "10:00:00.5+01:00" as 10:00:00 UTC), so the shape is checked first and picks the format.
+  static const std::regex kIso(
+      R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2}))");
+  std::smatch shape;
+  if (!std::regex_match(v, shape, kIso)) return std::nullopt;
+  Poco::DateTime dt;
+  int tz = 0;
+  if (!Poco::DateTimeParser::tryParse(shape[1].matched ? Poco::DateTimeFormat::ISO8601_FRAC_FORMAT
+                                                       : Poco::DateTimeFormat::ISO8601_FORMAT,
+                                      v, dt, tz)) {
+    return std::nullopt;
+  }
+  dt.makeUTC(tz);
+  const int64_t ms = dt.timestamp().epochMicroseconds() / 1000;
+  if (ms < 0) return std::nullopt;
+  return ms;
+}
+
 int64_t timeParam(Request& r, const std::string& name) {
   const std::string v = r.query(name);
   if (v.empty()) return 0;
   Poco::Int64 ms = 0;
   if (Poco::NumberParser::tryParse64(v, ms) && ms >= 0) return ms;
-  // Poco's parser is lenient (it accepts "yesterday"), so the shape is checked first.
-  static const std::regex kIso(
-      R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2}))");
-  Poco::DateTime dt;
-  int tz = 0;
-  if (std::regex_match(v, kIso) &&
-      (Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FORMAT, v, dt, tz) ||
-       Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, v, dt, tz))) {
-    dt.makeUTC(tz);
-    const int64_t ms = dt.timestamp().epochMicroseconds() / 1000;
-    if (ms >= 0) return ms;
-  }
+  if (const auto iso = isoTimeMs(v)) return *iso;
   throw ApiError(
       400, "invalid_argument",
       fmt::format("'{}' must be an ISO 8601 time (2026-11-21T10:00:00Z) or epoch ms", name), name);

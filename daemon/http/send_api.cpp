@@ -4,7 +4,9 @@
 // (docs/adr/0014). GET /v1/outbox/{id} shows where a message is.
 //
 // {"to": "+1...", "from": "+1..." (default: the tenant's first number), "body": "...",
-//  "media_urls": ["https://..."]}. The Idempotency-Key header makes a retry answer what the
+//  "media_urls": ["https://..."], "status_callback": "https://...", "send_at":
+//  "2026-12-08T09:00:00Z"}. A message with send_at waits in the outbox (its price reserved)
+//  until then. The Idempotency-Key header makes a retry answer what the
 // first request did, with the same message.
 #include <fmt/format.h>
 
@@ -28,6 +30,9 @@ constexpr size_t kMaxMedia = 10;
 constexpr size_t kMaxUrl = 2048;
 constexpr size_t kMaxIdempotencyKey = 255;
 constexpr int64_t kHoldMs = 72LL * 3600 * 1000;  // a send still unsettled after this releases
+// send_at: at most Twilio's own scheduling horizon ahead; a little behind is a clock's skew.
+constexpr int64_t kMaxScheduleMs = 35LL * 24 * 3600 * 1000;
+constexpr int64_t kMaxSkewMs = 5LL * 60 * 1000;
 
 std::string e164Field(const Poco::JSON::Object& body, const std::string& field) {
   const std::string raw = requireString(body, field, 32);
@@ -78,6 +83,25 @@ std::string statusCallback(const Poco::JSON::Object& body) {
                    "status_callback");
   }
   return url;
+}
+
+// When to send: `send_at` (ISO 8601 with its offset), or now.
+int64_t sendAt(const Poco::JSON::Object& body, int64_t now) {
+  if (!body.has("send_at") || body.isNull("send_at")) return now;
+  const Poco::Dynamic::Var v = body.get("send_at");
+  const auto at = v.isString() ? isoTimeMs(v.extract<std::string>()) : std::nullopt;
+  if (!at) {
+    throw ApiError(400, "invalid_argument",
+                   "send_at: want an ISO 8601 time with its offset (2026-12-08T09:00:00Z)",
+                   "send_at");
+  }
+  if (*at < now - kMaxSkewMs) {
+    throw ApiError(400, "invalid_argument", "send_at: in the past", "send_at");
+  }
+  if (*at > now + kMaxScheduleMs) {
+    throw ApiError(400, "invalid_argument", "send_at: at most 35 days ahead", "send_at");
+  }
+  return std::max(*at, now);
 }
 
 Response send(Services& svc, Request& r, const storage::Tenant& tenant) {
@@ -137,6 +161,7 @@ Response send(Services& svc, Request& r, const storage::Tenant& tenant) {
       "om_" + (key.empty() ? tenancy::randomHex(16)
                            : tenancy::sha256Hex(tenant.id + ":" + key).substr(0, 32));
   const int64_t now = tenancy::nowMs();
+  const int64_t send_at = sendAt(*body, now);
   const int32_t parts = static_cast<int32_t>(std::max<size_t>(segments.count, 1));
   // The price, reserved: segments x the price of an SMS to `to` (nothing without pricing).
   std::string hold_id;
@@ -160,7 +185,7 @@ Response send(Services& svc, Request& r, const storage::Tenant& tenant) {
                                         .kind = TG_ENTRY_SMS_USAGE,
                                         .reference = id,
                                         .description = fmt::format("SMS to {}", to),
-                                        .expires_at_ms = now + kHoldMs,
+                                        .expires_at_ms = send_at + kHoldMs,
                                         .now_ms = now});
     if (held.outcome == TG_APPLY_INSUFFICIENT_FUNDS) {
       throw ApiError(
@@ -181,7 +206,7 @@ Response send(Services& svc, Request& r, const storage::Tenant& tenant) {
                                  .hold_id = hold_id,
                                  .state = TG_OUTBOX_QUEUED,
                                  .attempts = 0,
-                                 .next_attempt_at_ms = now,
+                                 .next_attempt_at_ms = send_at,
                                  .lease_owner = {},
                                  .lease_until_ms = 0,
                                  .twilio_sid = {},

@@ -34,6 +34,7 @@ Poco::JSON::Object outboxJson(const storage::OutboxMessage& m) {
   o.set("attempts", m.attempts);
   o.set("twilio_sid", m.twilio_sid);
   o.set("twilio_status", m.twilio_status);
+  if (m.state == TG_OUTBOX_QUEUED) o.set("next_attempt_at_ms", m.next_attempt_at_ms);
   if (m.error_code != 0) o.set("error_code", m.error_code);
   if (!m.error.empty()) o.set("error", m.error);
   o.set("created_at_ms", m.created_at_ms);

@@ -467,20 +467,24 @@ Reply Simulator::simMessages() {
   for (const std::string& sid : order_) {
     const Stored& s = messages_.at(sid);
     const Message& m = s.message;
-    items.push_back(JsonObject()
-                        .string("sid", m.sid)
-                        .string("account_sid", m.account_sid)
-                        .string("to", m.to)
-                        .stringOrNull("from", m.from)
-                        .stringOrNull("messaging_service_sid", m.messaging_service_sid)
-                        .string("body", m.body)
-                        .raw("media_urls", jsonStringArray(m.media_urls))
-                        .string("status", statusName(m.status))
-                        .integerOrNull("error_code", m.error_code)
-                        .stringOrNull("status_callback", m.status_callback)
-                        .integer("posts", posts_by_key_.at(s.post_key))
-                        .stringOrNull("sim_request", s.sim_request)
-                        .str());
+    items.push_back(
+        JsonObject()
+            .string("sid", m.sid)
+            .string("account_sid", m.account_sid)
+            .string("to", m.to)
+            .stringOrNull("from", m.from)
+            .stringOrNull("messaging_service_sid", m.messaging_service_sid)
+            .string("body", m.body)
+            .raw("media_urls", jsonStringArray(m.media_urls))
+            .string("status", statusName(m.status))
+            .integerOrNull("error_code", m.error_code)
+            .stringOrNull("status_callback", m.status_callback)
+            .integer("posts", posts_by_key_.at(s.post_key))
+            .integer("received_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        m.date_created.time_since_epoch())
+                                        .count())
+            .stringOrNull("sim_request", s.sim_request)
+            .str());
   }
   return Reply{.body = JsonObject().raw("messages", jsonArray(items)).str()};
 }

@@ -7,6 +7,9 @@
 #include <set>
 #include <thread>
 
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Timestamp.h>
+
 #include "e2e/send_support.hpp"
 #include "support/scripted_server.hpp"
 
@@ -88,7 +91,14 @@ TEST_F(SendTest, BadMessagesAreRefusedNamingTheField) {
            {R"({"to": "+14155550111"})", "body"},
            {R"({"to": "+14155550111", "body": "hi", "from": "+14155550199"})", "from"},
            {R"({"to": "+14155550111", "body": "hi", "media_urls": ["ftp://x"]})", "media_urls"},
-           {R"({"to": "+14155550111", "body": ")" + std::string(1601, 'a') + "\"}", "body"}}) {
+           {R"({"to": "+14155550111", "body": ")" + std::string(1601, 'a') + "\"}", "body"},
+           {R"({"to": "+14155550111", "body": "hi", "send_at": "tomorrow"})", "send_at"},
+           {R"({"to": "+14155550111", "body": "hi", "send_at": 1893456000000})", "send_at"},
+           {R"({"to": "+14155550111", "body": "hi", "send_at": "2026-12-08T09:00:00"})", "send_at"},
+           {R"({"to": "+14155550111", "body": "hi", "send_at": "2020-01-01T00:00:00Z"})",
+            "send_at"},
+           {R"({"to": "+14155550111", "body": "hi", "send_at": "2099-01-01T00:00:00Z"})",
+            "send_at"}}) {
     const auto r = send(key, body);
     EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
     EXPECT_EQ(json(r.body)->getObject("error")->getValue<std::string>("field"), field) << body;
@@ -262,6 +272,37 @@ TEST_F(SendTest, TollgatectlSendFollowsAMessageToItsFinalState) {
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.err.find("to:"), std::string::npos) << bad.err;
   EXPECT_EQ(simMessages()->size(), 1u);
+}
+
+// send_at: the message waits in the outbox, its price reserved, and goes to Twilio when due.
+TEST_F(SendTest, AScheduledMessageWaitsUntilItsTimeThenGoes) {
+  priceSmsAt0079();
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber, "");
+  credit(t, 1'000'000);
+  const std::string key = issueKey(t);
+  // Three seconds from now, written in another offset (+01:00) to the millisecond.
+  const Poco::Timestamp due = Poco::Timestamp() + 3 * Poco::Timestamp::resolution();
+  const int64_t due_ms = due.epochMicroseconds() / 1000;
+  const std::string send_at =
+      Poco::DateTimeFormatter::format(due + 3600 * Poco::Timestamp::resolution(),
+                                      "%Y-%m-%dT%H:%M:%S.%i") +
+      "+01:00";
+  const auto r =
+      send(key, R"({"to": "+14155550111", "body": "later", "send_at": ")" + send_at + "\"}");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const auto queued = json(r.body);
+  const std::string id = queued->getValue<std::string>("id");
+  EXPECT_EQ(queued->getValue<std::string>("status"), "queued");
+  EXPECT_EQ(queued->getValue<int64_t>("next_attempt_at_ms"), due_ms);
+  EXPECT_EQ(wallet(t, "held_micros"), "7900") << "reserved from the start";
+  EXPECT_EQ(simMessages()->size(), 0u) << "not before its time";
+  EXPECT_EQ(outboxOnce(key, id, "delivered")->getValue<std::string>("status"), "delivered");
+  const auto at_twilio = simMessages();
+  ASSERT_EQ(at_twilio->size(), 1u);
+  EXPECT_GE(at_twilio->getObject(0)->getValue<int64_t>("received_ms"), due_ms);
 }
 
 // A recipient who replied STOP is refused before anything is reserved or sent (Twilio's 21610).
