@@ -16,7 +16,9 @@
 # (POSTs per message must be 1). Results go to OUT; docs/PERFORMANCE.md records them.
 #
 # Environment [defaults]: MESSAGES [100000], SENDERS [32], BATCH [256] and ROUNDS [4] (the
-# worker's [outbox] senders, batch and rounds), STORAGES [sqlite postgres], DURATION [20] s of pgbench,
+# worker's [outbox] senders, batch and rounds), SENDER_SPS [1000000] (the one sender's
+# [outbox] long_code_sps: set high, as the issue asks, so every claim schedules its sender and
+# nothing waits for it; 0 turns pacing off), STORAGES [sqlite postgres], DURATION [20] s of pgbench,
 # BUILD_DIR [build], OUT [/tmp/tollgate-drain-DATE.txt], KEEP [0] (1: keep the scratch dir).
 # Installs what it lacks (wrk, bc, sqlite3, PostgreSQL 15) with apt-get, as webhook_bench.sh does.
 set -euo pipefail
@@ -28,6 +30,7 @@ MESSAGES=${MESSAGES:-100000}
 SENDERS=${SENDERS:-32}
 BATCH=${BATCH:-256}
 ROUNDS=${ROUNDS:-4}
+SENDER_SPS=${SENDER_SPS:-1000000}
 STORAGES=${STORAGES:-sqlite postgres}
 DURATION=${DURATION:-20}
 BUILD=${BUILD_DIR:-build}
@@ -107,7 +110,8 @@ start_gateway() {
     -D storage.plugin="$STORAGE_PLUGIN" -D twilio.account_sid="$ACCOUNT" \
     -D twilio.auth_token_file="$dir/twilio-token" -D twilio.token_key_file="$dir/token.key" \
     -D twilio.api_base_url="$SIM_URL" -D outbox.worker="$worker" -D outbox.senders="$SENDERS" \
-    -D outbox.batch="$BATCH" -D outbox.rounds="$ROUNDS" 2>>"$dir/tollgated.log" &
+    -D outbox.batch="$BATCH" -D outbox.rounds="$ROUNDS" -D outbox.long_code_sps="$SENDER_SPS" \
+    2>>"$dir/tollgated.log" &
   GW_PID=$!
   PIDS+=($GW_PID)
   GW_URL=http://127.0.0.1:$GW_PORT

@@ -457,7 +457,13 @@ class Tollgated : public Poco::Util::ServerApplication {
             .rounds = static_cast<size_t>(c.outbox_rounds),
             .max_attempts = c.outbox_max_attempts,
             .reconcile_after = c.outbox_reconcile_after,
-            .reconcile_grace = c.outbox_reconcile_grace});
+            .reconcile_grace = c.outbox_reconcile_grace,
+            .pace_window = c.outbox_pace_window});
+    if (!svc.store->pacesSenders()) {
+      spdlog::warn(
+          "outbox: the storage plugin predates ABI 1.10: senders' rates ([outbox] "
+          "long_code_sps, ...) are not kept; Twilio queues what comes faster");
+    }
     if (!c.outbox_worker) {
       spdlog::warn(
           "outbox: worker off ([outbox] worker): messages are queued here, sent by others");

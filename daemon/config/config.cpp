@@ -97,6 +97,14 @@ const std::vector<KeyDoc>& coreKeys() {
       {"outbox.reconcile_grace_s", "600",
        "how long such a message must stay missing from Twilio's list before it is sent again "
        "(10-86400)"},
+      {"outbox.long_code_sps", "1",
+       "segments a second a long code sends (Twilio's limit is about 1; 0: no limit)"},
+      {"outbox.toll_free_sps", "3",
+       "segments a second a toll-free number sends (about 3 unless raised; 0: no limit)"},
+      {"outbox.mms_per_s", "1", "MMS messages a second a number sends (0: no limit)"},
+      {"outbox.pace_window_ms", "1000",
+       "how far ahead of its sender's pace a message may go to Twilio (claims run at least this "
+       "often); smaller is stricter, at more claims (10-60000)"},
       {"voice.fallback_say",
        "We are sorry, this line cannot take your call right now. Please try again later.",
        "spoken when a number has no fallback of its own and its voice plugin fails"},
@@ -395,6 +403,12 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
       std::chrono::seconds(r.integer("outbox.reconcile_after_s", 10, 0, 3600));
   c.outbox_reconcile_grace =
       std::chrono::seconds(r.integer("outbox.reconcile_grace_s", 600, 10, 86400));
+  c.sender_rates =
+      messaging::SenderRates{.long_code_sps = r.integer("outbox.long_code_sps", 1, 0, 1'000'000),
+                             .toll_free_sps = r.integer("outbox.toll_free_sps", 3, 0, 1'000'000),
+                             .mms_per_s = r.integer("outbox.mms_per_s", 1, 0, 1'000'000)};
+  c.outbox_pace_window =
+      std::chrono::milliseconds(r.integer("outbox.pace_window_ms", 1000, 10, 60000));
   c.voice_fallback_say =
       r.str("voice.fallback_say",
             "We are sorry, this line cannot take your call right now. Please try again later.");

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "messaging/pace.hpp"
 #include "plugins/plugin_host.hpp"
 
 namespace tollgate::config {
@@ -58,6 +59,8 @@ struct Config {
   int outbox_max_attempts = 8;
   std::chrono::seconds outbox_reconcile_after{10};
   std::chrono::seconds outbox_reconcile_grace{600};
+  messaging::SenderRates sender_rates;  // senders' pace (docs/adr/0015)
+  std::chrono::milliseconds outbox_pace_window{1000};
   std::string voice_fallback_say;  // spoken when a voice plugin fails or overruns
   std::string log_level = "info";
 

@@ -16,6 +16,7 @@
 #include "http/api.hpp"
 #include "http/auth.hpp"
 #include "messaging/outbox_json.hpp"
+#include "messaging/pace.hpp"
 #include "messaging/segments.hpp"
 #include "messaging/send_holds.hpp"
 #include "numbers/routes.hpp"
@@ -194,28 +195,31 @@ Response send(Services& svc, Request& r, const storage::Tenant& tenant) {
     }
   }
 
-  const storage::OutboxMessage m{.id = id,
-                                 .tenant_id = tenant.id,
-                                 .from_number = from,
-                                 .to_number = to,
-                                 .body = text,
-                                 .media_urls = fmt::format("{}", fmt::join(media, "\n")),
-                                 .status_callback = callback,
-                                 .segments = parts,
-                                 .currency = price > 0 ? svc.ledger->currency() : "",
-                                 .hold_id = hold_id,
-                                 .state = TG_OUTBOX_QUEUED,
-                                 .attempts = 0,
-                                 .next_attempt_at_ms = send_at,
-                                 .lease_owner = {},
-                                 .lease_until_ms = 0,
-                                 .twilio_sid = {},
-                                 .twilio_status = {},
-                                 .status_rank = 0,
-                                 .error_code = 0,
-                                 .error = {},
-                                 .created_at_ms = now,
-                                 .updated_at_ms = now};
+  const storage::OutboxMessage m{
+      .id = id,
+      .tenant_id = tenant.id,
+      .from_number = from,
+      .to_number = to,
+      .body = text,
+      .media_urls = fmt::format("{}", fmt::join(media, "\n")),
+      .status_callback = callback,
+      .segments = parts,
+      .currency = price > 0 ? svc.ledger->currency() : "",
+      .hold_id = hold_id,
+      .state = TG_OUTBOX_QUEUED,
+      .attempts = 0,
+      .next_attempt_at_ms = send_at,
+      .lease_owner = {},
+      .lease_until_ms = 0,
+      .twilio_sid = {},
+      .twilio_status = {},
+      .status_rank = 0,
+      .error_code = 0,
+      .error = {},
+      .created_at_ms = now,
+      .updated_at_ms = now,
+      .pace_us = messaging::paceUs(svc.config->sender_rates, messaging::senderType(from), parts,
+                                   !media.empty())};
   Poco::JSON::Object answer = messaging::outboxJson(m);
   answer.set("encoding",
              segments.encoding == messaging::Segments::Encoding::kGsm7 ? "GSM-7" : "UCS-2");

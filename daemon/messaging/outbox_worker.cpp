@@ -93,7 +93,9 @@ void OutboxWorker::run(bool lead) {
   uint64_t seen = wakes_;
   bool again = false;
   while (!stopping_) {
-    if (!again) cv_.wait_for(lock, options_.poll, [&] { return stopping_ || wakes_ != seen; });
+    if (!again)
+      cv_.wait_for(lock, std::min(options_.poll, options_.pace_window),
+                   [&] { return stopping_ || wakes_ != seen; });
     if (stopping_) break;
     seen = wakes_;
     lock.unlock();
@@ -124,8 +126,8 @@ size_t OutboxWorker::round(bool lead) {
       reconcileOnce();
     }
   }
-  const std::vector<storage::OutboxMessage> batch =
-      store_.claimOutbox(now, options_.lease.count(), options_.owner, options_.batch);
+  const std::vector<storage::OutboxMessage> batch = store_.claimOutbox(
+      now, options_.lease.count(), options_.owner, options_.batch, options_.pace_window.count());
   if (batch.empty()) return 0;
   // Up to `senders` POSTs at once; each message's outcome is one transition, recorded together.
   std::vector<storage::OutboxTransition> outcomes(batch.size());

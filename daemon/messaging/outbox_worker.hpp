@@ -40,6 +40,9 @@ class OutboxWorker {
     // again once missing from Twilio's list for reconcile_grace.
     std::chrono::milliseconds reconcile_after{10'000};
     std::chrono::milliseconds reconcile_grace{600'000};
+    // How far ahead of its sender's pace a message may be claimed (Store::pacesSenders): rounds
+    // run at least this often too, so a busy sender keeps its full rate.
+    std::chrono::milliseconds pace_window{1'000};
   };
   // The account a message is sent with (that of the number it is sent from); nullopt: none.
   using AccountOf =

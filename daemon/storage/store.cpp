@@ -205,29 +205,33 @@ struct ToProfile {
 
 struct ToOutbox {
   static constexpr const char* kRow = "tg_outbox_row";
+  // A 1.8/1.9 plugin's row ends at updated_at_ms: no pace.
+  static constexpr size_t kMinSize = offsetof(tg_outbox_row, pace_us);
   OutboxMessage operator()(const tg_outbox_row& r) const {
-    return OutboxMessage{.id = copy(r.id),
-                         .tenant_id = copy(r.tenant_id),
-                         .from_number = copy(r.from_number),
-                         .to_number = copy(r.to_number),
-                         .body = copy(r.body),
-                         .media_urls = copy(r.media_urls),
-                         .status_callback = copy(r.status_callback),
-                         .segments = r.segments,
-                         .currency = code(r.currency),
-                         .hold_id = copy(r.hold_id),
-                         .state = r.state,
-                         .attempts = r.attempts,
-                         .next_attempt_at_ms = r.next_attempt_at_ms,
-                         .lease_owner = copy(r.lease_owner),
-                         .lease_until_ms = r.lease_until_ms,
-                         .twilio_sid = copy(r.twilio_sid),
-                         .twilio_status = copy(r.twilio_status),
-                         .status_rank = r.status_rank,
-                         .error_code = r.error_code,
-                         .error = copy(r.error),
-                         .created_at_ms = r.created_at_ms,
-                         .updated_at_ms = r.updated_at_ms};
+    return OutboxMessage{
+        .id = copy(r.id),
+        .tenant_id = copy(r.tenant_id),
+        .from_number = copy(r.from_number),
+        .to_number = copy(r.to_number),
+        .body = copy(r.body),
+        .media_urls = copy(r.media_urls),
+        .status_callback = copy(r.status_callback),
+        .segments = r.segments,
+        .currency = code(r.currency),
+        .hold_id = copy(r.hold_id),
+        .state = r.state,
+        .attempts = r.attempts,
+        .next_attempt_at_ms = r.next_attempt_at_ms,
+        .lease_owner = copy(r.lease_owner),
+        .lease_until_ms = r.lease_until_ms,
+        .twilio_sid = copy(r.twilio_sid),
+        .twilio_status = copy(r.twilio_status),
+        .status_rank = r.status_rank,
+        .error_code = r.error_code,
+        .error = copy(r.error),
+        .created_at_ms = r.created_at_ms,
+        .updated_at_ms = r.updated_at_ms,
+        .pace_us = TG_HAS_FIELD(tg_outbox_row, r.struct_size, pace_us) ? r.pace_us : 0};
   }
 };
 
@@ -810,7 +814,8 @@ tg_outbox_row outboxRow(const OutboxMessage& m) {
                     .error_code = m.error_code,
                     .error = str(m.error),
                     .created_at_ms = m.created_at_ms,
-                    .updated_at_ms = m.updated_at_ms};
+                    .updated_at_ms = m.updated_at_ms,
+                    .pace_us = m.pace_us};
   setCode(row.currency, m.currency);
   return row;
 }
@@ -849,10 +854,28 @@ bool Store::hasOutbox() const {
 
 bool Store::takesOutboxStatus() const { return hasOutbox() && plugin_.abiMinor() >= 9; }
 
+bool Store::pacesSenders() const {
+  return hasOutbox() && TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, outbox_claim_paced) &&
+         vt_->outbox_claim_paced != nullptr && plugin_.abiMinor() >= 10;
+}
+
 std::vector<OutboxMessage> Store::claimOutbox(int64_t now_ms, int64_t lease_ms,
-                                              std::string_view owner, uint32_t limit) {
+                                              std::string_view owner, uint32_t limit,
+                                              int64_t pace_window_ms) {
   TG_STORE_REQUIRE_18(outbox_claim);
   OutboxRows rows;
+  if (pacesSenders()) {
+    const tg_outbox_claim claim{.struct_size = sizeof(tg_outbox_claim),
+                                .now_ms = now_ms,
+                                .lease_ms = lease_ms,
+                                .owner = str(owner),
+                                .limit = limit,
+                                .pace_window_ms = pace_window_ms};
+    invoke("outbox_claim_paced", "", [&](auto* c, auto* e) {
+      return vt_->outbox_claim_paced(plugin_.instance(), c, &claim, {&rows, OutboxRows::fn}, e);
+    });
+    return std::move(rows.rows);
+  }
   invoke("outbox_claim", "", [&](auto* c, auto* e) {
     return vt_->outbox_claim(plugin_.instance(), c, now_ms, lease_ms, str(owner), limit,
                              {&rows, OutboxRows::fn}, e);

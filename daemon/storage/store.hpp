@@ -296,6 +296,7 @@ struct OutboxMessage {
   std::string error;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
+  int64_t pace_us = 0;  // ABI 1.10: what it takes of its sender's rate (messaging/pace.hpp)
 };
 
 // A guarded change of an outbox message (Store::transitionOutbox; abi/storage.h).
@@ -392,8 +393,11 @@ class Store {
   bool hasOutbox() const;
   // ABI 1.9: whether units can record a status Twilio reported (Unit::setOutboxStatus).
   bool takesOutboxStatus() const;
+  // ABI 1.10: whether claims keep each sender to its pace (outbox_claim_paced); without it,
+  // claimOutbox takes due messages whatever their pace.
+  bool pacesSenders() const;
   std::vector<OutboxMessage> claimOutbox(int64_t now_ms, int64_t lease_ms, std::string_view owner,
-                                         uint32_t limit);
+                                         uint32_t limit, int64_t pace_window_ms = 0);
   // Whether each transition was applied (its guard held), in order.
   std::vector<bool> transitionOutbox(const std::vector<OutboxTransition>& transitions);
   uint32_t reclaimOutbox(int64_t now_ms, uint32_t limit);

@@ -4,8 +4,11 @@
 // claiming at once take different messages and never wait for each other); each transition is
 // one guarded UPDATE (the states it may start from, the lease's owner), many of them submitted
 // to group commit together.
+#include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "sql_bind.hpp"
@@ -26,7 +29,7 @@ constexpr RecordTable kOutbox{
         "id, tenant_id, from_number, to_number, body, media_urls, status_callback, segments, "
         "currency, hold_id, state, attempts, next_attempt_at_ms, lease_owner, lease_until_ms, "
         "twilio_sid, twilio_status, status_rank, error_code, error, created_at_ms, "
-        "updated_at_ms",
+        "updated_at_ms, pace_us",
     .key = "id"};
 
 constexpr uint32_t kMaxBatch = 4096;
@@ -59,7 +62,8 @@ void deliver(const Rows& rows, tg_outbox_sink sink) {
                       .error_code = static_cast<int32_t>(num(18)),
                       .error = sdk::str(r[19]),
                       .created_at_ms = num(20),
-                      .updated_at_ms = num(21)};
+                      .updated_at_ms = num(21),
+                      .pace_us = num(22)};
     std::strncpy(out.currency, r[8].c_str(), 3);
     sink.fn(sink.ctx, &out);
   }
@@ -78,6 +82,7 @@ RecordInsert checkedOutboxAdd(std::string_view op, const std::string& tenant,
   if (tenant.empty()) invalid(op, "tenant_id", "a unit that adds to the outbox needs its tenant");
   if (row.state != TG_OUTBOX_QUEUED) invalid(op, "state", "a message enters the outbox QUEUED");
   if (row.segments < 0) invalid(op, "segments", "must be >= 0");
+  if (row.pace_us < 0) invalid(op, "pace_us", "must be >= 0");
   const std::string currency(row.currency, strnlen(row.currency, 4));
   if (!currency.empty()) checkedCurrency(op, currency);
   RecordInsert r;
@@ -91,7 +96,8 @@ RecordInsert checkedOutboxAdd(std::string_view op, const std::string& tenant,
   r.sql =
       "INSERT INTO outbox (id, tenant_id, from_number, to_number, body, media_urls, "
       "status_callback, segments, currency, hold_id, state, attempts, next_attempt_at_ms, "
-      "created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?) "
+      "created_at_ms, updated_at_ms, pace_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?, "
+      "?) "
       "ON CONFLICT DO NOTHING RETURNING id";
   r.params = {
       r.head.sid,
@@ -106,7 +112,8 @@ RecordInsert checkedOutboxAdd(std::string_view op, const std::string& tenant,
       checkedText(op, "hold_id", sdk::view(row.hold_id), kMaxIdBytes, false),
       int64_t{row.next_attempt_at_ms},
       int64_t{row.created_at_ms},
-      int64_t{row.created_at_ms}};
+      int64_t{row.created_at_ms},
+      int64_t{row.pace_us}};
   return r;
 }
 
@@ -128,8 +135,8 @@ RecordUpdate checkedOutboxTransition(std::string_view op, const std::string& ten
   u.sql = "UPDATE outbox SET state = ?, updated_at_ms = ?";
   u.params = {int32_t{t.to_state}, int64_t{t.now_ms}};
   if (leaves_lease) u.sql += ", lease_owner = '', lease_until_ms = 0";
-  if (t.to_state == TG_OUTBOX_QUEUED) {
-    u.sql += ", next_attempt_at_ms = ?";
+  if (t.to_state == TG_OUTBOX_QUEUED) {  // due again, and scheduled afresh by a paced claim
+    u.sql += ", slot_us = 0, next_attempt_at_ms = ?";
     u.params.emplace_back(int64_t{t.next_attempt_at_ms});
   }
   if (t.twilio_sid.size != 0) {
@@ -193,6 +200,115 @@ void SqlStore::outboxClaim(const sdk::CallContext& ctx, int64_t now_ms, int64_t 
   run(ctx, op, Tx::kWrite, [&](Session& s) {
     PocoExec x(s, dialect_);
     rows = x.query(sql, {now_ms, owner, now_ms + lease_ms, now_ms});
+  });
+  deliver(rows, sink);
+}
+
+// ABI 1.10 (abi/storage.h, outbox_claim_paced; docs/adr/0015): due messages are read in order;
+// paced ones without a slot take the next of their sender's schedule (the sender's row locked,
+// or skipped while another claim holds it); those whose slot is within the window are claimed,
+// the others wait for their slot. More due messages are read while fewer than `limit` were
+// claimed, up to kMaxScheduledPerClaim in all, so one sender's long queue is scheduled a batch
+// at a time and cannot hide the messages of other senders behind it for long.
+void SqlStore::outboxClaimPaced(const sdk::CallContext& ctx, const tg_outbox_claim& c,
+                                tg_outbox_sink sink) {
+  static constexpr std::string_view op = "outbox_claim_paced";
+  constexpr size_t kMaxScheduledPerClaim = 4 * kMaxBatch;
+  checkStructSize(op, "claim", c.struct_size, sizeof(tg_outbox_claim));
+  checkLimit(op, c.limit);
+  if (c.lease_ms <= 0) invalid(op, "lease_ms", "must be > 0");
+  if (c.pace_window_ms < 0) invalid(op, "pace_window_ms", "must be >= 0");
+  const std::string owner = checkedText(op, "owner", sdk::view(c.owner), kMaxIdBytes, true);
+  const std::string skip = dialect_.lock_rows.empty() ? "" : " FOR UPDATE SKIP LOCKED";
+  const int64_t now_us = c.now_ms * 1000;
+  const int64_t window_us = c.pace_window_ms * 1000;
+  const auto marks = [](size_t n) {
+    std::string m;
+    for (size_t i = 0; i < n; ++i) m += i == 0 ? "?" : ", ?";
+    return m;
+  };
+  Rows rows;
+  run(ctx, op, Tx::kWrite, [&](Session& s) {
+    PocoExec x(s, dialect_);
+    rows.clear();
+    std::map<std::string, int64_t> ends;  // sender -> its schedule's end, as this claim moves it
+    std::set<std::string> skipped;        // senders another claim is scheduling
+    size_t read = 0;
+    while (rows.size() < c.limit && read < kMaxScheduledPerClaim) {
+      const Rows due =
+          x.query(cat({"SELECT id, from_number, pace_us, slot_us FROM outbox WHERE state = 1 AND "
+                       "next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms, id LIMIT ",
+                       std::to_string(c.limit - rows.size()), skip}),
+                  {c.now_ms});
+      if (due.empty()) break;
+      read += due.size();
+      // Senders this batch schedules that this claim holds no row of yet: created if new, then
+      // locked, in one order (two claims inserting the same new senders never deadlock).
+      std::set<std::string> fresh;
+      for (const auto& r : due) {
+        if (std::stoll(r[2]) > 0 && std::stoll(r[3]) == 0 && ends.count(r[1]) == 0 &&
+            skipped.count(r[1]) == 0) {
+          fresh.insert(r[1]);
+        }
+      }
+      if (!fresh.empty()) {
+        const std::vector<Param> names(fresh.begin(), fresh.end());
+        std::string values;
+        for (size_t i = 0; i < names.size(); ++i) values += i == 0 ? "(?, 0)" : ", (?, 0)";
+        x.query(cat({"INSERT INTO outbox_senders (from_number, schedule_end_us) VALUES ", values,
+                     " ON CONFLICT DO NOTHING"}),
+                names);
+        for (const auto& r :
+             x.query(cat({"SELECT from_number, schedule_end_us FROM outbox_senders WHERE "
+                          "from_number IN (",
+                          marks(names.size()), ")", skip}),
+                     names)) {
+          ends.emplace(r[0], std::stoll(r[1]));
+        }
+        for (const std::string& f : fresh) {
+          if (ends.count(f) == 0) skipped.insert(f);
+        }
+      }
+      std::vector<Param> claim;  // ids
+      bool deferred = false, left = false;
+      for (const auto& r : due) {
+        const int64_t pace = std::stoll(r[2]);
+        int64_t slot = std::stoll(r[3]);
+        if (pace > 0 && slot == 0) {
+          const auto end = ends.find(r[1]);
+          if (end == ends.end()) {  // another claim is scheduling its sender: it stays due
+            left = true;
+            continue;
+          }
+          slot = std::max(end->second, now_us);
+          end->second = slot + pace;
+        }
+        if (slot <= now_us + window_us) {
+          claim.emplace_back(r[0]);
+          continue;
+        }
+        // Not yet: it keeps its slot and is due when the window reaches it.
+        deferred = true;
+        x.query("UPDATE outbox SET slot_us = ?, next_attempt_at_ms = ? WHERE id = ?",
+                {slot, (slot - window_us + 999) / 1000, r[0]});
+      }
+      if (!claim.empty()) {
+        std::vector<Param> params{owner, c.now_ms + c.lease_ms, c.now_ms};
+        params.insert(params.end(), claim.begin(), claim.end());
+        Rows got = x.query(cat({"UPDATE outbox SET state = 2, lease_owner = ?, lease_until_ms = "
+                                "?, attempts = attempts + 1, slot_us = 0, updated_at_ms = ? WHERE "
+                                "state = 1 AND id IN (",
+                                marks(claim.size()), ") RETURNING ", kOutbox.cols}),
+                           params);
+        rows.insert(rows.end(), std::make_move_iterator(got.begin()),
+                    std::make_move_iterator(got.end()));
+      }
+      // Read again only past messages deferred: all else read was claimed, or stays due.
+      if (!deferred || left) break;
+    }
+    for (const auto& [sender, end] : ends) {
+      x.query("UPDATE outbox_senders SET schedule_end_us = ? WHERE from_number = ?", {end, sender});
+    }
   });
   deliver(rows, sink);
 }

@@ -375,6 +375,18 @@ const std::vector<std::string_view> kVersion6 = {
     "CREATE INDEX outbox_by_state ON outbox (state, updated_at_ms, id)",
 };
 
+// ABI 1.10: senders' pace. A message's pace and, once a paced claim scheduled it, its slot
+// (0: none); per sender, where its schedule ends, in microseconds (a toll-free number's 3
+// segments/s is 333,333 us a segment).
+const std::vector<std::string_view> kVersion7 = {
+    "ALTER TABLE outbox ADD COLUMN pace_us BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE outbox ADD COLUMN slot_us BIGINT NOT NULL DEFAULT 0",
+    R"(CREATE TABLE outbox_senders (
+  from_number {ID_TEXT} PRIMARY KEY,
+  schedule_end_us BIGINT NOT NULL
+))",
+};
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -385,6 +397,7 @@ const std::vector<Migration>& migrations() {
       {4, "ABI 1.6: billing profiles, the auto-recharge lease, entries' countries", kVersion4},
       {5, "ABI 1.7: queued usage", kVersion5},
       {6, "ABI 1.8: the outbox", kVersion6},
+      {7, "ABI 1.10: senders' pace", kVersion7},
   };
   return all;
 }

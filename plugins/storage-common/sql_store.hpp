@@ -172,6 +172,9 @@ class SqlStore : public sdk::StoragePlugin {
   void outboxGet(const sdk::CallContext& ctx, std::string_view id, tg_outbox_sink sink) override;
   void outboxList(const sdk::CallContext& ctx, tg_outbox_state state, uint32_t limit,
                   tg_outbox_sink sink) override;
+  // ABI 1.10: senders' pace (sql_outbox.cpp).
+  void outboxClaimPaced(const sdk::CallContext& ctx, const tg_outbox_claim& claim,
+                        tg_outbox_sink sink) override;
 
   ~SqlStore() override;
 

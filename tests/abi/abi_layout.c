@@ -783,6 +783,17 @@ PIN(tg_storage_vtable, outbox_reclaim, 384, 8);
 PIN(tg_storage_vtable, outbox_get, 392, 8);
 PIN(tg_storage_vtable, outbox_list, 400, 8);
 PIN_END(tg_storage_vtable, outbox_list, 408);
+/* --- ABI 1.10 --- */
+PIN(tg_outbox_row, pace_us, 256, 8);
+PIN_END(tg_outbox_row, pace_us, 264);
+PIN(tg_outbox_claim, now_ms, 8, 8);
+PIN(tg_outbox_claim, lease_ms, 16, 8);
+PIN(tg_outbox_claim, owner, 24, 16);
+PIN(tg_outbox_claim, limit, 40, 4);
+PIN(tg_outbox_claim, pace_window_ms, 48, 8);
+PIN_END(tg_outbox_claim, pace_window_ms, 56);
+PIN(tg_storage_vtable, outbox_claim_paced, 408, 8);
+PIN_END(tg_storage_vtable, outbox_claim_paced, 416);
 
 #endif /* LP64 */
 

@@ -46,7 +46,7 @@ class SendFixture : public WebhookFixture {
     writeMainIni("[twilio]\naccount_sid = " + kAccount + "\nauth_token_file = " +
                  (dir_ / "twilio-token").string() + "\npublic_base_url = " + signed_base_ +
                  "\napi_base_url = http://127.0.0.1:" + std::to_string(sim_port_) +
-                 "\n[outbox]\nlease_s = 30\n" + outbox_config_);
+                 "\n[outbox]\nlease_s = 30\n" + pace_config_ + outbox_config_);
   }
   void TearDown() override {
     if (sim_) sim_->stopCleanly();
@@ -97,6 +97,9 @@ class SendFixture : public WebhookFixture {
   uint16_t sim_port_ = 0;
   int sims_ = 0;
   std::string outbox_config_;  // more of [outbox], for the next startSim
+  // Senders' rates: unlimited unless a test is about them (the default long code's 1 a second
+  // would make a test of 400 messages take minutes).
+  std::string pace_config_ = "long_code_sps = 0\ntoll_free_sps = 0\nmms_per_s = 0\n";
 };
 
 }  // namespace tollgate::testing

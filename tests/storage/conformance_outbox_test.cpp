@@ -290,6 +290,113 @@ TEST_P(OutboxTest, ALeaseThatRunsOutWhileSendingMakesTheMessageUnknown) {
   EXPECT_EQ(unknown[0].id, claimed[0].id);
 }
 
+// ABI 1.10: a paced claim keeps each sender to its pace. Its messages take consecutive slots of
+// the sender's schedule (kept in the storage, so another daemon, or this one restarted, goes
+// on from it); each is claimed when its slot is within the window, and waits until then.
+TEST_P(OutboxTest, APacedClaimKeepsEachSenderToItsPaceAcrossDaemons) {
+  if (!store().pacesSenders()) GTEST_SKIP() << "storage without ABI 1.10";
+  constexpr int64_t kSecondUs = 1'000'000;
+  const auto paced = [](const std::string& id, const std::string& from, int64_t due) {
+    OutboxMessage m = message("tn_a", id, due);
+    m.from_number = from;
+    m.pace_us = kSecondUs;  // one a second
+    return m;
+  };
+  const std::string a = "+14155550100", b = "+14155550101";
+  for (int i = 1; i <= 4; ++i) send(paced("om_a" + std::to_string(i), a, kT0 - 10 + i));
+  send(paced("om_b1", b, kT0));
+  OutboxMessage unpaced = message("tn_a", "om_c1", kT0);
+  unpaced.from_number = "+14155550102";
+  send(unpaced);
+  EXPECT_EQ(stored("tn_a", "om_a1").pace_us, kSecondUs) << "read back as written";
+
+  const auto ids = [](const std::vector<OutboxMessage>& batch) {
+    std::set<std::string> out;
+    for (const OutboxMessage& m : batch) out.insert(m.id);
+    return out;
+  };
+  // At kT0: the first of each sender, and the unpaced one; a2..a4 wait for their seconds.
+  EXPECT_EQ(ids(store().claimOutbox(kT0, kLease, "daemon-1", 10, 0)),
+            (std::set<std::string>{"om_a1", "om_b1", "om_c1"}));
+  for (int i = 2; i <= 4; ++i) {
+    const OutboxMessage m = stored("tn_a", "om_a" + std::to_string(i));
+    EXPECT_EQ(m.state, TG_OUTBOX_QUEUED);
+    EXPECT_EQ(m.next_attempt_at_ms, kT0 + (i - 1) * 1000) << m.id;
+  }
+  // Another daemon (or this one restarted) goes on from the same schedule.
+  OtherDaemon other = loadAnotherDaemon();
+  ASSERT_NE(other.store, nullptr);
+  EXPECT_TRUE(other.store->claimOutbox(kT0 + 999, kLease, "daemon-2", 10, 0).empty());
+  EXPECT_EQ(ids(other.store->claimOutbox(kT0 + 1000, kLease, "daemon-2", 10, 0)),
+            (std::set<std::string>{"om_a2"}));
+  // A message queued now for a goes behind those already waiting.
+  send(paced("om_a5", a, kT0 + 1000));
+  EXPECT_TRUE(store().claimOutbox(kT0 + 1000, kLease, "daemon-1", 10, 0).empty());
+  EXPECT_EQ(stored("tn_a", "om_a5").next_attempt_at_ms, kT0 + 4000);
+  // With a window of a second, newly scheduled messages are claimed up to a second ahead of
+  // their slots: a3 (its slot is now), b2 (b is free now) and b3 (a second on); b4 waits
+  // until a second before its slot.
+  for (int i = 2; i <= 4; ++i) send(paced("om_b" + std::to_string(i), b, kT0 + 2000));
+  EXPECT_EQ(ids(store().claimOutbox(kT0 + 2000, kLease, "daemon-1", 10, 1000)),
+            (std::set<std::string>{"om_a3", "om_b2", "om_b3"}));
+  EXPECT_EQ(stored("tn_a", "om_b4").next_attempt_at_ms, kT0 + 3000);
+  // A retry goes back to the queue without its slot: scheduled again, after a4 and a5.
+  const OutboxMessage a3 = stored("tn_a", "om_a3");
+  OutboxTransition retry{.tenant_id = a3.tenant_id,
+                         .id = a3.id,
+                         .from_states = TG_OUTBOX_IN(TG_OUTBOX_SENDING),
+                         .lease_owner = "daemon-1",
+                         .to_state = TG_OUTBOX_QUEUED,
+                         .error = "429",
+                         .next_attempt_at_ms = kT0 + 2100,
+                         .now_ms = kT0 + 2100};
+  ASSERT_EQ(store().transitionOutbox({retry}), std::vector<bool>{true});
+  EXPECT_TRUE(store().claimOutbox(kT0 + 2100, kLease, "daemon-1", 10, 0).empty());
+  EXPECT_EQ(stored("tn_a", "om_a3").next_attempt_at_ms, kT0 + 5000);
+  EXPECT_EQ(ids(store().claimOutbox(kT0 + 3000, kLease, "daemon-1", 10, 1000)),
+            (std::set<std::string>{"om_a4", "om_b4"}));
+  EXPECT_EQ(ids(store().claimOutbox(kT0 + 4000, kLease, "daemon-1", 10, 0)),
+            (std::set<std::string>{"om_a5"}));
+  EXPECT_EQ(ids(other.store->claimOutbox(kT0 + 5000, kLease, "daemon-2", 10, 0)),
+            (std::set<std::string>{"om_a3"}));
+}
+
+// Daemons claiming one sender's messages at once still take one per slot between them.
+TEST_P(OutboxTest, DaemonsClaimingAPacedSenderAtOnceTakeOneMessagePerSlot) {
+  if (!store().pacesSenders()) GTEST_SKIP() << "storage without ABI 1.10";
+  constexpr int kMessages = 20;
+  for (int i = 0; i < kMessages; ++i) {
+    OutboxMessage m = message("tn_a", "om_" + std::to_string(100 + i), kT0 - kMessages + i);
+    m.pace_us = 1'000'000;
+    send(m);
+  }
+  OtherDaemon other = loadAnotherDaemon();
+  ASSERT_NE(other.store, nullptr);
+  std::set<std::string> all;
+  for (int second = 0; second < kMessages; ++second) {
+    const int64_t now = kT0 + second * 1000;
+    std::vector<std::string> got[4];
+    std::latch go(4);
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 4; ++w) {
+      workers.emplace_back([&, w] {
+        storage::Store& s = w % 2 ? *other.store : store();
+        go.arrive_and_wait();
+        for (const auto& m : s.claimOutbox(now, kLease, "worker-" + std::to_string(w), 16, 0))
+          got[w].push_back(m.id);
+      });
+    }
+    for (auto& t : workers) t.join();
+    size_t claimed = 0;
+    for (const auto& g : got) {
+      claimed += g.size();
+      all.insert(g.begin(), g.end());
+    }
+    EXPECT_EQ(claimed, 1u) << "second " << second;
+  }
+  EXPECT_EQ(all.size(), static_cast<size_t>(kMessages));
+}
+
 // Two daemons claiming the same outbox at once take every message exactly once between them.
 TEST_P(OutboxTest, DaemonsClaimingAtOnceNeverTakeTheSameMessage) {
   constexpr int kMessages = 300;

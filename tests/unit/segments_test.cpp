@@ -1,7 +1,10 @@
-// SMS segment counting (messaging/segments.hpp) against the rules carriers and Twilio use:
+// SMS segment counting (messaging/segments.hpp), and the pace it sets (messaging/pace.hpp),
+// against the rules carriers and Twilio use:
 // GSM-7 160/153 septets with the extension table counted twice, UCS-2 70/67 code units, and no
 // character split across segments.
 #include "messaging/segments.hpp"
+
+#include "messaging/pace.hpp"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -130,6 +133,25 @@ TEST(SegmentsTest, AgreesWithTwiliosOwnCalculator) {
         << "body " << i << ": " << bodies[i];
   }
   fs::remove_all(dir);
+}
+
+// What a message takes of its sender's rate (messaging/pace.hpp): segments at the rate of its
+// kind of number (libphonenumber tells toll-free from the rest), one MMS at the MMS rate.
+TEST(PaceTest, AMessageTakesItsSegmentsAtItsSendersRate) {
+  using messaging::SenderType;
+  EXPECT_EQ(messaging::senderType("+18005550100"), SenderType::kTollFree);
+  EXPECT_EQ(messaging::senderType("+18885550100"), SenderType::kTollFree);
+  EXPECT_EQ(messaging::senderType("+14155550100"), SenderType::kLongCode);
+  EXPECT_EQ(messaging::senderType("+442071838750"), SenderType::kLongCode);
+  const messaging::SenderRates rates{.long_code_sps = 1, .toll_free_sps = 3, .mms_per_s = 2};
+  EXPECT_EQ(messaging::paceUs(rates, SenderType::kLongCode, 1, false), 1'000'000);
+  EXPECT_EQ(messaging::paceUs(rates, SenderType::kLongCode, 3, false), 3'000'000);
+  EXPECT_EQ(messaging::paceUs(rates, SenderType::kTollFree, 1, false), 333'334) << "rounded up";
+  EXPECT_EQ(messaging::paceUs(rates, SenderType::kTollFree, 0, false), 333'334) << "media only";
+  EXPECT_EQ(messaging::paceUs(rates, SenderType::kLongCode, 5, true), 500'000) << "one MMS";
+  const messaging::SenderRates unlimited{.long_code_sps = 0, .toll_free_sps = 0, .mms_per_s = 0};
+  EXPECT_EQ(messaging::paceUs(unlimited, SenderType::kLongCode, 2, false), 0);
+  EXPECT_EQ(messaging::paceUs(unlimited, SenderType::kTollFree, 1, true), 0);
 }
 
 }  // namespace

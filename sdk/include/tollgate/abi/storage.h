@@ -18,7 +18,8 @@
  * billing profiles and the auto-recharge lease; ABI 1.7 added queued usage (TG_UNIT_USAGE_ADD,
  * usage_list, usage_settle); ABI 1.8 added the outbox (TG_UNIT_OUTBOX_ADD, outbox_claim,
  * outbox_transition, outbox_reclaim, outbox_get, outbox_list); ABI 1.9 added
- * TG_UNIT_OUTBOX_STATUS; templates come in later minor versions. The schema for all of them
+ * TG_UNIT_OUTBOX_STATUS; ABI 1.10 added senders' pace (tg_outbox_row.pace_us,
+ * outbox_claim_paced); templates come in later minor versions. The schema for all of them
  * is created by migrate() so that upgrades never need a data migration across plugins.
  */
 #ifndef TOLLGATE_ABI_STORAGE_H
@@ -629,6 +630,10 @@ typedef struct tg_outbox_row {
   tg_str error;           /* why it failed, or empty */
   int64_t created_at_ms;
   int64_t updated_at_ms;
+  /* ABI 1.10 (check TG_HAS_FIELD): the time this message takes of its sender's rate, in
+   * microseconds (segments / the sender's segments per second); 0: not paced. Kept by
+   * outbox_claim_paced: see there. */
+  int64_t pace_us;
 } tg_outbox_row;
 
 typedef struct tg_outbox_sink {
@@ -652,6 +657,17 @@ typedef struct tg_outbox_transition {
   int64_t next_attempt_at_ms; /* to QUEUED: when; otherwise unused */
   int64_t now_ms;
 } tg_outbox_transition;
+
+/* ABI 1.10: a claim that keeps every sender to its pace (outbox_claim_paced). */
+typedef struct tg_outbox_claim {
+  uint32_t struct_size;
+  int64_t now_ms;
+  int64_t lease_ms;
+  tg_str owner;
+  uint32_t limit;
+  /* How far ahead of its sender's schedule a message may be claimed (>= 0). */
+  int64_t pace_window_ms;
+} tg_outbox_claim;
 
 /* ---- vtable ---- */
 
@@ -907,6 +923,20 @@ typedef struct tg_storage_vtable {
    * updated_at_ms then id, at most `limit`. */
   tg_status (*outbox_list)(void* instance, const tg_call_ctx* ctx, tg_outbox_state state,
                            uint32_t limit, tg_outbox_sink sink, tg_error* err);
+
+  /* --- ABI 1.10: optional; a host checks TG_HAS_FIELD and a non-NULL pointer first --- */
+
+  /* As outbox_claim, keeping each sender (from_number) to its pace across every daemon and
+   * restart. The storage keeps, per sender, where its schedule ends (shared by all daemons). A
+   * due message with pace_us > 0 and no slot takes the next one: slot = max(schedule's end,
+   * now), and the end moves on by pace_us. A message whose slot is at most pace_window_ms
+   * ahead of now_ms is claimed; any other stays QUEUED, keeping its slot, with
+   * next_attempt_at_ms = slot - pace_window_ms, and is claimed when that comes without taking
+   * another. A message outbox_transition returns to QUEUED loses its slot. Messages with
+   * pace_us 0 are claimed as outbox_claim claims them. A sender another claim is scheduling
+   * at that moment is skipped, not waited for: its messages stay due. */
+  tg_status (*outbox_claim_paced)(void* instance, const tg_call_ctx* ctx,
+                                  const tg_outbox_claim* claim, tg_outbox_sink sink, tg_error* err);
 } tg_storage_vtable;
 
 #ifdef __cplusplus

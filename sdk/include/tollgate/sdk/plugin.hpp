@@ -415,6 +415,12 @@ class StoragePlugin : public PluginBase {
     (void)ctx, (void)state, (void)limit, (void)sink;
     throw Error(TG_ERR_UNSUPPORTED, "outbox_list is not implemented by this plugin");
   }
+  // ABI 1.10, optional.
+  virtual void outboxClaimPaced(const CallContext& ctx, const tg_outbox_claim& claim,
+                                tg_outbox_sink sink) {
+    (void)ctx, (void)claim, (void)sink;
+    throw Error(TG_ERR_UNSUPPORTED, "outbox_claim_paced is not implemented by this plugin");
+  }
 
   static const void* vtable() noexcept {
     using S = StoragePlugin;
@@ -671,6 +677,14 @@ class StoragePlugin : public PluginBase {
            tg_error* e) {
           return guard(
               e, [&] { detail::self<S>(i)->outboxList(CallContext::from(c), state, limit, s); });
+        },
+        // ABI 1.10
+        [](void* i, const tg_call_ctx* c, const tg_outbox_claim* claim, tg_outbox_sink s,
+           tg_error* e) {
+          return guard(e, [&] {
+            if (claim == nullptr) throw Error(TG_ERR_INVALID_ARGUMENT, "claim: missing");
+            detail::self<S>(i)->outboxClaimPaced(CallContext::from(c), *claim, s);
+          });
         },
     };
     return &vt;
