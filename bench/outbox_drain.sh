@@ -19,6 +19,9 @@
 # worker's [outbox] senders, batch and rounds), SENDER_SPS [1000000] (the one sender's
 # [outbox] long_code_sps: set high, as the issue asks, so every claim schedules its sender and
 # nothing waits for it; 0 turns pacing off), STORAGES [sqlite postgres], DURATION [20] s of pgbench,
+# QUEUED [0]: with more than MESSAGES, copies of a queued message are added straight to the
+# outbox table until QUEUED are waiting (no hold each: the issue's "RSS with 1,000,000 queued"),
+# and the drain is timed for DRAIN_FOR [60] s only (the copies are not checked after),
 # BUILD_DIR [build], OUT [/tmp/tollgate-drain-DATE.txt], KEEP [0] (1: keep the scratch dir).
 # Installs what it lacks (wrk, bc, sqlite3, PostgreSQL 15) with apt-get, as webhook_bench.sh does.
 set -euo pipefail
@@ -31,6 +34,8 @@ SENDERS=${SENDERS:-32}
 BATCH=${BATCH:-256}
 ROUNDS=${ROUNDS:-4}
 SENDER_SPS=${SENDER_SPS:-1000000}
+QUEUED=${QUEUED:-0}
+DRAIN_FOR=${DRAIN_FOR:-60}
 STORAGES=${STORAGES:-sqlite postgres}
 DURATION=${DURATION:-20}
 BUILD=${BUILD_DIR:-build}
@@ -134,6 +139,18 @@ count() { # messages in the outbox in states $1 (SQL list)
   fi
 }
 
+# bulk_queue N: N copies of a queued message (new ids and bodies, no hold), straight into the
+# outbox table, in one statement.
+bulk_queue() {
+  local cols="tenant_id, from_number, to_number, segments, state, attempts, next_attempt_at_ms, created_at_ms, updated_at_ms, pace_us"
+  log "$STORAGE_PLUGIN: adding $1 copies of a queued message to the outbox table"
+  if [ "$STORAGE_PLUGIN" = storage-postgres ]; then
+    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$DB" -qc "insert into outbox (id, body, $cols) select 'om_bulk' || i, 'bulk ' || i, $cols from generate_series(1, $1) i, (select * from outbox where state = 1 limit 1) o"
+  else
+    sqlite3 "$DIR/state/tollgate.db" "with recursive n(i) as (select 1 union all select i + 1 from n where i < $1) insert into outbox (id, body, $cols) select 'om_bulk' || i, 'bulk ' || i, $cols from n, (select * from outbox where state = 1 limit 1)"
+  fi
+}
+
 run_storage() {
   local storage=$1
   STORAGE_PLUGIN=storage-$storage
@@ -183,6 +200,12 @@ run_storage() {
   echo "$storage: queued $queued in $(printf '%.1f' "$(echo "$t1 - $t0" | bc)") s: $(printf '%.0f' "$(echo "$queued / ($t1 - $t0)" | bc -l)") messages/s through the send API ($(grep -E 'Latency' <<<"$out" | awk '{print "latency avg " $2 ", max " $4}'))" |
     tee -a "$OUT" >&2
   stop_gateway
+  if [ "$QUEUED" -gt "$queued" ]; then
+    bulk_queue $((QUEUED - queued))
+    queued=$(count 1)
+    echo "$storage: $queued queued ($((QUEUED - MESSAGES)) of them copies added to the table)" |
+      tee -a "$OUT" >&2
+  fi
 
   log "$storage: draining (worker on: senders $SENDERS, batch $BATCH, rounds $ROUNDS)"
   t0=$(date +%s.%N)
@@ -193,11 +216,22 @@ run_storage() {
     rss=$(awk '/^VmHWM/ {print $2}' "/proc/$GW_PID/status")
     [ "$left" = 0 ] && break
     kill -0 "$GW_PID" || die "tollgated exited while draining"
-    sleep 0.2
+    if [ "$QUEUED" -gt 0 ] && [ "$(echo "$(date +%s.%N) - $t0 > $DRAIN_FOR" | bc)" = 1 ]; then
+      queued=$((queued - left))  # what was drained in DRAIN_FOR
+      break
+    fi
+    if [ "$QUEUED" -gt 0 ]; then sleep 2; else sleep 0.2; fi  # a count of 1,000,000 rows costs
   done
   t1=$(date +%s.%N)
   local secs
   secs=$(echo "$t1 - $t0" | bc)
+  if [ "$QUEUED" -gt 0 ]; then
+    echo "$storage: drained $queued of $(count 1,2,3,4,5,6,7) in $(printf '%.1f' "$secs") s: $(printf '%.0f' "$(echo "$queued / $secs" | bc -l)") messages/s; peak RSS $((rss / 1024)) MiB with them queued" |
+      tee -a "$OUT" >&2
+    stop_gateway
+    kill "$SIM_PID" 2>/dev/null || true
+    return
+  fi
   # The callbacks and charges still in flight finish; then every message is checked.
   for _ in $(seq 600); do
     [ "$(count 3,4,2,1)" = 0 ] && break

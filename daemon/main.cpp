@@ -458,7 +458,9 @@ class Tollgated : public Poco::Util::ServerApplication {
             .max_attempts = c.outbox_max_attempts,
             .reconcile_after = c.outbox_reconcile_after,
             .reconcile_grace = c.outbox_reconcile_grace,
-            .pace_window = c.outbox_pace_window});
+            .pace_window = c.outbox_pace_window,
+            .price_after = c.outbox_price_after,
+            .price_give_up = c.outbox_price_give_up});
     if (!svc.store->pacesSenders()) {
       spdlog::warn(
           "outbox: the storage plugin predates ABI 1.10: senders' rates ([outbox] "

@@ -102,6 +102,12 @@ const std::vector<KeyDoc>& coreKeys() {
       {"outbox.toll_free_sps", "3",
        "segments a second a toll-free number sends (about 3 unless raised; 0: no limit)"},
       {"outbox.mms_per_s", "1", "MMS messages a second a number sends (0: no limit)"},
+      {"outbox.price_after_s", "60",
+       "how long after a message's final status Twilio's price is looked up, to reconcile it "
+       "with what was reserved (0-86400)"},
+      {"outbox.price_give_up_s", "86400",
+       "how long after its send a message's price is looked for before the estimate stands "
+       "(60-2592000)"},
       {"outbox.pace_window_ms", "1000",
        "how far ahead of its sender's pace a message may go to Twilio (claims run at least this "
        "often); smaller is stricter, at more claims (10-60000)"},
@@ -407,6 +413,9 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
       messaging::SenderRates{.long_code_sps = r.integer("outbox.long_code_sps", 1, 0, 1'000'000),
                              .toll_free_sps = r.integer("outbox.toll_free_sps", 3, 0, 1'000'000),
                              .mms_per_s = r.integer("outbox.mms_per_s", 1, 0, 1'000'000)};
+  c.outbox_price_after = std::chrono::seconds(r.integer("outbox.price_after_s", 60, 0, 86400));
+  c.outbox_price_give_up =
+      std::chrono::seconds(r.integer("outbox.price_give_up_s", 86400, 60, 2592000));
   c.outbox_pace_window =
       std::chrono::milliseconds(r.integer("outbox.pace_window_ms", 1000, 10, 60000));
   c.voice_fallback_say =

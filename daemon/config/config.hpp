@@ -61,6 +61,8 @@ struct Config {
   std::chrono::seconds outbox_reconcile_grace{600};
   messaging::SenderRates sender_rates;  // senders' pace (docs/adr/0015)
   std::chrono::milliseconds outbox_pace_window{1000};
+  std::chrono::seconds outbox_price_after{60};  // Twilio's price looked up this long after final
+  std::chrono::seconds outbox_price_give_up{86400};
   std::string voice_fallback_say;  // spoken when a voice plugin fails or overruns
   std::string log_level = "info";
 

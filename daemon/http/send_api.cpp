@@ -219,11 +219,14 @@ Response send(Services& svc, Request& r, const storage::Tenant& tenant) {
       .created_at_ms = now,
       .updated_at_ms = now,
       .pace_us = messaging::paceUs(svc.config->sender_rates, messaging::senderType(from), parts,
-                                   !media.empty())};
+                                   !media.empty()),
+      .estimate_micros = price,
+      .price_state = TG_OUTBOX_PRICE_NONE,
+      .price_micros = 0,
+      .price_check_at_ms = 0};
   Poco::JSON::Object answer = messaging::outboxJson(m);
   answer.set("encoding",
              segments.encoding == messaging::Segments::Encoding::kGsm7 ? "GSM-7" : "UCS-2");
-  answer.set("price_micros", price);
   answer.set("currency", svc.ledger->currency());
   std::ostringstream answer_text;
   answer.stringify(answer_text);

@@ -37,6 +37,22 @@ Poco::JSON::Object outboxJson(const storage::OutboxMessage& m) {
   if (m.state == TG_OUTBOX_QUEUED) o.set("next_attempt_at_ms", m.next_attempt_at_ms);
   if (m.error_code != 0) o.set("error_code", m.error_code);
   if (!m.error.empty()) o.set("error", m.error);
+  // What the send reserved, and what Twilio charged once it said (docs/adr/0014 "Prices").
+  o.set("estimate_micros", m.estimate_micros);
+  switch (m.price_state) {
+    case TG_OUTBOX_PRICE_PENDING:
+      o.set("price_status", "pending");
+      break;
+    case TG_OUTBOX_PRICED:
+      o.set("price_status", "priced");
+      o.set("twilio_price_micros", m.price_micros);
+      break;
+    case TG_OUTBOX_UNPRICED:
+      o.set("price_status", "unpriced");
+      break;
+    default:
+      break;
+  }
   o.set("created_at_ms", m.created_at_ms);
   o.set("updated_at_ms", m.updated_at_ms);
   return o;

@@ -7,18 +7,23 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <future>
 #include <sstream>
 #include <tuple>
 
+#include <tollgate/sdk/money.hpp>
+
 #include "messaging/send_holds.hpp"
 #include "messaging/status_rank.hpp"
+#include "ops/untrusted.hpp"
 #include "tenancy/tenants.hpp"
 
 namespace tollgate::messaging {
 namespace {
 
 constexpr uint32_t kReclaimPerRound = 256;
+constexpr uint32_t kPricePerRound = 256;  // prices looked up per lead round, at most
 constexpr uint32_t kReconcilePerRound = 64;
 constexpr int kLookupPage = 50;               // the newest messages of one sender to one recipient
 constexpr int64_t kClockSkewMs = 5'000;       // between this host's clock and Twilio's
@@ -124,6 +129,7 @@ size_t OutboxWorker::round(bool lead) {
     if (now >= next_reconcile_ms_) {
       next_reconcile_ms_ = now + kReconcileEveryMs;
       reconcileOnce();
+      priceOnce();
     }
   }
   const std::vector<storage::OutboxMessage> batch = store_.claimOutbox(
@@ -261,6 +267,10 @@ size_t OutboxWorker::reconcileOnce() {
         t.status_rank = rank;
         t.error_code = r.error_code.value_or(0);
         t.error = r.error_message;
+        if (finalOutboxState(t.to_state)) {
+          t.price_state = TG_OUTBOX_PRICE_PENDING;
+          t.price_check_at_ms = priceCheckAt(now);
+        }
       } else if (now - m.updated_at_ms >= options_.reconcile_grace.count()) {
         t.error = fmt::format("not in Twilio's list {} s after its send: sent again",
                               (now - m.updated_at_ms) / 1000);
@@ -291,6 +301,111 @@ size_t OutboxWorker::reconcileOnce() {
     }
   }
   return n;
+}
+
+size_t OutboxWorker::priceOnce() {
+  if (!store_.pricesMessages()) return 0;
+  const int64_t now = tenancy::nowMs();
+  const std::vector<storage::OutboxMessage> due = store_.outboxPriceDue(now, kPricePerRound);
+  if (due.empty()) return 0;
+  std::vector<storage::OutboxTransition> outcomes(due.size());
+  inParallel(due.size(), [&](size_t i) { outcomes[i] = price(due[i], now); });
+  const std::vector<bool> applied = store_.transitionOutbox(outcomes);
+  size_t n = 0;
+  for (size_t i = 0; i < applied.size(); ++i) {
+    if (!applied[i] || outcomes[i].price_state == TG_OUTBOX_PRICE_PENDING) continue;
+    ++n;
+    (outcomes[i].price_state == TG_OUTBOX_PRICED ? priced : unpriced)
+        .fetch_add(1, std::memory_order_relaxed);
+  }
+  return n;
+}
+
+// Twilio's price of one final message, reconciled with what its hold charged by one ledger
+// entry (keyed by the message, so a second look changes nothing): the difference back to the
+// tenant when Twilio charged less (a failed message costs nothing), charged when it charged
+// more. A message that reserved nothing (no pricing plugin) has nothing to reconcile.
+storage::OutboxTransition OutboxWorker::price(const storage::OutboxMessage& m, int64_t now) {
+  storage::OutboxTransition t{.tenant_id = m.tenant_id,
+                              .id = m.id,
+                              .from_states = TG_OUTBOX_IN(m.state),
+                              .lease_owner = {},
+                              .to_state = m.state,
+                              .twilio_sid = {},
+                              .twilio_status = {},
+                              .status_rank = 0,
+                              .error_code = 0,
+                              .error = {},
+                              .next_attempt_at_ms = 0,
+                              .now_ms = now,
+                              .price_state = TG_OUTBOX_UNPRICED,
+                              .price_micros = 0,
+                              .price_check_at_ms = 0};
+  const auto later = [&](const std::string& why) {
+    const int64_t age = now - m.created_at_ms;
+    if (age >= options_.price_give_up.count()) {
+      spdlog::warn(
+          "outbox: {} of tenant {}: no price from Twilio after {} s ({}); the estimate "
+          "of {} micros stands",
+          m.id, m.tenant_id, age / 1000, why, m.estimate_micros);
+      return t;
+    }
+    // Again after as long as it has waited so far: a handful of looks in all.
+    t.price_state = TG_OUTBOX_PRICE_PENDING;
+    t.price_check_at_ms = now + std::max(options_.price_after.count(), age);
+    return t;
+  };
+  if (m.hold_id.empty() || m.currency.empty() || m.twilio_sid.empty()) return t;
+  const std::optional<twilio::Credentials> account = account_of_(m);
+  if (!account) return later("no Twilio account for " + m.from_number);
+  try {
+    const twilio::MessageResource r = rest_.fetchMessage(*account, m.twilio_sid);
+    if (r.price.empty()) return later("Twilio has no price yet");
+    const std::optional<int64_t> twilio_micros = sdk::decimalMicros(r.price);
+    std::string unit = r.price_unit;
+    std::transform(unit.begin(), unit.end(), unit.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (!twilio_micros || unit != m.currency) {
+      spdlog::warn(
+          "outbox: {} of tenant {}: Twilio's price '{} {}' is not one to reconcile "
+          "with {}; the estimate stands",
+          m.id, m.tenant_id, ops::untrusted(r.price), ops::untrusted(r.price_unit), m.currency);
+      return t;
+    }
+    const int64_t actual = -*twilio_micros;  // Twilio writes a charge as a negative price
+    // What the hold charged: it is settled first if nothing settled it yet.
+    settleHold(m, m.state == TG_OUTBOX_FAILED ? TG_OUTBOX_FAILED : TG_OUTBOX_ACCEPTED);
+    const auto held = store_.holds(m.tenant_id, storage::HoldQuery{.currency = m.currency,
+                                                                   .status = TG_HOLD_CAPTURED,
+                                                                   .hold_id = m.hold_id,
+                                                                   .after_id = {},
+                                                                   .limit = 1});
+    const int64_t charged = held.empty() ? 0 : held.front().captured_micros;
+    if (const int64_t back = charged - actual; back != 0) {
+      store_.applyLedger(
+          m.tenant_id, m.currency, "price:" + m.id,
+          {storage::LedgerEntryIn{
+              .kind = back > 0 ? TG_ENTRY_REFUND : TG_ENTRY_SMS_USAGE,
+              .amount_micros = back,
+              .reference = m.id,
+              .description = fmt::format("SMS to {}: Twilio's price {} micros, {} charged",
+                                         m.to_number, actual, charged),
+              .country = {}}},
+          now, storage::Overdraft::kAllow);
+    }
+    t.price_state = TG_OUTBOX_PRICED;
+    t.price_micros = actual;
+    return t;
+  } catch (const twilio::RestError& e) {
+    if (e.kind() == twilio::RestError::Kind::kRejected && e.error().http_status == 404) {
+      spdlog::warn("outbox: {} of tenant {}: Twilio has no message {}; the estimate stands", m.id,
+                   m.tenant_id, m.twilio_sid);
+      return t;
+    }
+    return later(e.what());
+  } catch (const std::exception& e) {
+    return later(e.what());
+  }
 }
 
 // The price reserved for a message: charged once Twilio has it (Twilio bills what it accepted,

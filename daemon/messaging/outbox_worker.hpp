@@ -43,6 +43,11 @@ class OutboxWorker {
     // How far ahead of its sender's pace a message may be claimed (Store::pacesSenders): rounds
     // run at least this often too, so a busy sender keeps its full rate.
     std::chrono::milliseconds pace_window{1'000};
+    // Twilio's price of a final message (Store::pricesMessages): looked up price_after after
+    // its final status, then again at growing intervals while Twilio has none, until
+    // price_give_up after it was queued (then the estimate stands).
+    std::chrono::milliseconds price_after{60'000};
+    std::chrono::milliseconds price_give_up{86'400'000};
   };
   // The account a message is sent with (that of the number it is sent from); nullopt: none.
   using AccountOf =
@@ -64,13 +69,22 @@ class OutboxWorker {
   // Looks UNKNOWN messages up at Twilio (docs/adr/0014), on the caller's thread (runOnce does it
   // at most every few seconds). Returns how many it changed.
   size_t reconcileOnce();
+  // Looks up Twilio's price of final messages that are due (docs/adr/0014 "Prices") and
+  // reconciles it with what was charged, on the caller's thread (runOnce does it with
+  // reconcileOnce). Returns how many it priced or gave up on.
+  size_t priceOnce();
+  // When a message that became final now should have its price looked up.
+  int64_t priceCheckAt(int64_t now_ms) const { return now_ms + options_.price_after.count(); }
 
   std::atomic<uint64_t> accepted{0}, failed{0}, retried{0}, unknown{0}, reclaimed{0};
   std::atomic<uint64_t> reconciled{0}, resent{0};
+  std::atomic<uint64_t> priced{0}, unpriced{0};
 
  private:
   // The outcome of one send, as the transition that records it.
   storage::OutboxTransition send(const storage::OutboxMessage& m);
+  // The outcome of looking up one message's price, as the transition that records it.
+  storage::OutboxTransition price(const storage::OutboxMessage& m, int64_t now);
   std::chrono::milliseconds backoff(int attempts) const;
   void settleHold(const storage::OutboxMessage& m, tg_outbox_state to);
   // job(0..count), on up to `senders` threads at once (this one included).

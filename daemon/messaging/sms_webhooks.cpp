@@ -283,6 +283,9 @@ http::Response outboxStatus(Services& svc, http::Request& r, twilio::Admitted& a
                             const std::string& id, const std::string& status, int rank,
                             int error_code) {
   const tg_outbox_state to = outboxStateOf(status);
+  const int64_t now = tenancy::nowMs();
+  // A final status (not `read`, which follows `delivered`) asks for Twilio's price.
+  const bool price = finalOutboxState(to) && status != "read" && svc.outbox != nullptr;
   const auto changed = a.unit.setOutboxStatus(storage::OutboxTransition{
       .tenant_id = a.route->tenant.id,
       .id = id,
@@ -297,7 +300,10 @@ http::Response outboxStatus(Services& svc, http::Request& r, twilio::Admitted& a
       .error_code = error_code,
       .error = {},
       .next_attempt_at_ms = 0,
-      .now_ms = tenancy::nowMs()});
+      .now_ms = now,
+      .price_state = price ? TG_OUTBOX_PRICE_PENDING : TG_OUTBOX_PRICE_NONE,
+      .price_micros = 0,
+      .price_check_at_ms = price ? svc.outbox->priceCheckAt(now) : 0});
   // cb=1: the tenant asked for its own callbacks (set by the worker, signed by Twilio).
   const bool notify = r.query("cb") == "1";
   a.afterCommit.push_back(

@@ -32,6 +32,11 @@ inline tg_outbox_state outboxStateOf(std::string_view s) {
   return TG_OUTBOX_ACCEPTED;  // Twilio has it: accepted, queued, sending, sent, ...
 }
 
+// Whether an outbox message in state `s` is done with (Twilio's final word on it).
+inline bool finalOutboxState(tg_outbox_state s) {
+  return s == TG_OUTBOX_DELIVERED || s == TG_OUTBOX_UNDELIVERED || s == TG_OUTBOX_FAILED;
+}
+
 inline int callStatusRank(std::string_view s) {
   if (s == "queued" || s == "initiated") return 1;
   if (s == "ringing") return 2;

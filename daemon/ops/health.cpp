@@ -167,6 +167,13 @@ void addOpsRoutes(Router& router, Services& svc) {
         counter("tollgate_outbox_resent_total",
                 "Messages of unknown outcome missing from Twilio's list, queued again.",
                 o.resent.load());
+        counter("tollgate_outbox_priced_total",
+                "Final messages whose price Twilio gave, reconciled with the estimate.",
+                o.priced.load());
+        counter("tollgate_outbox_unpriced_total",
+                "Final messages left at their estimate (nothing reserved, or no price from "
+                "Twilio in time).",
+                o.unpriced.load());
       }
       counter("tollgate_stripe_bad_signatures_total",
               "Stripe webhooks refused for their Stripe-Signature.",

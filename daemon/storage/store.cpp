@@ -208,6 +208,7 @@ struct ToOutbox {
   // A 1.8/1.9 plugin's row ends at updated_at_ms: no pace.
   static constexpr size_t kMinSize = offsetof(tg_outbox_row, pace_us);
   OutboxMessage operator()(const tg_outbox_row& r) const {
+    const bool priced = TG_HAS_FIELD(tg_outbox_row, r.struct_size, price_check_at_ms);
     return OutboxMessage{
         .id = copy(r.id),
         .tenant_id = copy(r.tenant_id),
@@ -231,7 +232,11 @@ struct ToOutbox {
         .error = copy(r.error),
         .created_at_ms = r.created_at_ms,
         .updated_at_ms = r.updated_at_ms,
-        .pace_us = TG_HAS_FIELD(tg_outbox_row, r.struct_size, pace_us) ? r.pace_us : 0};
+        .pace_us = TG_HAS_FIELD(tg_outbox_row, r.struct_size, pace_us) ? r.pace_us : 0,
+        .estimate_micros = priced ? r.estimate_micros : 0,
+        .price_state = priced ? r.price_state : TG_OUTBOX_PRICE_NONE,
+        .price_micros = priced ? r.price_micros : 0,
+        .price_check_at_ms = priced ? r.price_check_at_ms : 0};
   }
 };
 
@@ -815,7 +820,11 @@ tg_outbox_row outboxRow(const OutboxMessage& m) {
                     .error = str(m.error),
                     .created_at_ms = m.created_at_ms,
                     .updated_at_ms = m.updated_at_ms,
-                    .pace_us = m.pace_us};
+                    .pace_us = m.pace_us,
+                    .estimate_micros = m.estimate_micros,
+                    .price_state = m.price_state,
+                    .price_micros = m.price_micros,
+                    .price_check_at_ms = m.price_check_at_ms};
   setCode(row.currency, m.currency);
   return row;
 }
@@ -833,7 +842,10 @@ tg_outbox_transition transitionRow(const OutboxTransition& t) {
                               .error_code = t.error_code,
                               .error = str(t.error),
                               .next_attempt_at_ms = t.next_attempt_at_ms,
-                              .now_ms = t.now_ms};
+                              .now_ms = t.now_ms,
+                              .price_state = t.price_state,
+                              .price_micros = t.price_micros,
+                              .price_check_at_ms = t.price_check_at_ms};
 }
 }  // namespace
 
@@ -853,6 +865,24 @@ bool Store::hasOutbox() const {
 }
 
 bool Store::takesOutboxStatus() const { return hasOutbox() && plugin_.abiMinor() >= 9; }
+
+bool Store::pricesMessages() const {
+  return hasOutbox() && TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, outbox_price_due) &&
+         vt_->outbox_price_due != nullptr && plugin_.abiMinor() >= 11;
+}
+
+std::vector<OutboxMessage> Store::outboxPriceDue(int64_t now_ms, uint32_t limit) {
+  if (!pricesMessages()) {
+    throw StorageError(TG_ERR_UNSUPPORTED,
+                       "storage plugin lacks outbox_price_due (ABI 1.11): messages' prices are "
+                       "not kept");
+  }
+  OutboxRows rows;
+  invoke("outbox_price_due", "", [&](auto* c, auto* e) {
+    return vt_->outbox_price_due(plugin_.instance(), c, now_ms, limit, {&rows, OutboxRows::fn}, e);
+  });
+  return std::move(rows.rows);
+}
 
 bool Store::pacesSenders() const {
   return hasOutbox() && TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, outbox_claim_paced) &&

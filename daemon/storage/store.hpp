@@ -297,6 +297,11 @@ struct OutboxMessage {
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
   int64_t pace_us = 0;  // ABI 1.10: what it takes of its sender's rate (messaging/pace.hpp)
+  // ABI 1.11: what the send reserved, and Twilio's price (TG_OUTBOX_PRICE_*; messaging/pricer).
+  int64_t estimate_micros = 0;
+  tg_outbox_price_state price_state = TG_OUTBOX_PRICE_NONE;
+  int64_t price_micros = 0;
+  int64_t price_check_at_ms = 0;
 };
 
 // A guarded change of an outbox message (Store::transitionOutbox; abi/storage.h).
@@ -313,6 +318,10 @@ struct OutboxTransition {
   std::string error;
   int64_t next_attempt_at_ms = 0;
   int64_t now_ms = 0;
+  // ABI 1.11 (Store::pricesMessages): non-NONE stores the three as given.
+  tg_outbox_price_state price_state = TG_OUTBOX_PRICE_NONE;
+  int64_t price_micros = 0;
+  int64_t price_check_at_ms = 0;
 };
 
 class StorageError : public std::runtime_error {
@@ -396,6 +405,10 @@ class Store {
   // ABI 1.10: whether claims keep each sender to its pace (outbox_claim_paced); without it,
   // claimOutbox takes due messages whatever their pace.
   bool pacesSenders() const;
+  // ABI 1.11: whether messages keep their prices (estimate_micros, price_*) and the pending ones
+  // can be listed (outboxPriceDue).
+  bool pricesMessages() const;
+  std::vector<OutboxMessage> outboxPriceDue(int64_t now_ms, uint32_t limit);
   std::vector<OutboxMessage> claimOutbox(int64_t now_ms, int64_t lease_ms, std::string_view owner,
                                          uint32_t limit, int64_t pace_window_ms = 0);
   // Whether each transition was applied (its guard held), in order.

@@ -12,7 +12,6 @@ namespace tollgate::twilio_sim {
 namespace {
 
 // What Twilio charges per SMS segment in the US (the Pricing API's example figure).
-constexpr int64_t kPricePerSegmentMicroUsd = 7900;
 
 // GSM 03.38: the characters of the basic table that are not ASCII letters or digits (one septet
 // each), and those of the extension table (two septets: an escape and the character).
@@ -102,17 +101,18 @@ int countSegments(std::string_view body) {
   return gsm ? segmentsFor(septets, 160, 153) : segmentsFor(utf16_units, 70, 67);
 }
 
-std::string messageJson(const Message& m) {
+std::string messageJson(const Message& m, const PriceRule& rule) {
   const std::string uri =
       fmt::format("/2010-04-01/Accounts/{}/Messages/{}.json", m.account_sid, m.sid);
   const std::string media_uri =
       fmt::format("/2010-04-01/Accounts/{}/Messages/{}/Media.json", m.account_sid, m.sid);
 
-  // Priced once final: per segment when it reached a carrier, nothing when it failed.
+  // Priced once final (and `delay` after): per segment when it reached a carrier, nothing when
+  // it failed.
   std::optional<std::string> price;
-  if (isFinal(m.status)) {
+  if (isFinal(m.status) && std::chrono::system_clock::now() >= m.date_updated + rule.delay) {
     const int64_t micro_usd =
-        m.status == Status::kFailed ? 0 : kPricePerSegmentMicroUsd * m.num_segments;
+        m.status == Status::kFailed ? 0 : rule.per_segment_micro_usd * m.num_segments;
     price = fmt::format("{}{}.{:05d}", micro_usd > 0 ? "-" : "", micro_usd / 1'000'000,
                         (micro_usd % 1'000'000) / 10);
   }

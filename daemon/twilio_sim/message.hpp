@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,8 +37,15 @@ struct Message {
 // Twilio's error body: {"code":..,"message":..,"more_info":..,"status":..}.
 std::string errorJson(int code, std::string_view message, int http_status);
 
+// What Twilio charges once a message is final: per segment when it reached a carrier, nothing
+// when it failed; unknown (null) until `delay` after the final status, as Twilio's price often is.
+struct PriceRule {
+  int64_t per_segment_micro_usd = 7900;
+  std::chrono::milliseconds delay{0};
+};
+
 // The message as Twilio's API answers it (POST 201 and GET 200).
-std::string messageJson(const Message& m);
+std::string messageJson(const Message& m, const PriceRule& price = {});
 
 // RFC 2822 in GMT as Twilio writes dates: "Thu, 24 Aug 2023 05:01:45 +0000".
 std::string rfc2822(std::chrono::system_clock::time_point t);

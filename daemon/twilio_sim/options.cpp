@@ -97,6 +97,16 @@ Options parseOptions(const std::vector<std::string>& args) {
       o.rate_limit_rate = parseShare(flag, value());
     } else if (flag == "--lost-answer-rate") {
       o.lost_answer_rate = parseShare(flag, value());
+    } else if (flag == "--price-micros") {
+      o.price_micros = parseNumber<int64_t>(flag, value());
+      if (o.price_micros < 0 || o.price_micros > 100'000'000) {
+        throw UsageError("--price-micros: want 0 to 100000000");
+      }
+    } else if (flag == "--price-delay-ms") {
+      o.price_delay_ms = parseNumber<int64_t>(flag, value());
+      if (o.price_delay_ms < 0 || o.price_delay_ms > 86'400'000) {
+        throw UsageError("--price-delay-ms: want 0 to 86400000");
+      }
     } else if (flag == "--out-of-order") {
       o.out_of_order = true;
     } else if (flag == "--seed") {
@@ -139,6 +149,8 @@ Speaks Twilio's REST API (2010-04-01 Messages) on loopback and posts signed stat
   --fail-rate P             share 0..1 of messages that end failed (30008) or undelivered (30003)
   --rate-limit-rate P       share 0..1 of message POSTs answered 429 (code 20429, Retry-After: 1)
   --lost-answer-rate P      share 0..1 of messages stored and sent but answered 500 (code 20500)
+  --price-micros N          Twilio's price of a segment once final, micro-USD (7900)
+  --price-delay-ms N        the price stays null this long after the final status (0)
   --out-of-order            post the final status callback before the `sent` one
   --seed N                  seed of the random choices (default: random, logged)
   --allow-remote            allow a non-loopback --listen address

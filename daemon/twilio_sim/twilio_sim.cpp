@@ -303,7 +303,7 @@ Reply Simulator::createMessage(const std::string& account, const Request& reques
     // Stored and on its way, but the client never learns it: Twilio's 20500.
     return twilioError(500, 20500, "Internal Server Error");
   }
-  return Reply{.status = 201, .body = messageJson(m)};
+  return Reply{.status = 201, .body = messageJson(m, priceRule())};
 }
 
 Reply Simulator::fetchMessage(const std::string& account, const std::string& sid) {
@@ -312,7 +312,7 @@ Reply Simulator::fetchMessage(const std::string& account, const std::string& sid
   if (it == messages_.end() || it->second.message.account_sid != account) {
     return notFound(fmt::format("/2010-04-01/Accounts/{}/Messages/{}.json", account, sid));
   }
-  return Reply{.body = messageJson(it->second.message)};
+  return Reply{.body = messageJson(it->second.message, priceRule())};
 }
 
 // Twilio's message list: To, From and DateSent (YYYY-MM-DD; also DateSent< and DateSent>)
@@ -364,7 +364,7 @@ Reply Simulator::listMessages(const std::string& account, const Request& request
     const size_t index = matched++;
     if (index >= static_cast<size_t>(page) * page_size &&
         index < static_cast<size_t>(page + 1) * page_size) {
-      items.push_back(messageJson(m));
+      items.push_back(messageJson(m, priceRule()));
     }
   }
   const std::string uri = fmt::format("/2010-04-01/Accounts/{}/Messages.json", account);

@@ -87,6 +87,10 @@ class Simulator {
   Reply route2010(const Request& request);
   Reply createMessage(const std::string& account, const Request& request);
   Reply fetchMessage(const std::string& account, const std::string& sid);
+  PriceRule priceRule() const {
+    return PriceRule{.per_segment_micro_usd = options_.price_micros,
+                     .delay = std::chrono::milliseconds(options_.price_delay_ms)};
+  }
   Reply listMessages(const std::string& account, const Request& request);
   Reply simMessages();
   Reply simInbound(const Request& request);

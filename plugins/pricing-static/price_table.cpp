@@ -1,5 +1,7 @@
 #include "price_table.hpp"
 
+#include <tollgate/sdk/money.hpp>
+
 #include <tollgate/sdk/plugin.hpp>
 
 #include <algorithm>
@@ -66,7 +68,10 @@ constexpr std::array<std::pair<std::string_view, tg_product>, 5> kProducts = {{
 
 }  // namespace
 
-std::optional<int64_t> parseMicros(std::string_view text) { return fixedPoint(text, 6, 1'000'000); }
+std::optional<int64_t> parseMicros(std::string_view text) {
+  if (!text.empty() && text.front() == '-') return std::nullopt;  // a price is never negative
+  return sdk::decimalMicros(text);
+}
 
 std::optional<int64_t> parsePercentPpm(std::string_view text) {
   const auto ppm = fixedPoint(text, 4, 10'000);

@@ -29,7 +29,7 @@ constexpr RecordTable kOutbox{
         "id, tenant_id, from_number, to_number, body, media_urls, status_callback, segments, "
         "currency, hold_id, state, attempts, next_attempt_at_ms, lease_owner, lease_until_ms, "
         "twilio_sid, twilio_status, status_rank, error_code, error, created_at_ms, "
-        "updated_at_ms, pace_us",
+        "updated_at_ms, pace_us, estimate_micros, price_state, price_micros, price_check_at_ms",
     .key = "id"};
 
 constexpr uint32_t kMaxBatch = 4096;
@@ -63,7 +63,11 @@ void deliver(const Rows& rows, tg_outbox_sink sink) {
                       .error = sdk::str(r[19]),
                       .created_at_ms = num(20),
                       .updated_at_ms = num(21),
-                      .pace_us = num(22)};
+                      .pace_us = num(22),
+                      .estimate_micros = num(23),
+                      .price_state = static_cast<tg_outbox_price_state>(num(24)),
+                      .price_micros = num(25),
+                      .price_check_at_ms = num(26)};
     std::strncpy(out.currency, r[8].c_str(), 3);
     sink.fn(sink.ctx, &out);
   }
@@ -83,6 +87,7 @@ RecordInsert checkedOutboxAdd(std::string_view op, const std::string& tenant,
   if (row.state != TG_OUTBOX_QUEUED) invalid(op, "state", "a message enters the outbox QUEUED");
   if (row.segments < 0) invalid(op, "segments", "must be >= 0");
   if (row.pace_us < 0) invalid(op, "pace_us", "must be >= 0");
+  if (row.estimate_micros < 0) invalid(op, "estimate_micros", "must be >= 0");
   const std::string currency(row.currency, strnlen(row.currency, 4));
   if (!currency.empty()) checkedCurrency(op, currency);
   RecordInsert r;
@@ -96,8 +101,8 @@ RecordInsert checkedOutboxAdd(std::string_view op, const std::string& tenant,
   r.sql =
       "INSERT INTO outbox (id, tenant_id, from_number, to_number, body, media_urls, "
       "status_callback, segments, currency, hold_id, state, attempts, next_attempt_at_ms, "
-      "created_at_ms, updated_at_ms, pace_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?, "
-      "?) "
+      "created_at_ms, updated_at_ms, pace_us, estimate_micros) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+      "?, 1, 0, ?, ?, ?, ?, ?) "
       "ON CONFLICT DO NOTHING RETURNING id";
   r.params = {
       r.head.sid,
@@ -113,7 +118,8 @@ RecordInsert checkedOutboxAdd(std::string_view op, const std::string& tenant,
       int64_t{row.next_attempt_at_ms},
       int64_t{row.created_at_ms},
       int64_t{row.created_at_ms},
-      int64_t{row.pace_us}};
+      int64_t{row.pace_us},
+      int64_t{row.estimate_micros}};
   return r;
 }
 
@@ -153,6 +159,14 @@ RecordUpdate checkedOutboxTransition(std::string_view op, const std::string& ten
         checkedText(op, "twilio_status", sdk::view(t.twilio_status), kMaxIdBytes, false);
     u.params.insert(u.params.end(), {int32_t{t.status_rank}, status, int32_t{t.status_rank},
                                      int32_t{t.status_rank}});
+  }
+  if (t.price_state != TG_OUTBOX_PRICE_NONE) {
+    if (t.price_state < TG_OUTBOX_PRICE_PENDING || t.price_state > TG_OUTBOX_UNPRICED) {
+      invalid(op, "price_state", "unknown price state");
+    }
+    u.sql += ", price_state = ?, price_micros = ?, price_check_at_ms = ?";
+    u.params.insert(u.params.end(), {int32_t{t.price_state}, int64_t{t.price_micros},
+                                     int64_t{t.price_check_at_ms}});
   }
   if (t.error_code != 0) {
     u.sql += ", error_code = ?";
@@ -352,6 +366,22 @@ void SqlStore::outboxTransition(const sdk::CallContext& ctx,
     if (u.status != TG_OK) throw sdk::Error(u.status, u.error);
     out_applied[i] = u.results.at(0) == TG_UNIT_CHANGED ? 1 : 0;
   }
+}
+
+void SqlStore::outboxPriceDue(const sdk::CallContext& ctx, int64_t now_ms, uint32_t limit,
+                              tg_outbox_sink sink) {
+  static constexpr std::string_view op = "outbox_price_due";
+  checkLimit(op, limit);
+  Rows rows;
+  run(ctx, op, Tx::kNone, [&](Session& s) {
+    PocoExec x(s, dialect_);
+    rows = x.query(cat({"SELECT ", kOutbox.cols,
+                        " FROM outbox WHERE price_state = 1 AND price_check_at_ms <= ? ORDER BY "
+                        "price_check_at_ms, id LIMIT ",
+                        std::to_string(limit)}),
+                   {now_ms});
+  });
+  deliver(rows, sink);
 }
 
 uint32_t SqlStore::outboxReclaim(const sdk::CallContext& ctx, int64_t now_ms, uint32_t limit) {

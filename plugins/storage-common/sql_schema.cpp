@@ -387,6 +387,16 @@ const std::vector<std::string_view> kVersion7 = {
 ))",
 };
 
+// ABI 1.11: messages' prices: what the send reserved, Twilio's price and when to look it up;
+// the pricer reads the pending ones by that time through a partial index.
+const std::vector<std::string_view> kVersion8 = {
+    "ALTER TABLE outbox ADD COLUMN estimate_micros BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE outbox ADD COLUMN price_state INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE outbox ADD COLUMN price_micros BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE outbox ADD COLUMN price_check_at_ms BIGINT NOT NULL DEFAULT 0",
+    "CREATE INDEX outbox_price_due ON outbox (price_check_at_ms, id) WHERE price_state = 1",
+};
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -398,6 +408,7 @@ const std::vector<Migration>& migrations() {
       {5, "ABI 1.7: queued usage", kVersion5},
       {6, "ABI 1.8: the outbox", kVersion6},
       {7, "ABI 1.10: senders' pace", kVersion7},
+      {8, "ABI 1.11: messages' prices", kVersion8},
   };
   return all;
 }

@@ -175,6 +175,9 @@ class SqlStore : public sdk::StoragePlugin {
   // ABI 1.10: senders' pace (sql_outbox.cpp).
   void outboxClaimPaced(const sdk::CallContext& ctx, const tg_outbox_claim& claim,
                         tg_outbox_sink sink) override;
+  // ABI 1.11: messages' prices (sql_outbox.cpp).
+  void outboxPriceDue(const sdk::CallContext& ctx, int64_t now_ms, uint32_t limit,
+                      tg_outbox_sink sink) override;
 
   ~SqlStore() override;
 

@@ -794,6 +794,22 @@ PIN(tg_outbox_claim, pace_window_ms, 48, 8);
 PIN_END(tg_outbox_claim, pace_window_ms, 56);
 PIN(tg_storage_vtable, outbox_claim_paced, 408, 8);
 PIN_END(tg_storage_vtable, outbox_claim_paced, 416);
+/* --- ABI 1.11 --- */
+PIN(tg_outbox_row, estimate_micros, 264, 8);
+PIN(tg_outbox_row, price_state, 272, 4);
+PIN(tg_outbox_row, price_micros, 280, 8);
+PIN(tg_outbox_row, price_check_at_ms, 288, 8);
+PIN_END(tg_outbox_row, price_check_at_ms, 296);
+PIN(tg_outbox_transition, price_state, 144, 4);
+PIN(tg_outbox_transition, price_micros, 152, 8);
+PIN(tg_outbox_transition, price_check_at_ms, 160, 8);
+PIN_END(tg_outbox_transition, price_check_at_ms, 168);
+PIN(tg_storage_vtable, outbox_price_due, 416, 8);
+PIN_END(tg_storage_vtable, outbox_price_due, 424);
+PIN_VALUE(TG_OUTBOX_PRICE_NONE, 0);
+PIN_VALUE(TG_OUTBOX_PRICE_PENDING, 1);
+PIN_VALUE(TG_OUTBOX_PRICED, 2);
+PIN_VALUE(TG_OUTBOX_UNPRICED, 3);
 
 #endif /* LP64 */
 

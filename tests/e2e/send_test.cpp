@@ -128,7 +128,7 @@ TEST_F(SendTest, ThePriceIsReservedAtTheSendAndChargedWhenTwilioAccepts) {
   const auto r = send(key, R"({"to": "+14155550111", "body": ")" + two_segments + "\"}");
   ASSERT_EQ(r.status, 202) << r.body;
   EXPECT_EQ(json(r.body)->getValue<int>("segments"), 2);
-  EXPECT_EQ(json(r.body)->getValue<int64_t>("price_micros"), 15800);
+  EXPECT_EQ(json(r.body)->getValue<int64_t>("estimate_micros"), 15800);
   const std::string id = json(r.body)->getValue<std::string>("id");
   EXPECT_EQ(outboxOnce(key, id, "delivered")->getValue<std::string>("status"), "delivered");
   Poco::JSON::Object::Ptr wallet;
@@ -144,6 +144,82 @@ TEST_F(SendTest, ThePriceIsReservedAtTheSendAndChargedWhenTwilioAccepts) {
   EXPECT_EQ(ctl({"ledger", "verify"}).code, 0);
 }
 
+// Once a message is final, Twilio's own price (here 0.0083 a segment, known only a second after
+// the final status, as Twilio's often is) is looked up and reconciled with the estimate by one
+// ledger entry; the record keeps both.
+TEST_F(SendTest, TwiliosPriceIsReconciledWithTheEstimateOnceFinal) {
+  priceSmsAt0079();
+  outbox_config_ = "price_after_s = 0\n";
+  startSim({"--price-micros", "8300", "--price-delay-ms", "1000"});
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber, "");
+  const std::string key = issueKey(t);
+  credit(t, 1'000'000);
+  const auto r = send(key, R"({"to": "+14155550111", "body": ")" + std::string(161, 'a') + "\"}");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id = json(r.body)->getValue<std::string>("id");
+  Poco::JSON::Object::Ptr m;
+  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+       std::chrono::steady_clock::now() < end;) {
+    m = json(http(port_, "GET", "/v1/outbox/" + id, "", bearer(key)).body);
+    if (m->has("price_status") && m->getValue<std::string>("price_status") != "pending") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(m->getValue<std::string>("status"), "delivered");
+  ASSERT_TRUE(m->has("price_status")) << "never asked for Twilio's price";
+  EXPECT_EQ(m->getValue<std::string>("price_status"), "priced");
+  EXPECT_EQ(m->getValue<int64_t>("estimate_micros"), 15800);
+  EXPECT_EQ(m->getValue<int64_t>("twilio_price_micros"), 16600);
+  EXPECT_EQ(wallet(t, "balance_micros"), std::to_string(1'000'000 - 16'600)) << "800 more";
+  EXPECT_EQ(wallet(t, "held_micros"), "0");
+  const auto verify = ctl({"ledger", "verify"});
+  EXPECT_EQ(verify.code, 0) << verify.out << verify.err;
+}
+
+// A message Twilio accepted (its hold captured) and then failed costs nothing: Twilio's price
+// of 0 gives the estimate back; one it could not deliver costs Twilio's price.
+TEST_F(SendTest, AMessageTwilioFailsAfterAcceptingItIsRefundedByItsPrice) {
+  priceSmsAt0079();
+  outbox_config_ = "price_after_s = 0\n";
+  startSim({"--fail-rate", "1", "--seed", "7"});
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber, "");
+  const std::string key = issueKey(t);
+  credit(t, 1'000'000);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    const auto r = send(key, R"({"to": "+14155550111", "body": "m)" + std::to_string(i) + "\"}");
+    ASSERT_EQ(r.status, 202) << r.body;
+    ids.push_back(json(r.body)->getValue<std::string>("id"));
+  }
+  int64_t expected = 1'000'000;
+  std::set<std::string> outcomes;
+  for (const std::string& id : ids) {
+    Poco::JSON::Object::Ptr m;
+    for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+         std::chrono::steady_clock::now() < end;) {
+      m = json(http(port_, "GET", "/v1/outbox/" + id, "", bearer(key)).body);
+      if (m->has("price_status") && m->getValue<std::string>("price_status") == "priced") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    const std::string status = m->getValue<std::string>("status");
+    outcomes.insert(status);
+    ASSERT_TRUE(status == "failed" || status == "undelivered") << status;
+    ASSERT_EQ(m->getValue<std::string>("price_status"), "priced") << id;
+    EXPECT_EQ(m->getValue<int64_t>("twilio_price_micros"), status == "failed" ? 0 : 7900);
+    expected -= status == "failed" ? 0 : 7900;
+  }
+  EXPECT_EQ(outcomes.size(), 2u) << "the seed gives both outcomes";
+  EXPECT_EQ(wallet(t, "balance_micros"), std::to_string(expected));
+  EXPECT_EQ(wallet(t, "held_micros"), "0");
+  const auto verify = ctl({"ledger", "verify"});
+  EXPECT_EQ(verify.code, 0) << verify.out << verify.err;
+}
+
 // Twilio refusing the send (here its magic number for an unroutable To) fails the message with
 // Twilio's code and releases what was reserved; nothing is retried.
 TEST_F(SendTest, ASendTwilioRefusesFailsAndReleasesTheReservation) {
@@ -156,7 +232,7 @@ TEST_F(SendTest, ASendTwilioRefusesFailsAndReleasesTheReservation) {
   credit(t, 1'000'000);
   const auto r = send(key, R"({"to": "+15005550002", "body": "hi"})");
   ASSERT_EQ(r.status, 202) << r.body;
-  EXPECT_EQ(json(r.body)->getValue<int64_t>("price_micros"), 7900) << "reserved";
+  EXPECT_EQ(json(r.body)->getValue<int64_t>("estimate_micros"), 7900) << "reserved";
   const std::string id = json(r.body)->getValue<std::string>("id");
   const auto m = outboxOnce(key, id, "failed");
   EXPECT_EQ(m->getValue<std::string>("status"), "failed");

@@ -361,6 +361,64 @@ TEST_P(OutboxTest, APacedClaimKeepsEachSenderToItsPaceAcrossDaemons) {
             (std::set<std::string>{"om_a3"}));
 }
 
+// ABI 1.11: a message keeps what its send reserved and Twilio's price; the pending ones are
+// listed by when to look them up, and only a transition with a price state writes them.
+TEST_P(OutboxTest, PricesAreKeptAndPendingOnesListedByWhenToLookThemUp) {
+  if (!store().pricesMessages()) GTEST_SKIP() << "storage without ABI 1.11";
+  for (const char* id : {"om_1", "om_2", "om_3"}) {
+    OutboxMessage m = message("tn_a", id);
+    m.estimate_micros = 7900;
+    send(m);
+  }
+  EXPECT_EQ(stored("tn_a", "om_1").estimate_micros, 7900);
+  EXPECT_EQ(stored("tn_a", "om_1").price_state, TG_OUTBOX_PRICE_NONE);
+  const auto claimed = store().claimOutbox(kT0, kLease, "daemon-1", 10);
+  ASSERT_EQ(claimed.size(), 3u);
+  // Final, with a price to look up: om_2 sooner than om_1; om_3 asks for none.
+  std::vector<OutboxTransition> final;
+  for (const OutboxMessage& m : claimed) {
+    OutboxTransition t = accept(m, "daemon-1");
+    t.to_state = TG_OUTBOX_DELIVERED;
+    if (m.id != "om_3") {
+      t.price_state = TG_OUTBOX_PRICE_PENDING;
+      t.price_check_at_ms = m.id == "om_1" ? kT0 + 2000 : kT0 + 1000;
+    }
+    final.push_back(t);
+  }
+  EXPECT_EQ(store().transitionOutbox(final), (std::vector<bool>{true, true, true}));
+  EXPECT_TRUE(store().outboxPriceDue(kT0 + 999, 10).empty());
+  const auto due = store().outboxPriceDue(kT0 + 2000, 10);
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0].id, "om_2");
+  EXPECT_EQ(due[1].id, "om_1");
+  EXPECT_EQ(due[1].price_check_at_ms, kT0 + 2000);
+  EXPECT_EQ(store().outboxPriceDue(kT0 + 2000, 1).size(), 1u);
+  // Priced: out of the list, Twilio's price kept beside the estimate; a transition without a
+  // price state leaves them alone.
+  OutboxTransition priced{.tenant_id = "tn_a",
+                          .id = "om_2",
+                          .from_states = TG_OUTBOX_IN(TG_OUTBOX_DELIVERED),
+                          .to_state = TG_OUTBOX_DELIVERED,
+                          .now_ms = kT0 + 2000,
+                          .price_state = TG_OUTBOX_PRICED,
+                          .price_micros = 8300};
+  EXPECT_EQ(store().transitionOutbox({priced}), std::vector<bool>{true});
+  OutboxTransition read = priced;
+  read.twilio_status = "read";
+  read.status_rank = 9;
+  read.price_state = TG_OUTBOX_PRICE_NONE;
+  read.price_micros = 0;
+  EXPECT_EQ(store().transitionOutbox({read}), std::vector<bool>{true});
+  const OutboxMessage m2 = stored("tn_a", "om_2");
+  EXPECT_EQ(m2.price_state, TG_OUTBOX_PRICED);
+  EXPECT_EQ(m2.price_micros, 8300);
+  EXPECT_EQ(m2.estimate_micros, 7900);
+  EXPECT_EQ(m2.price_check_at_ms, 0);
+  const auto left = store().outboxPriceDue(kT0 + 5000, 10);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].id, "om_1");
+}
+
 // Daemons claiming one sender's messages at once still take one per slot between them.
 TEST_P(OutboxTest, DaemonsClaimingAPacedSenderAtOnceTakeOneMessagePerSlot) {
   if (!store().pacesSenders()) GTEST_SKIP() << "storage without ABI 1.10";

@@ -19,7 +19,9 @@
  * usage_list, usage_settle); ABI 1.8 added the outbox (TG_UNIT_OUTBOX_ADD, outbox_claim,
  * outbox_transition, outbox_reclaim, outbox_get, outbox_list); ABI 1.9 added
  * TG_UNIT_OUTBOX_STATUS; ABI 1.10 added senders' pace (tg_outbox_row.pace_us,
- * outbox_claim_paced); templates come in later minor versions. The schema for all of them
+ * outbox_claim_paced); ABI 1.11 added messages' prices (tg_outbox_row.estimate_micros and
+ * price_*, tg_outbox_transition.price_*, outbox_price_due); templates come in later minor
+ * versions. The schema for all of them
  * is created by migrate() so that upgrades never need a data migration across plugins.
  */
 #ifndef TOLLGATE_ABI_STORAGE_H
@@ -606,6 +608,13 @@ typedef int32_t tg_outbox_state;
 /* A set of states, for tg_outbox_transition.from_states. */
 #define TG_OUTBOX_IN(state) (1u << (state))
 
+/* ABI 1.11: where Twilio's price of a message stands (tg_outbox_row.price_state). */
+typedef int32_t tg_outbox_price_state;
+#define TG_OUTBOX_PRICE_NONE 0    /* not asked for (the message is not final) */
+#define TG_OUTBOX_PRICE_PENDING 1 /* to look up at Twilio at price_check_at_ms */
+#define TG_OUTBOX_PRICED 2        /* price_micros is Twilio's price, reconciled */
+#define TG_OUTBOX_UNPRICED 3      /* no price to reconcile: the estimate stands */
+
 typedef struct tg_outbox_row {
   uint32_t struct_size;
   tg_str id;        /* the host's, unique across tenants */
@@ -634,6 +643,13 @@ typedef struct tg_outbox_row {
    * microseconds (segments / the sender's segments per second); 0: not paced. Kept by
    * outbox_claim_paced: see there. */
   int64_t pace_us;
+  /* ABI 1.11 (check TG_HAS_FIELD): what the message cost. estimate_micros: what the send
+   * reserved (hold_id), in `currency`; price_state, price_micros, price_check_at_ms: Twilio's
+   * price (TG_OUTBOX_PRICE_*), as outbox_transition last stored them. */
+  int64_t estimate_micros;
+  tg_outbox_price_state price_state;
+  int64_t price_micros;
+  int64_t price_check_at_ms;
 } tg_outbox_row;
 
 typedef struct tg_outbox_sink {
@@ -656,6 +672,11 @@ typedef struct tg_outbox_transition {
   tg_str error;               /* non-empty: stored */
   int64_t next_attempt_at_ms; /* to QUEUED: when; otherwise unused */
   int64_t now_ms;
+  /* ABI 1.11 (read where TG_HAS_FIELD): price_state non-zero: price_state, price_micros and
+   * price_check_at_ms are stored as given. */
+  tg_outbox_price_state price_state;
+  int64_t price_micros;
+  int64_t price_check_at_ms;
 } tg_outbox_transition;
 
 /* ABI 1.10: a claim that keeps every sender to its pace (outbox_claim_paced). */
@@ -937,6 +958,13 @@ typedef struct tg_storage_vtable {
    * at that moment is skipped, not waited for: its messages stay due. */
   tg_status (*outbox_claim_paced)(void* instance, const tg_call_ctx* ctx,
                                   const tg_outbox_claim* claim, tg_outbox_sink sink, tg_error* err);
+
+  /* --- ABI 1.11: optional; a host checks TG_HAS_FIELD and a non-NULL pointer first --- */
+
+  /* Messages of every tenant whose price_state is TG_OUTBOX_PRICE_PENDING and
+   * price_check_at_ms <= now_ms, soonest first, at most `limit`. */
+  tg_status (*outbox_price_due)(void* instance, const tg_call_ctx* ctx, int64_t now_ms,
+                                uint32_t limit, tg_outbox_sink sink, tg_error* err);
 } tg_storage_vtable;
 
 #ifdef __cplusplus

@@ -50,6 +50,35 @@ inline std::optional<int64_t> fromMinorUnits(int64_t minor, std::string_view cur
   return minor * step;
 }
 
+// A decimal amount ("0.0079", "-0.00790", "12") in micro-units, exactly: an optional '-', at
+// most 12 whole digits and 6 decimals, digits on both sides of a '.'; nullopt otherwise (never a
+// float on the way, as prices from Twilio's API and price tables are written).
+inline std::optional<int64_t> decimalMicros(std::string_view text) noexcept {
+  const bool negative = !text.empty() && text.front() == '-';
+  if (negative) text.remove_prefix(1);
+  const size_t dot = text.find('.');
+  const std::string_view whole = text.substr(0, dot);
+  const std::string_view frac =
+      dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
+  const auto digits = [](std::string_view d) {
+    if (d.empty()) return false;
+    for (const char c : d) {
+      if (c < '0' || c > '9') return false;
+    }
+    return true;
+  };
+  if (!digits(whole) || whole.size() > 12 || (dot != std::string_view::npos && !digits(frac)) ||
+      frac.size() > 6) {
+    return std::nullopt;
+  }
+  int64_t out = 0;
+  for (const char c : whole) out = out * 10 + (c - '0');
+  int64_t f = 0;
+  for (size_t i = 0; i < 6; ++i) f = f * 10 + (i < frac.size() ? frac[i] - '0' : 0);
+  out = out * 1'000'000 + f;
+  return negative ? -out : out;
+}
+
 }  // namespace tollgate::sdk
 
 #endif  // TOLLGATE_SDK_MONEY_HPP

@@ -421,6 +421,12 @@ class StoragePlugin : public PluginBase {
     (void)ctx, (void)claim, (void)sink;
     throw Error(TG_ERR_UNSUPPORTED, "outbox_claim_paced is not implemented by this plugin");
   }
+  // ABI 1.11, optional.
+  virtual void outboxPriceDue(const CallContext& ctx, int64_t now_ms, uint32_t limit,
+                              tg_outbox_sink sink) {
+    (void)ctx, (void)now_ms, (void)limit, (void)sink;
+    throw Error(TG_ERR_UNSUPPORTED, "outbox_price_due is not implemented by this plugin");
+  }
 
   static const void* vtable() noexcept {
     using S = StoragePlugin;
@@ -685,6 +691,12 @@ class StoragePlugin : public PluginBase {
             if (claim == nullptr) throw Error(TG_ERR_INVALID_ARGUMENT, "claim: missing");
             detail::self<S>(i)->outboxClaimPaced(CallContext::from(c), *claim, s);
           });
+        },
+        // ABI 1.11
+        [](void* i, const tg_call_ctx* c, int64_t now, uint32_t limit, tg_outbox_sink s,
+           tg_error* e) {
+          return guard(
+              e, [&] { detail::self<S>(i)->outboxPriceDue(CallContext::from(c), now, limit, s); });
         },
     };
     return &vt;
