@@ -460,7 +460,8 @@ class Tollgated : public Poco::Util::ServerApplication {
             .reconcile_grace = c.outbox_reconcile_grace,
             .pace_window = c.outbox_pace_window,
             .price_after = c.outbox_price_after,
-            .price_give_up = c.outbox_price_give_up});
+            .price_give_up = c.outbox_price_give_up,
+            .final_status_after = c.outbox_final_status_after});
     if (!svc.store->pacesSenders()) {
       spdlog::warn(
           "outbox: the storage plugin predates ABI 1.10: senders' rates ([outbox] "

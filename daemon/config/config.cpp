@@ -86,9 +86,10 @@ const std::vector<KeyDoc>& coreKeys() {
        "rounds in flight at once, each claiming its own batch: one sends while another "
        "records (1-16)"},
       {"outbox.batch", "64", "messages a daemon claims from the outbox at a time (1-4096)"},
-      {"outbox.lease_s", "60",
+      {"outbox.lease_s", "25",
        "how long a daemon holds the messages it claimed; a message whose daemon died is "
-       "reconciled after this, never sent again blindly (5-3600)"},
+       "reconciled after this, never sent again blindly; none is POSTed in the second half "
+       "(5-3600)"},
       {"outbox.max_attempts", "8",
        "claims of a message that sent nothing (429, no connection) before it fails (1-100)"},
       {"outbox.reconcile_after_s", "10",
@@ -108,6 +109,9 @@ const std::vector<KeyDoc>& coreKeys() {
       {"outbox.price_give_up_s", "86400",
        "how long after its send a message's price is looked for before the estimate stands "
        "(60-2592000)"},
+      {"outbox.final_status_after_s", "3600",
+       "how long an accepted message waits for Twilio's final status callback before its "
+       "status is looked up at Twilio (1-604800)"},
       {"outbox.pace_window_ms", "1000",
        "how far ahead of its sender's pace a message may go to Twilio (claims run at least this "
        "often); smaller is stricter, at more claims (10-60000)"},
@@ -403,7 +407,7 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
   c.outbox_senders = static_cast<int>(r.integer("outbox.senders", 8, 1, 256));
   c.outbox_rounds = static_cast<int>(r.integer("outbox.rounds", 4, 1, 16));
   c.outbox_batch = static_cast<int>(r.integer("outbox.batch", 64, 1, 4096));
-  c.outbox_lease = std::chrono::seconds(r.integer("outbox.lease_s", 60, 5, 3600));
+  c.outbox_lease = std::chrono::seconds(r.integer("outbox.lease_s", 25, 5, 3600));
   c.outbox_max_attempts = static_cast<int>(r.integer("outbox.max_attempts", 8, 1, 100));
   c.outbox_reconcile_after =
       std::chrono::seconds(r.integer("outbox.reconcile_after_s", 10, 0, 3600));
@@ -416,6 +420,8 @@ Loaded load(const fs::path& file, const std::map<std::string, std::string>& over
   c.outbox_price_after = std::chrono::seconds(r.integer("outbox.price_after_s", 60, 0, 86400));
   c.outbox_price_give_up =
       std::chrono::seconds(r.integer("outbox.price_give_up_s", 86400, 60, 2592000));
+  c.outbox_final_status_after =
+      std::chrono::seconds(r.integer("outbox.final_status_after_s", 3600, 1, 604800));
   c.outbox_pace_window =
       std::chrono::milliseconds(r.integer("outbox.pace_window_ms", 1000, 10, 60000));
   c.voice_fallback_say =

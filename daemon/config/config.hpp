@@ -55,7 +55,7 @@ struct Config {
   int outbox_senders = 8;
   int outbox_rounds = 4;
   int outbox_batch = 64;
-  std::chrono::seconds outbox_lease{60};
+  std::chrono::seconds outbox_lease{25};
   int outbox_max_attempts = 8;
   std::chrono::seconds outbox_reconcile_after{10};
   std::chrono::seconds outbox_reconcile_grace{600};
@@ -63,6 +63,7 @@ struct Config {
   std::chrono::milliseconds outbox_pace_window{1000};
   std::chrono::seconds outbox_price_after{60};  // Twilio's price looked up this long after final
   std::chrono::seconds outbox_price_give_up{86400};
+  std::chrono::seconds outbox_final_status_after{3600};  // lost final callbacks looked up
   std::string voice_fallback_say;  // spoken when a voice plugin fails or overruns
   std::string log_level = "info";
 

@@ -262,6 +262,7 @@ size_t OutboxWorker::reconcileOnce() {
         const twilio::MessageResource& r = found[i].second;
         const int rank = messageStatusRank(r.status);
         t.to_state = rank == 0 ? TG_OUTBOX_ACCEPTED : outboxStateOf(r.status);
+        if (t.to_state == TG_OUTBOX_ACCEPTED) lookUpIfNoFinalStatus(t, now);
         t.twilio_sid = r.sid;
         t.twilio_status = r.status;
         t.status_rank = rank;
@@ -355,11 +356,30 @@ storage::OutboxTransition OutboxWorker::price(const storage::OutboxMessage& m, i
     t.price_check_at_ms = now + std::max(options_.price_after.count(), age);
     return t;
   };
-  if (m.hold_id.empty() || m.currency.empty() || m.twilio_sid.empty()) return t;
+  // Still ACCEPTED: its final status callback never came, and Twilio's resource says instead.
+  const bool lost_final = m.state == TG_OUTBOX_ACCEPTED;
+  const bool reserved = !m.hold_id.empty() && !m.currency.empty();
+  if (m.twilio_sid.empty() || (!lost_final && !reserved)) return t;
   const std::optional<twilio::Credentials> account = account_of_(m);
   if (!account) return later("no Twilio account for " + m.from_number);
   try {
     const twilio::MessageResource r = rest_.fetchMessage(*account, m.twilio_sid);
+    tg_outbox_state state = m.state;
+    if (lost_final) {
+      const int rank = messageStatusRank(r.status);
+      if (rank == 0 || !finalOutboxState(outboxStateOf(r.status))) {
+        return later("Twilio has it as " + ops::untrusted(r.status));
+      }
+      state = t.to_state = outboxStateOf(r.status);
+      t.twilio_status = r.status;
+      t.status_rank = rank;
+      t.error_code = r.error_code.value_or(0);
+      t.error = r.error_message;
+      finals_found.fetch_add(1, std::memory_order_relaxed);
+      spdlog::info("outbox: {} of tenant {}: no final callback came; Twilio has it {}", m.id,
+                   m.tenant_id, r.status);
+      if (!reserved) return t;
+    }
     if (r.price.empty()) return later("Twilio has no price yet");
     const std::optional<int64_t> twilio_micros = sdk::decimalMicros(r.price);
     std::string unit = r.price_unit;
@@ -374,7 +394,7 @@ storage::OutboxTransition OutboxWorker::price(const storage::OutboxMessage& m, i
     }
     const int64_t actual = -*twilio_micros;  // Twilio writes a charge as a negative price
     // What the hold charged: it is settled first if nothing settled it yet.
-    settleHold(m, m.state == TG_OUTBOX_FAILED ? TG_OUTBOX_FAILED : TG_OUTBOX_ACCEPTED);
+    settleHold(m, state == TG_OUTBOX_FAILED ? TG_OUTBOX_FAILED : TG_OUTBOX_ACCEPTED);
     const auto held = store_.holds(m.tenant_id, storage::HoldQuery{.currency = m.currency,
                                                                    .status = TG_HOLD_CAPTURED,
                                                                    .hold_id = m.hold_id,
@@ -442,6 +462,14 @@ storage::OutboxTransition OutboxWorker::send(const storage::OutboxMessage& m) {
     }
     t.error_code = code;
   };
+  // No POST in the second half of the lease: its outcome must be recorded before the lease
+  // runs out, or the message goes UNKNOWN and costs a lookup. Behind a slow Twilio the rest of
+  // a batch waits for a later claim instead (docs/adr/0014).
+  if (tenancy::nowMs() > m.lease_until_ms - options_.lease.count() / 2) {
+    retryLater(0, "not sent: half its lease had passed before its turn (Twilio slow?)");
+    t.now_ms = tenancy::nowMs();
+    return t;
+  }
   const std::optional<twilio::Credentials> account = account_of_(m);
   if (!account) {
     t.error = "no Twilio account to send from " + m.from_number;
@@ -461,6 +489,7 @@ storage::OutboxTransition OutboxWorker::send(const storage::OutboxMessage& m) {
     t.twilio_sid = r.sid;
     t.twilio_status = r.status;
     t.status_rank = messageStatusRank(r.status);
+    lookUpIfNoFinalStatus(t, tenancy::nowMs());
     accepted.fetch_add(1, std::memory_order_relaxed);
   } catch (const twilio::RestError& e) {
     switch (e.kind()) {

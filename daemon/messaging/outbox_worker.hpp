@@ -27,10 +27,10 @@ namespace tollgate::messaging {
 class OutboxWorker {
  public:
   struct Options {
-    std::string owner;  // this daemon, as leases name it
-    std::chrono::milliseconds lease{30'000};
-    uint32_t batch = 64;   // messages claimed per round
-    size_t senders = 8;    // POSTs in flight at once, per round
+    std::string owner;                        // this daemon, as leases name it
+    std::chrono::milliseconds lease{25'000};  // no POST in its second half
+    uint32_t batch = 64;                      // messages claimed per round
+    size_t senders = 8;                       // POSTs in flight at once, per round
     size_t rounds = 1;     // rounds in flight at once (each claims its own batch)
     int max_attempts = 8;  // claims of one message before it fails for good
     std::chrono::milliseconds first_backoff{1'000};
@@ -48,6 +48,9 @@ class OutboxWorker {
     // price_give_up after it was queued (then the estimate stands).
     std::chrono::milliseconds price_after{60'000};
     std::chrono::milliseconds price_give_up{86'400'000};
+    // An ACCEPTED message whose final status callback has not come this long after: its
+    // status (and price) looked up at Twilio, the same way.
+    std::chrono::milliseconds final_status_after{3'600'000};
   };
   // The account a message is sent with (that of the number it is sent from); nullopt: none.
   using AccountOf =
@@ -75,10 +78,15 @@ class OutboxWorker {
   size_t priceOnce();
   // When a message that became final now should have its price looked up.
   int64_t priceCheckAt(int64_t now_ms) const { return now_ms + options_.price_after.count(); }
+  // Marks `t` (to ACCEPTED) to be looked up at Twilio if no final status comes in time.
+  void lookUpIfNoFinalStatus(storage::OutboxTransition& t, int64_t now_ms) const {
+    t.price_state = TG_OUTBOX_PRICE_PENDING;
+    t.price_check_at_ms = now_ms + options_.final_status_after.count();
+  }
 
   std::atomic<uint64_t> accepted{0}, failed{0}, retried{0}, unknown{0}, reclaimed{0};
   std::atomic<uint64_t> reconciled{0}, resent{0};
-  std::atomic<uint64_t> priced{0}, unpriced{0};
+  std::atomic<uint64_t> priced{0}, unpriced{0}, finals_found{0};
 
  private:
   // The outcome of one send, as the transition that records it.

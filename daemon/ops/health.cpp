@@ -170,6 +170,10 @@ void addOpsRoutes(Router& router, Services& svc) {
         counter("tollgate_outbox_priced_total",
                 "Final messages whose price Twilio gave, reconciled with the estimate.",
                 o.priced.load());
+        counter("tollgate_outbox_finals_found_total",
+                "Accepted messages whose final status callback never came, found final at "
+                "Twilio.",
+                o.finals_found.load());
         counter("tollgate_outbox_unpriced_total",
                 "Final messages left at their estimate (nothing reserved, or no price from "
                 "Twilio in time).",

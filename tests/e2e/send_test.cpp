@@ -220,6 +220,44 @@ TEST_F(SendTest, AMessageTwilioFailsAfterAcceptingItIsRefundedByItsPrice) {
   EXPECT_EQ(verify.code, 0) << verify.out << verify.err;
 }
 
+// Twilio's status callbacks never reach the daemon (its public URL leads nowhere): an accepted
+// message is looked up at Twilio once final_status_after_s has passed, takes the final status
+// Twilio holds, and is priced like any other.
+TEST_F(SendTest, AMessageWhoseFinalCallbackIsLostIsLookedUpAtTwilio) {
+  priceSmsAt0079();
+  outbox_config_ = "final_status_after_s = 1\nprice_after_s = 0\n";
+  signed_base_ = "http://127.0.0.1:9";  // nothing listens there: every callback is lost
+  startSim({});
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber, "");
+  const std::string key = issueKey(t);
+  credit(t, 1'000'000);
+  const auto r = send(key, R"({"to": "+14155550111", "body": "no callback"})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id = json(r.body)->getValue<std::string>("id");
+  Poco::JSON::Object::Ptr m;
+  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+       std::chrono::steady_clock::now() < end;) {
+    m = json(http(port_, "GET", "/v1/outbox/" + id, "", bearer(key)).body);
+    if (m->getValue<std::string>("status") == "delivered" && m->has("price_status") &&
+        m->getValue<std::string>("price_status") == "priced") {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(m->getValue<std::string>("status"), "delivered");
+  EXPECT_EQ(m->getValue<std::string>("twilio_status"), "delivered");
+  EXPECT_EQ(m->getValue<std::string>("price_status"), "priced");
+  EXPECT_EQ(m->getValue<int64_t>("twilio_price_micros"), 7900);
+  EXPECT_EQ(wallet(t, "balance_micros"), "992100");
+  EXPECT_EQ(wallet(t, "held_micros"), "0");
+  EXPECT_NE(http(port_, "GET", "/metrics").body.find("tollgate_outbox_finals_found_total 1"),
+            std::string::npos);
+  EXPECT_EQ(simMessages()->getObject(0)->getValue<int>("posts"), 1);
+}
+
 // Twilio refusing the send (here its magic number for an unroutable To) fails the message with
 // Twilio's code and releases what was reserved; nothing is retried.
 TEST_F(SendTest, ASendTwilioRefusesFailsAndReleasesTheReservation) {

@@ -10,6 +10,7 @@
 #include <Poco/Timestamp.h>
 
 #include <atomic>
+#include <thread>
 
 #include "storage/unit.hpp"
 #include "support/scripted_server.hpp"
@@ -223,6 +224,36 @@ TEST_F(OutboxWorkerTest, AnotherDaemonsExpiredLeaseIsReclaimedAsUnknown) {
   EXPECT_EQ(worker_->reclaimed.load(), 1u);
   EXPECT_EQ(stored("om_1").state, TG_OUTBOX_UNKNOWN);
   EXPECT_EQ(posts(), 0u);
+}
+
+// Behind a slow Twilio (here 2.5 s an answer, one POST at a time), a message whose turn comes
+// in the second half of its lease is not POSTed: it goes back to the queue, so no outcome is
+// left to land after the lease ran out.
+TEST_F(OutboxWorkerTest, NoMessageIsPostedInTheSecondHalfOfItsLease) {
+  options_.lease = std::chrono::seconds(4);
+  options_.senders = 1;
+  std::atomic<int> n{0};
+  serve([&](const std::string& request) {
+    if (request.rfind("POST ", 0) == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // the slow Twilio
+    }
+    return ScriptedServer::Reply{
+        reply(201, accepted("SM" + std::string(31, 'd') + std::to_string(n.fetch_add(1) % 10)))};
+  });
+  for (int i = 0; i < 3; ++i) enqueue("om_" + std::to_string(i));
+  EXPECT_EQ(worker_->runOnce(), 3u);
+  EXPECT_EQ(posts(), 1u);
+  int accepted_now = 0, queued = 0;
+  for (int i = 0; i < 3; ++i) {
+    const OutboxMessage m = stored("om_" + std::to_string(i));
+    if (m.state == TG_OUTBOX_ACCEPTED) ++accepted_now;
+    if (m.state == TG_OUTBOX_QUEUED) {
+      ++queued;
+      EXPECT_NE(m.error.find("half its lease"), std::string::npos) << m.error;
+    }
+  }
+  EXPECT_EQ(accepted_now, 1);
+  EXPECT_EQ(queued, 2);
 }
 
 // Twilio answers after this daemon's lease ran out (it stalled; another round made the message
