@@ -56,6 +56,12 @@ struct Dialect {
   // when the write transaction already excludes every other writer (SQLite).
   std::string lock_rows;
 
+  // Written after "FROM outbox" in the claims' reads of due messages, to make the engine read
+  // them through the partial index outbox_due. SQLite, without statistics, takes
+  // outbox_by_state (state = 1) and sorts every queued row for each claim (" INDEXED BY
+  // outbox_due"); PostgreSQL's planner has statistics and needs no hint ("").
+  std::string outbox_due_index;
+
   // Bounds the waits (for locks, mostly) of a write transaction, so that it gives up at the
   // call's deadline instead of running past it: this prefix, completed with a number of
   // milliseconds, runs right before the BEGIN when wait_limit_before_begin (SQLite's

@@ -203,7 +203,8 @@ void SqlStore::outboxClaim(const sdk::CallContext& ctx, int64_t now_ms, int64_t 
   // The due rows are chosen once, in a materialised CTE: a subquery in the UPDATE's WHERE may
   // be run again by PostgreSQL (and with SKIP LOCKED then choose more rows than its LIMIT).
   const std::string sql =
-      cat({"WITH due AS MATERIALIZED (SELECT id FROM outbox WHERE state = 1 AND "
+      cat({"WITH due AS MATERIALIZED (SELECT id FROM outbox", dialect_.outbox_due_index,
+           " WHERE state = 1 AND "
            "next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms, id LIMIT ",
            std::to_string(limit), skip,
            ") UPDATE outbox SET state = 2, lease_owner = ?, lease_until_ms = ?, "
@@ -249,11 +250,12 @@ void SqlStore::outboxClaimPaced(const sdk::CallContext& ctx, const tg_outbox_cla
     std::set<std::string> skipped;        // senders another claim is scheduling
     size_t read = 0;
     while (rows.size() < c.limit && read < kMaxScheduledPerClaim) {
-      const Rows due =
-          x.query(cat({"SELECT id, from_number, pace_us, slot_us FROM outbox WHERE state = 1 AND "
-                       "next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms, id LIMIT ",
-                       std::to_string(c.limit - rows.size()), skip}),
-                  {c.now_ms});
+      const Rows due = x.query(
+          cat({"SELECT id, from_number, pace_us, slot_us FROM outbox", dialect_.outbox_due_index,
+               " WHERE state = 1 AND "
+               "next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms, id LIMIT ",
+               std::to_string(c.limit - rows.size()), skip}),
+          {c.now_ms});
       if (due.empty()) break;
       read += due.size();
       // Senders this batch schedules that this claim holds no row of yet: created if new, then

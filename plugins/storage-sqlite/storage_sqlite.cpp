@@ -75,6 +75,7 @@ storage_sql::Dialect sqliteDialect(int64_t busy_timeout_ms) {
   d.begin_write = "BEGIN IMMEDIATE";
   d.migration_lock = "";  // BEGIN IMMEDIATE already excludes every other writer
   d.lock_rows = "";       // likewise
+  d.outbox_due_index = " INDEXED BY outbox_due";  // see sql_dialect.hpp
   d.wait_limit_prefix = "PRAGMA busy_timeout = ";
   d.wait_limit_before_begin = true;  // BEGIN IMMEDIATE itself waits for the write lock
   d.serialize_writes = true;  // writers of this process queue in-process, not in busy_timeout
