@@ -70,6 +70,19 @@ class SendFixture : public WebhookFixture {
     }
     return m;
   }
+  // The message once it has `price_status` `want` (polled within a generous bound), or as it
+  // is then.
+  Poco::JSON::Object::Ptr outboxPriced(const std::string& key, const std::string& id,
+                                       const std::string& want = "priced") {
+    Poco::JSON::Object::Ptr m;
+    for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+         std::chrono::steady_clock::now() < end;) {
+      m = json(http(port_, "GET", "/v1/outbox/" + id, "", bearer(key)).body);
+      if (m->has("price_status") && m->getValue<std::string>("price_status") == want) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return m;
+  }
   Poco::JSON::Array::Ptr simMessages() {
     return json(http(sim_port_, "GET", "/sim/messages").body)->getArray("messages");
   }

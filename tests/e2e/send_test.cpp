@@ -160,13 +160,7 @@ TEST_F(SendTest, TwiliosPriceIsReconciledWithTheEstimateOnceFinal) {
   const auto r = send(key, R"({"to": "+14155550111", "body": ")" + std::string(161, 'a') + "\"}");
   ASSERT_EQ(r.status, 202) << r.body;
   const std::string id = json(r.body)->getValue<std::string>("id");
-  Poco::JSON::Object::Ptr m;
-  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-       std::chrono::steady_clock::now() < end;) {
-    m = json(http(port_, "GET", "/v1/outbox/" + id, "", bearer(key)).body);
-    if (m->has("price_status") && m->getValue<std::string>("price_status") != "pending") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const Poco::JSON::Object::Ptr m = outboxPriced(key, id);
   EXPECT_EQ(m->getValue<std::string>("status"), "delivered");
   ASSERT_TRUE(m->has("price_status")) << "never asked for Twilio's price";
   EXPECT_EQ(m->getValue<std::string>("price_status"), "priced");
@@ -199,13 +193,7 @@ TEST_F(SendTest, AMessageTwilioFailsAfterAcceptingItIsRefundedByItsPrice) {
   int64_t expected = 1'000'000;
   std::set<std::string> outcomes;
   for (const std::string& id : ids) {
-    Poco::JSON::Object::Ptr m;
-    for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-         std::chrono::steady_clock::now() < end;) {
-      m = json(http(port_, "GET", "/v1/outbox/" + id, "", bearer(key)).body);
-      if (m->has("price_status") && m->getValue<std::string>("price_status") == "priced") break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    const Poco::JSON::Object::Ptr m = outboxPriced(key, id);
     const std::string status = m->getValue<std::string>("status");
     outcomes.insert(status);
     ASSERT_TRUE(status == "failed" || status == "undelivered") << status;
@@ -237,16 +225,7 @@ TEST_F(SendTest, AMessageWhoseFinalCallbackIsLostIsLookedUpAtTwilio) {
   const auto r = send(key, R"({"to": "+14155550111", "body": "no callback"})");
   ASSERT_EQ(r.status, 202) << r.body;
   const std::string id = json(r.body)->getValue<std::string>("id");
-  Poco::JSON::Object::Ptr m;
-  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-       std::chrono::steady_clock::now() < end;) {
-    m = json(http(port_, "GET", "/v1/outbox/" + id, "", bearer(key)).body);
-    if (m->getValue<std::string>("status") == "delivered" && m->has("price_status") &&
-        m->getValue<std::string>("price_status") == "priced") {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const Poco::JSON::Object::Ptr m = outboxPriced(key, id);  // priced once found final
   EXPECT_EQ(m->getValue<std::string>("status"), "delivered");
   EXPECT_EQ(m->getValue<std::string>("twilio_status"), "delivered");
   EXPECT_EQ(m->getValue<std::string>("price_status"), "priced");
