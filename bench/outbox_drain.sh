@@ -22,6 +22,7 @@
 # QUEUED [0]: with more than MESSAGES, copies of a queued message are added straight to the
 # outbox table until QUEUED are waiting (no hold each: the issue's "RSS with 1,000,000 queued"),
 # and the drain is timed for DRAIN_FOR [60] s only (the copies are not checked after),
+# PRICED [1] (0: no pricing plugin, so no hold to reserve or capture: what the holds cost),
 # BUILD_DIR [build], OUT [/tmp/tollgate-drain-DATE.txt], KEEP [0] (1: keep the scratch dir).
 # Installs what it lacks (wrk, bc, sqlite3, PostgreSQL 15) with apt-get, as webhook_bench.sh does.
 set -euo pipefail
@@ -35,6 +36,7 @@ BATCH=${BATCH:-256}
 ROUNDS=${ROUNDS:-4}
 SENDER_SPS=${SENDER_SPS:-1000000}
 QUEUED=${QUEUED:-0}
+PRICED=${PRICED:-1}
 DRAIN_FOR=${DRAIN_FOR:-60}
 STORAGES=${STORAGES:-sqlite postgres}
 DURATION=${DURATION:-20}
@@ -74,7 +76,7 @@ trap cleanup EXIT
 
 {
   echo "# bench/outbox_drain.sh, $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "command:  $0 (MESSAGES=$MESSAGES SENDERS=$SENDERS BATCH=$BATCH ROUNDS=$ROUNDS DURATION=$DURATION)"
+  echo "command:  $0 (MESSAGES=$MESSAGES SENDERS=$SENDERS BATCH=$BATCH ROUNDS=$ROUNDS SENDER_SPS=$SENDER_SPS PRICED=$PRICED DURATION=$DURATION)"
   echo "machine:  $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/^Mem:/{print $2}') GiB"
   echo "tree:     $(git rev-parse --short HEAD)$(git status --porcelain --untracked-files=no -- daemon plugins | grep -q . && echo ' (uncommitted changes)'), $(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt") build"
 } | tee "$OUT" >&2
@@ -160,8 +162,10 @@ run_storage() {
   cp -r "$ROOT/conf/plugins.d" "$DIR/"
   printf '%s\n' "$TOKEN" >"$DIR/twilio-token"
   (umask 077 && openssl rand -hex 32 >"$DIR/token.key")
-  sed -i -e 's/^enabled = false/enabled = true/' -e "s|^table = .*|table = $ROOT/conf/prices.csv|" \
-    "$DIR/plugins.d/pricing-static.ini"
+  if [ "$PRICED" = 1 ]; then
+    sed -i -e 's/^enabled = false/enabled = true/' -e "s|^table = .*|table = $ROOT/conf/prices.csv|" \
+      "$DIR/plugins.d/pricing-static.ini"
+  fi
   if [ "$storage" = postgres ]; then
     DB=bench_drain
     psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "create database $DB" >/dev/null

@@ -17,6 +17,7 @@
 #include "messaging/send_holds.hpp"
 #include "messaging/status_rank.hpp"
 #include "ops/untrusted.hpp"
+#include "storage/unit.hpp"
 #include "tenancy/tenants.hpp"
 
 namespace tollgate::messaging {
@@ -25,6 +26,7 @@ namespace {
 constexpr uint32_t kReclaimPerRound = 256;
 constexpr uint32_t kPricePerRound = 256;  // prices looked up per lead round, at most
 constexpr uint32_t kReconcilePerRound = 64;
+constexpr size_t kHoldsPerUnit = 32;          // holds settled by one unit (ABI 1.12)
 constexpr int kLookupPage = 50;               // the newest messages of one sender to one recipient
 constexpr int64_t kClockSkewMs = 5'000;       // between this host's clock and Twilio's
 constexpr int64_t kReconcileEveryMs = 2'000;  // rounds that look UNKNOWN messages up
@@ -38,6 +40,11 @@ std::optional<int64_t> twilioDateMs(const std::string& text) {
   }
   when.makeUTC(tzd);
   return when.timestamp().epochMicroseconds() / 1000;
+}
+
+// The description of a send's charge.
+std::string holdDescription(const storage::OutboxMessage& m) {
+  return fmt::format("SMS to {}, {} segment(s)", m.to_number, m.segments);
 }
 
 std::vector<std::string> lines(const std::string& text) {
@@ -175,8 +182,62 @@ size_t OutboxWorker::round(bool lead) {
                           now->state == TG_OUTBOX_FAILED ? TG_OUTBOX_FAILED : TG_OUTBOX_ACCEPTED);
     }
   }
-  inParallel(settle.size(), [&](size_t i) { settleHold(*settle[i].first, settle[i].second); });
+  settleHolds(settle);
   return batch.size();
+}
+
+// The holds of a round's messages, settled together: with storage that settles holds in units
+// (ABI 1.12), a unit of up to kHoldsPerUnit of one tenant's, all the units at once, so that
+// they share commits and nothing is read first; otherwise, or when a unit fails, or for a
+// message whose reserved amount is not on its record, one at a time (settleHold).
+void OutboxWorker::settleHolds(
+    const std::vector<std::pair<const storage::OutboxMessage*, tg_outbox_state>>& settle) {
+  std::vector<size_t> each;
+  std::map<std::string, std::vector<size_t>> by_tenant;
+  for (size_t i = 0; i < settle.size(); ++i) {
+    const auto& [m, to] = settle[i];
+    if (m->hold_id.empty() || m->currency.empty()) continue;
+    if (to != TG_OUTBOX_ACCEPTED && to != TG_OUTBOX_FAILED) continue;
+    if (store_.settlesHoldsInUnits() && m->estimate_micros > 0) {
+      by_tenant[m->tenant_id].push_back(i);
+    } else {
+      each.push_back(i);
+    }
+  }
+  std::vector<std::vector<size_t>> units;
+  for (const auto& [tenant, of_tenant] : by_tenant) {
+    for (size_t k = 0; k < of_tenant.size(); k += kHoldsPerUnit) {
+      units.emplace_back(of_tenant.begin() + k,
+                         of_tenant.begin() + std::min(k + kHoldsPerUnit, of_tenant.size()));
+    }
+  }
+  std::mutex each_mu;
+  inParallel(units.size(), [&](size_t u) {
+    const std::vector<size_t>& members = units[u];
+    const int64_t now = tenancy::nowMs();
+    storage::Unit unit(settle[members.front()].first->tenant_id);
+    for (const size_t i : members) {
+      const auto& [m, to] = settle[i];
+      unit.settleHold(sendHoldSettlement(m->id, m->hold_id, m->currency, to == TG_OUTBOX_ACCEPTED,
+                                         m->estimate_micros, holdDescription(*m), now));
+    }
+    try {
+      const storage::UnitResult r = store_.apply(unit);
+      for (size_t k = 0; k < members.size(); ++k) {
+        if (r.result(k) != TG_UNIT_MISSING) continue;
+        const storage::OutboxMessage& m = *settle[members[k]].first;
+        spdlog::warn("outbox: {} of tenant {}: its hold {} does not exist", m.id, m.tenant_id,
+                     m.hold_id);
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("outbox: {} hold(s) of tenant {} not settled together ({}); one at a time",
+                   members.size(), unit.tenantId(), e.what());
+      std::lock_guard lock(each_mu);
+      each.insert(each.end(), members.begin(), members.end());
+    }
+  });
+  inParallel(each.size(),
+             [&](size_t k) { settleHold(*settle[each[k]].first, settle[each[k]].second); });
 }
 
 void OutboxWorker::inParallel(size_t count, const std::function<void(size_t)>& job) const {
@@ -342,6 +403,12 @@ storage::OutboxTransition OutboxWorker::price(const storage::OutboxMessage& m, i
                               .price_state = TG_OUTBOX_UNPRICED,
                               .price_micros = 0,
                               .price_check_at_ms = 0};
+  // The estimate stands: what the hold reserved is charged, if nothing settled it yet (a
+  // final callback normally has, or the worker when it recorded Twilio's answer).
+  const auto estimateStands = [&] {
+    settleHold(m, t.to_state == TG_OUTBOX_FAILED ? TG_OUTBOX_FAILED : TG_OUTBOX_ACCEPTED);
+    return t;
+  };
   const auto later = [&](const std::string& why) {
     const int64_t age = now - m.created_at_ms;
     if (age >= options_.price_give_up.count()) {
@@ -349,7 +416,7 @@ storage::OutboxTransition OutboxWorker::price(const storage::OutboxMessage& m, i
           "outbox: {} of tenant {}: no price from Twilio after {} s ({}); the estimate "
           "of {} micros stands",
           m.id, m.tenant_id, age / 1000, why, m.estimate_micros);
-      return t;
+      return estimateStands();
     }
     // Again after as long as it has waited so far: a handful of looks in all.
     t.price_state = TG_OUTBOX_PRICE_PENDING;
@@ -390,7 +457,7 @@ storage::OutboxTransition OutboxWorker::price(const storage::OutboxMessage& m, i
           "outbox: {} of tenant {}: Twilio's price '{} {}' is not one to reconcile "
           "with {}; the estimate stands",
           m.id, m.tenant_id, ops::untrusted(r.price), ops::untrusted(r.price_unit), m.currency);
-      return t;
+      return estimateStands();
     }
     const int64_t actual = -*twilio_micros;  // Twilio writes a charge as a negative price
     // What the hold charged: it is settled first if nothing settled it yet.
@@ -420,7 +487,7 @@ storage::OutboxTransition OutboxWorker::price(const storage::OutboxMessage& m, i
     if (e.kind() == twilio::RestError::Kind::kRejected && e.error().http_status == 404) {
       spdlog::warn("outbox: {} of tenant {}: Twilio has no message {}; the estimate stands", m.id,
                    m.tenant_id, m.twilio_sid);
-      return t;
+      return estimateStands();
     }
     return later(e.what());
   } catch (const std::exception& e) {
@@ -433,7 +500,7 @@ storage::OutboxTransition OutboxWorker::price(const storage::OutboxMessage& m, i
 void OutboxWorker::settleHold(const storage::OutboxMessage& m, tg_outbox_state to) {
   if (to != TG_OUTBOX_ACCEPTED && to != TG_OUTBOX_FAILED) return;
   settleSendHold(store_, m.tenant_id, m.id, m.hold_id, m.currency, to == TG_OUTBOX_ACCEPTED,
-                 fmt::format("SMS to {}, {} segment(s)", m.to_number, m.segments));
+                 holdDescription(m));
 }
 
 storage::OutboxTransition OutboxWorker::send(const storage::OutboxMessage& m) {

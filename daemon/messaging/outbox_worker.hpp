@@ -95,6 +95,8 @@ class OutboxWorker {
   storage::OutboxTransition price(const storage::OutboxMessage& m, int64_t now);
   std::chrono::milliseconds backoff(int attempts) const;
   void settleHold(const storage::OutboxMessage& m, tg_outbox_state to);
+  void settleHolds(
+      const std::vector<std::pair<const storage::OutboxMessage*, tg_outbox_state>>& settle);
   // job(0..count), on up to `senders` threads at once (this one included).
   void inParallel(size_t count, const std::function<void(size_t)>& job) const;
   void run(bool lead);

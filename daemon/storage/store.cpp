@@ -511,10 +511,9 @@ tg_ledger_query ledgerQueryOf(const LedgerQuery& q) {
   setCode(out.currency, q.currency);
   return out;
 }
-}  // namespace
 
-HoldResult Store::applyHold(std::string_view tenant_id, const HoldRequest& r) {
-  TG_STORE_REQUIRE_14(hold_apply);
+// The ABI's view of a hold request; borrows r's strings.
+tg_hold_request holdRequest(const HoldRequest& r) {
   tg_hold_request req{.struct_size = sizeof(tg_hold_request),
                       .action = r.action,
                       .currency = {},
@@ -528,6 +527,14 @@ HoldResult Store::applyHold(std::string_view tenant_id, const HoldRequest& r) {
                       .country = {}};
   setCode(req.currency, r.currency);
   setCode(req.country, r.country);
+  return req;
+}
+
+}  // namespace
+
+HoldResult Store::applyHold(std::string_view tenant_id, const HoldRequest& r) {
+  TG_STORE_REQUIRE_14(hold_apply);
+  const tg_hold_request req = holdRequest(r);
   tg_hold_result out{};
   out.struct_size = sizeof(out);
   invoke("hold_apply", tenant_id,
@@ -866,6 +873,11 @@ bool Store::hasOutbox() const {
 
 bool Store::takesOutboxStatus() const { return hasOutbox() && plugin_.abiMinor() >= 9; }
 
+bool Store::settlesHoldsInUnits() const {
+  return appliesUnits() && TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, hold_apply) &&
+         vt_->hold_apply != nullptr && plugin_.abiMinor() >= 12;
+}
+
 bool Store::pricesMessages() const {
   return hasOutbox() && TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, outbox_price_due) &&
          vt_->outbox_price_due != nullptr && plugin_.abiMinor() >= 11;
@@ -1122,7 +1134,7 @@ UnitResult Store::apply(const Unit& unit) {
   // the addresses of what they hold.
   std::deque<std::variant<tg_idempotency_row, tg_idempotency_completion, tg_message_row,
                           tg_call_row, tg_status_change, tg_recording_change, tg_optout_change,
-                          tg_usage_row, tg_outbox_row, tg_outbox_transition>>
+                          tg_usage_row, tg_outbox_row, tg_outbox_transition, tg_hold_request>>
       args;
   UnitResult result;
   result.results.assign(unit.ops().size(), TG_UNIT_UNCHANGED);
@@ -1169,6 +1181,8 @@ UnitResult Store::apply(const Unit& unit) {
             return &std::get<tg_outbox_row>(args.emplace_back(outboxRow(a)));
           } else if constexpr (std::is_same_v<A, OutboxTransition>) {
             return &std::get<tg_outbox_transition>(args.emplace_back(transitionRow(a)));
+          } else if constexpr (std::is_same_v<A, HoldRequest>) {
+            return &std::get<tg_hold_request>(args.emplace_back(holdRequest(a)));
           } else {
             return &std::get<tg_optout_change>(
                 args.emplace_back(tg_optout_change{.struct_size = sizeof(tg_optout_change),
@@ -1320,6 +1334,15 @@ void Store::applyEachAfterClaim(const Unit& unit, UnitResult& result) {
         throw StorageError(TG_ERR_UNSUPPORTED,
                            "the outbox needs a storage plugin with units (ABI 1.3) and the "
                            "outbox (ABI 1.8)");
+      case TG_UNIT_HOLD:
+        if (std::get<HoldRequest>(op.args).action == TG_HOLD_RESERVE) {
+          throw StorageError(TG_ERR_INVALID_ARGUMENT,
+                             "unit: a unit captures or releases holds; reserve with hold_apply");
+        }
+        out = missingIfNotFound([&] {
+          return applyHold(tenant, std::get<HoldRequest>(op.args)).outcome == TG_APPLY_APPLIED;
+        });
+        break;
       default:
         throw StorageError(TG_ERR_INTERNAL, fmt::format("unit: unknown operation {}", op.kind));
     }

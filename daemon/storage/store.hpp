@@ -402,6 +402,8 @@ class Store {
   bool hasOutbox() const;
   // ABI 1.9: whether units can record a status Twilio reported (Unit::setOutboxStatus).
   bool takesOutboxStatus() const;
+  // ABI 1.12: whether units can settle holds (Unit::settleHold).
+  bool settlesHoldsInUnits() const;
   // ABI 1.10: whether claims keep each sender to its pace (outbox_claim_paced); without it,
   // claimOutbox takes due messages whatever their pace.
   bool pacesSenders() const;

@@ -58,7 +58,7 @@ class Unit {
   struct Op {
     tg_unit_op_kind kind = 0;
     std::variant<IdempotencyRecord, Completion, Message, Call, StatusChange, RecordingChange,
-                 OptOutChange, Usage, OutboxMessage, OutboxTransition>
+                 OptOutChange, Usage, OutboxMessage, OutboxTransition, HoldRequest>
         args;
   };
 
@@ -85,6 +85,9 @@ class Unit {
   // from_states but not by the lease's owner. TG_UNIT_UNCHANGED: not in from_states;
   // TG_UNIT_MISSING: no such message.
   Index setOutboxStatus(OutboxTransition t) { return add(TG_UNIT_OUTBOX_STATUS, std::move(t)); }
+  // ABI 1.12 (Store::settlesHoldsInUnits): a hold captured or released with the unit.
+  // TG_UNIT_UNCHANGED: settled already (or expired); TG_UNIT_MISSING: no such hold.
+  Index settleHold(HoldRequest h) { return add(TG_UNIT_HOLD, std::move(h)); }
 
   const std::string& tenantId() const { return tenant_id_; }
   const std::vector<Op>& ops() const { return ops_; }

@@ -114,7 +114,9 @@ tg_hold_result applyHold(LedgerTx& tx, const std::string& tenant, const HoldOp& 
   if (h && h->currency != op.currency) h.reset();  // another wallet's: not in this one
   if (!h) {
     // The sweeper's own action finds what another sweeper or a capture left: nothing to do.
-    if (op.action == HoldOp::kExpire) return answer(TG_APPLY_HOLD_NOT_ACTIVE, StoredHold{});
+    if (op.action == HoldOp::kExpire || op.missing_ok) {
+      return answer(TG_APPLY_HOLD_NOT_ACTIVE, StoredHold{});
+    }
     throw sdk::Error(TG_ERR_NOT_FOUND, cat({kOp, ": tenant '", tenant, "' has no hold '",
                                             op.hold_id, "' in its ", op.currency, " wallet"}));
   }

@@ -311,8 +311,7 @@ void runLedgerBatch(SqlExec& x, const Dialect& d, std::vector<std::shared_ptr<Ow
           u->results[i] = TG_UNIT_CHANGED;
         } else {
           u->holds[i] = applyHold(tx, u->tenant, std::get<HoldOp>(u->ops[i]));
-          u->results[i] =
-              u->holds[i].outcome == TG_APPLY_APPLIED ? TG_UNIT_CHANGED : TG_UNIT_UNCHANGED;
+          u->results[i] = holdUnitResult(u->holds[i]);
         }
       }
     } catch (const sdk::Error& e) {

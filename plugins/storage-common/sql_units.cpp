@@ -53,6 +53,8 @@ std::string_view kindName(tg_unit_op_kind kind) {
       return "outbox_add";
     case TG_UNIT_OUTBOX_STATUS:
       return "outbox_status";
+    case TG_UNIT_HOLD:
+      return "hold";
     default:
       return "unknown";
   }
@@ -193,6 +195,17 @@ std::shared_ptr<OwnedUnit> checkedUnit(const sdk::CallContext& ctx, const tg_uni
         u.ops.emplace_back(
             checkedOutboxTransition(op, u.tenant, argsOf<tg_outbox_transition>(op, o), false));
         break;
+      case TG_UNIT_HOLD: {
+        if (o.args == nullptr) invalid(op, "args", "missing");
+        const auto& req = *static_cast<const tg_hold_request*>(o.args);
+        if (req.action == TG_HOLD_RESERVE) {
+          invalid(op, "action", "a unit captures or releases holds; reserve with hold_apply");
+        }
+        HoldOp h = checkedHoldOp(op, req);
+        h.missing_ok = true;
+        u.ops.emplace_back(std::move(h));
+        break;
+      }
       default:
         throw sdk::Error(TG_ERR_UNSUPPORTED, cat({op, ": operation kind ", std::to_string(o.kind),
                                                   " is not known to this plugin"}));
@@ -317,7 +330,7 @@ void applyOps(SqlExec& x, const Dialect& d, OwnedUnit& u) {
             [&](const HoldOp& h) -> int32_t {
               SqlLedgerTx tx(x, d);
               u.holds[i] = applyHold(tx, u.tenant, h);
-              return u.holds[i].outcome == TG_APPLY_APPLIED ? TG_UNIT_CHANGED : TG_UNIT_UNCHANGED;
+              return holdUnitResult(u.holds[i]);
             },
             [&](const UsageDoneOp& o) -> int32_t {
               x.query(kUsageDoneSql, {u.tenant, o.key});

@@ -117,9 +117,17 @@ struct HoldOp {
   int64_t expires_at_ms = 0;
   int64_t now_ms = 0;
   std::string country;  // CAPTURE: the entry's (ABI 1.6)
+  // TG_UNIT_HOLD (ABI 1.12): a hold that does not exist is an answer (status 0), not an error.
+  bool missing_ok = false;
 };
 // Checks and copies a hold_apply request (TG_ERR_INVALID_ARGUMENT naming the field).
 HoldOp checkedHoldOp(std::string_view op, const tg_hold_request& req);
+// What a hold action did, as a unit operation's result: TG_UNIT_CHANGED if it applied,
+// TG_UNIT_MISSING if the hold does not exist (status 0), else TG_UNIT_UNCHANGED.
+inline int32_t holdUnitResult(const tg_hold_result& r) {
+  if (r.outcome == TG_APPLY_APPLIED) return TG_UNIT_CHANGED;
+  return r.status == 0 ? TG_UNIT_MISSING : TG_UNIT_UNCHANGED;
+}
 
 // The order in which transactions lock wallets (commitEach sorts its batch by it, hold_expire
 // its holds): one order for all, so two transactions never wait for each other's wallets.

@@ -237,6 +237,37 @@ TEST_F(SendTest, AMessageWhoseFinalCallbackIsLostIsLookedUpAtTwilio) {
   EXPECT_EQ(simMessages()->getObject(0)->getValue<int>("posts"), 1);
 }
 
+// The worker charges the hold as soon as it records Twilio's answer (with the round's other
+// holds, in units of work): no status callback, no price lookup needed.
+TEST_F(SendTest, TheHoldIsChargedWhenTheWorkerRecordsTwiliosAnswer) {
+  priceSmsAt0079();
+  signed_base_ = "http://127.0.0.1:9";  // nothing listens there: every callback is lost
+  startSim({});
+  start();
+  waitReady();
+  const std::string t = createTenant("Acme");
+  attach(t, kNumber, "");
+  const std::string key = issueKey(t);
+  credit(t, 1'000'000);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    const auto r = send(key, R"({"to": "+1415555011)" + std::to_string(i) + R"(", "body": "hi"})");
+    ASSERT_EQ(r.status, 202) << r.body;
+    ids.push_back(json(r.body)->getValue<std::string>("id"));
+  }
+  for (const std::string& id : ids) {
+    EXPECT_EQ(outboxOnce(key, id, "accepted")->getValue<std::string>("status"), "accepted");
+  }
+  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+       wallet(t, "held_micros") != "0" && std::chrono::steady_clock::now() < end;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(wallet(t, "held_micros"), "0");
+  EXPECT_EQ(wallet(t, "balance_micros"), std::to_string(1'000'000 - 3 * 7900));
+  const auto verify = ctl({"ledger", "verify"});
+  EXPECT_EQ(verify.code, 0) << verify.out << verify.err;
+}
+
 // Twilio refusing the send (here its magic number for an unroutable To) fails the message with
 // Twilio's code and releases what was reserved; nothing is retried.
 TEST_F(SendTest, ASendTwilioRefusesFailsAndReleasesTheReservation) {

@@ -31,6 +31,9 @@ class StorageTest : public ::testing::TestWithParam<std::string> {
   void TearDown() override;
 
   bool isPostgres() const { return GetParam() == "postgres"; }
+  // A plugin without unit_apply: the daemon makes each operation its own call, which is not
+  // atomic (docs/abi-policy.md).
+  bool withoutUnitApply() const { return GetParam() == "sqlite_without_units"; }
   storage::Store& store() { return *store_; }
 
   // The backend's plugin loaded once more, in a host of its own, as a second daemon sharing the

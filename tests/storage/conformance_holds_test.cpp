@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "conformance_fixture.hpp"
+#include "storage/unit.hpp"
 
 namespace tollgate::testing {
 namespace {
@@ -153,6 +154,128 @@ TEST_P(HoldsTest, BadHoldRequestsAreRefusedNamingTheField) {
             }),
             TG_ERR_NOT_FOUND);
   EXPECT_EQ(held(), 100);  // nothing of the refused requests stuck
+  expectConsistent("tn_a");
+}
+
+// ABI 1.12: holds captured and released inside a unit (TG_UNIT_HOLD), many in one: each op
+// says what it did, a hold that does not exist is MISSING rather than a failure, and a repeat
+// changes nothing.
+TEST_P(HoldsTest, AUnitSettlesManyHoldsAndSaysWhatEachDid) {
+  apply("tn_a", "topup", {1000});
+  ASSERT_EQ(reserve("h1", 300).outcome, TG_APPLY_APPLIED);
+  ASSERT_EQ(reserve("h2", 200).outcome, TG_APPLY_APPLIED);
+  ASSERT_EQ(reserve("h3", 100).outcome, TG_APPLY_APPLIED);
+  ASSERT_EQ(release("h3").outcome, TG_APPLY_APPLIED);
+  const auto settle = [](tg_hold_action action, const std::string& id, int64_t amount) {
+    return HoldRequest{.action = action,
+                       .currency = "USD",
+                       .hold_id = id,
+                       .amount_micros = amount,
+                       .kind = TG_ENTRY_SMS_USAGE,
+                       .reference = "ref-" + id,
+                       .description = "settled " + id,
+                       .expires_at_ms = 0,
+                       .now_ms = kT0 + 10,
+                       .country = "US"};
+  };
+  storage::Unit unit("tn_a");
+  unit.settleHold(settle(TG_HOLD_CAPTURE, "h1", 300));
+  unit.settleHold(settle(TG_HOLD_RELEASE, "h2", 0));
+  unit.settleHold(settle(TG_HOLD_CAPTURE, "h3", 100));  // released already
+  unit.settleHold(settle(TG_HOLD_CAPTURE, "nope", 50));
+  const storage::UnitResult r = store().apply(unit);
+  EXPECT_FALSE(r.duplicate);
+  EXPECT_EQ(r.results, (std::vector<int32_t>{TG_UNIT_CHANGED, TG_UNIT_CHANGED, TG_UNIT_UNCHANGED,
+                                             TG_UNIT_MISSING}));
+  EXPECT_EQ(stored("h1").status, TG_HOLD_CAPTURED);
+  EXPECT_EQ(stored("h1").captured_micros, 300);
+  EXPECT_EQ(stored("h2").status, TG_HOLD_RELEASED);
+  EXPECT_EQ(stored("h3").status, TG_HOLD_RELEASED);
+  EXPECT_EQ(balance("tn_a"), 700);
+  EXPECT_EQ(held(), 0);
+  const auto entries = allEntries("tn_a");
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries.back().kind, TG_ENTRY_SMS_USAGE);
+  EXPECT_EQ(entries.back().amount_micros, -300);
+  EXPECT_EQ(entries.back().idempotency_key, "h1");
+  EXPECT_EQ(entries.back().reference, "ref-h1");
+  EXPECT_EQ(entries.back().description, "settled h1");
+
+  // Again: nothing changes.
+  EXPECT_EQ(store().apply(unit).results,
+            (std::vector<int32_t>{TG_UNIT_UNCHANGED, TG_UNIT_UNCHANGED, TG_UNIT_UNCHANGED,
+                                  TG_UNIT_MISSING}));
+  EXPECT_EQ(allEntries("tn_a").size(), 2u);
+
+  // A unit does not reserve; a capture above its hold fails its whole unit.
+  ASSERT_EQ(reserve("h4", 100).outcome, TG_APPLY_APPLIED);
+  ASSERT_EQ(reserve("h5", 100).outcome, TG_APPLY_APPLIED);
+  std::string msg;
+  storage::Unit reserving("tn_a");
+  reserving.settleHold(settle(TG_HOLD_RESERVE, "h6", 10));
+  EXPECT_EQ(statusOf([&] { store().apply(reserving); }, &msg), TG_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(msg.find("reserve"), std::string::npos) << msg;
+  if (!withoutUnitApply()) {  // applied one operation at a time, h4's capture would stay
+    storage::Unit bad("tn_a");
+    bad.settleHold(settle(TG_HOLD_CAPTURE, "h4", 100));
+    bad.settleHold(settle(TG_HOLD_CAPTURE, "h5", 101));
+    EXPECT_EQ(statusOf([&] { store().apply(bad); }, &msg), TG_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(msg.find("amount_micros"), std::string::npos) << msg;
+    EXPECT_EQ(stored("h4").status, TG_HOLD_ACTIVE);
+    EXPECT_EQ(held(), 200);
+  }
+  EXPECT_EQ(balance("tn_a"), 700);
+  expectConsistent("tn_a");
+}
+
+// Units of captures from many threads at once (committed together, in the ledger's batches
+// where the backend has them), some of them of the same holds: each hold is charged once.
+TEST_P(HoldsTest, ConcurrentUnitsOfCapturesChargeEachHoldOnce) {
+  constexpr int kThreads = 8, kHolds = 64, kPerUnit = 16;
+  apply("tn_a", "topup", {1'000'000});
+  for (int i = 0; i < kHolds; ++i) {
+    ASSERT_EQ(reserve("c" + std::to_string(i), 100 + i).outcome, TG_APPLY_APPLIED);
+  }
+  std::latch go(kThreads);
+  std::atomic<int> changed{0}, missing{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      go.arrive_and_wait();
+      // Thread t captures the holds (t * 8 + k) % 64, k < 16: each hold by two threads.
+      storage::Unit unit("tn_a");
+      for (int k = 0; k < kPerUnit; ++k) {
+        const int i = (t * 8 + k) % kHolds;
+        unit.settleHold(HoldRequest{.action = TG_HOLD_CAPTURE,
+                                    .currency = "USD",
+                                    .hold_id = "c" + std::to_string(i),
+                                    .amount_micros = 100 + i,
+                                    .kind = TG_ENTRY_SMS_USAGE,
+                                    .reference = "m" + std::to_string(i),
+                                    .description = "SMS",
+                                    .expires_at_ms = 0,
+                                    .now_ms = kT0 + 1,
+                                    .country = {}});
+      }
+      unit.settleHold(HoldRequest{.action = TG_HOLD_RELEASE,
+                                  .currency = "USD",
+                                  .hold_id = "gone" + std::to_string(t),
+                                  .now_ms = kT0 + 1});
+      const storage::UnitResult r = store().apply(unit);
+      for (const int32_t result : r.results) {
+        if (result == TG_UNIT_CHANGED) ++changed;
+        if (result == TG_UNIT_MISSING) ++missing;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(changed.load(), kHolds);
+  EXPECT_EQ(missing.load(), kThreads);
+  int64_t charged = 0;
+  for (int i = 0; i < kHolds; ++i) charged += 100 + i;
+  EXPECT_EQ(balance("tn_a"), 1'000'000 - charged);
+  EXPECT_EQ(held(), 0);
+  EXPECT_EQ(allEntries("tn_a").size(), 1u + kHolds);
   expectConsistent("tn_a");
 }
 

@@ -24,9 +24,6 @@ using storage::UnitResult;
 
 class UnitsTest : public RecordsTest {
  protected:
-  // A plugin without unit_apply: the daemon makes each operation its own call, which is not
-  // atomic (docs/abi-policy.md).
-  bool withoutUnitApply() const { return GetParam() == "sqlite_without_units"; }
 
   static IdempotencyRecord claim(const std::string& tenant, const std::string& key) {
     return IdempotencyRecord{.tenant_id = tenant, .scope = "sms", .key = key, .created_at_ms = kT0};

@@ -20,8 +20,8 @@
  * outbox_transition, outbox_reclaim, outbox_get, outbox_list); ABI 1.9 added
  * TG_UNIT_OUTBOX_STATUS; ABI 1.10 added senders' pace (tg_outbox_row.pace_us,
  * outbox_claim_paced); ABI 1.11 added messages' prices (tg_outbox_row.estimate_micros and
- * price_*, tg_outbox_transition.price_*, outbox_price_due); templates come in later minor
- * versions. The schema for all of them
+ * price_*, tg_outbox_transition.price_*, outbox_price_due); ABI 1.12 added holds settled
+ * inside units (TG_UNIT_HOLD); templates come in later minor versions. The schema for all of them
  * is created by migrate() so that upgrades never need a data migration across plugins.
  */
 #ifndef TOLLGATE_ABI_STORAGE_H
@@ -328,6 +328,13 @@ typedef int32_t tg_unit_op_kind;
  * TG_UNIT_CHANGED: applied; TG_UNIT_UNCHANGED: the message was in none of from_states or its
  * status is as new; TG_UNIT_MISSING: the unit's tenant has no message `id`. */
 #define TG_UNIT_OUTBOX_STATUS 11
+/* ABI 1.12. args: tg_hold_request (action CAPTURE or RELEASE; a RESERVE fails the unit with
+ * TG_ERR_INVALID_ARGUMENT). As hold_apply on the unit's tenant, inside the unit, except that a
+ * hold that does not exist is TG_UNIT_MISSING instead of failing the unit. TG_UNIT_CHANGED:
+ * captured or released now; TG_UNIT_UNCHANGED: captured, released or expired already (a hold
+ * found past its expiry is marked EXPIRED, as hold_apply does). Many in one unit settle many
+ * holds with one commit (the outbox's holds, a batch at a time). */
+#define TG_UNIT_HOLD 12
 
 /* What one operation did, written to tg_unit_op.out_result once its unit is applied. */
 #define TG_UNIT_CHANGED 1    /* it wrote */
