@@ -102,6 +102,19 @@ MessageResource messageOf(const Object::Ptr& o) {
   return m;
 }
 
+// A JSON object from a body Twilio answered with 2xx; `what` names it in the error.
+Object::Ptr parsedObject(std::string_view body, std::string_view what) {
+  try {
+    auto o = Poco::JSON::Parser().parse(std::string(body)).extract<Object::Ptr>();
+    if (o) return o;
+  } catch (const std::exception& e) {
+    throw RestError(RestError::Kind::kOutcomeUnknown, ApiError{},
+                    fmt::format("twilio: a {} that is not JSON: {}", what, e.what()));
+  }
+  throw RestError(RestError::Kind::kOutcomeUnknown, ApiError{},
+                  fmt::format("twilio: a {} that is not a JSON object", what));
+}
+
 }  // namespace
 
 RestClient::RestClient(net::HttpClient& http, Options options)
@@ -129,14 +142,24 @@ ApiError RestClient::parseError(int http_status, std::string_view body) {
 }
 
 MessageResource RestClient::parseMessage(std::string_view body) {
-  Object::Ptr o;
-  try {
-    o = Poco::JSON::Parser().parse(std::string(body)).extract<Object::Ptr>();
-  } catch (const std::exception& e) {
-    throw RestError(RestError::Kind::kOutcomeUnknown, ApiError{},
-                    fmt::format("twilio: a Message that is not JSON: {}", e.what()));
+  return messageOf(parsedObject(body, "Message"));
+}
+
+CallResource RestClient::parseCall(std::string_view body) {
+  const Object::Ptr o = parsedObject(body, "Call");
+  CallResource c{.sid = text(*o, "sid"),
+                 .account_sid = text(*o, "account_sid"),
+                 .status = text(*o, "status"),
+                 .direction = text(*o, "direction"),
+                 .to = text(*o, "to"),
+                 .from = text(*o, "from"),
+                 .duration_s = integer(*o, "duration"),
+                 .price = text(*o, "price"),
+                 .price_unit = text(*o, "price_unit")};
+  if (c.sid.empty()) {
+    throw RestError(RestError::Kind::kOutcomeUnknown, ApiError{}, "twilio: a Call without a sid");
   }
-  return messageOf(o);
+  return c;
 }
 
 net::HttpResponse RestClient::call(const Credentials& account, const std::string& method,
@@ -233,6 +256,15 @@ MessageResource RestClient::fetchMessage(const Credentials& account, std::string
                                        std::string(message_sid) + ".json",
                                    "");
   return parseMessage(r.body);
+}
+
+CallResource RestClient::fetchCall(const Credentials& account, std::string_view call_sid) {
+  checkSid("call_sid", call_sid, "CA");
+  const net::HttpResponse r = call(
+      account, "GET",
+      "/2010-04-01/Accounts/" + account.account_sid + "/Calls/" + std::string(call_sid) + ".json",
+      "");
+  return parseCall(r.body);
 }
 
 std::vector<MessageResource> RestClient::listMessages(const Credentials& account,

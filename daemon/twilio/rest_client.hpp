@@ -79,6 +79,19 @@ struct MessageResource {
   std::string date_created;  // RFC 2822, as Twilio writes it
 };
 
+// A Call resource as Twilio answers it (the fields the core uses).
+struct CallResource {
+  std::string sid;
+  std::string account_sid;
+  std::string status;  // queued, ringing, in-progress, completed, busy, failed, no-answer, ...
+  std::string direction;
+  std::string to;
+  std::string from;
+  int duration_s = 0;  // Twilio's `duration` (a string of seconds), 0 while unknown
+  std::string price;   // Twilio's decimal string ("-0.01700"), empty until it is known
+  std::string price_unit;
+};
+
 class RestClient {
  public:
   struct Options {
@@ -96,6 +109,10 @@ class RestClient {
   // with status 404, code 20404, for an unknown message).
   MessageResource fetchMessage(const Credentials& account, std::string_view message_sid);
 
+  // GET /2010-04-01/Accounts/{sid}/Calls/{call_sid}.json. Throws RestError (kRejected with
+  // status 404, code 20404, for an unknown call).
+  CallResource fetchCall(const Credentials& account, std::string_view call_sid);
+
   // GET /2010-04-01/Accounts/{sid}/Messages.json: the first page (newest first) of the
   // account's messages from `from` to `to`, at most page_size (1..1000). Throws RestError.
   std::vector<MessageResource> listMessages(const Credentials& account, std::string_view to,
@@ -107,6 +124,7 @@ class RestClient {
   // Reads Twilio's error body; a body that is not one keeps the status and says what it was.
   static ApiError parseError(int http_status, std::string_view body);
   static MessageResource parseMessage(std::string_view body);
+  static CallResource parseCall(std::string_view body);
 
  private:
   // One call with the retries the method allows; throws RestError.

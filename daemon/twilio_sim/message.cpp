@@ -101,6 +101,11 @@ int countSegments(std::string_view body) {
   return gsm ? segmentsFor(septets, 160, 153) : segmentsFor(utf16_units, 70, 67);
 }
 
+std::string twilioPrice(int64_t micro_usd) {
+  return fmt::format("{}{}.{:05d}", micro_usd > 0 ? "-" : "", micro_usd / 1'000'000,
+                     (micro_usd % 1'000'000) / 10);
+}
+
 std::string messageJson(const Message& m, const PriceRule& rule) {
   const std::string uri =
       fmt::format("/2010-04-01/Accounts/{}/Messages/{}.json", m.account_sid, m.sid);
@@ -113,8 +118,7 @@ std::string messageJson(const Message& m, const PriceRule& rule) {
   if (isFinal(m.status) && std::chrono::system_clock::now() >= m.date_updated + rule.delay) {
     const int64_t micro_usd =
         m.status == Status::kFailed ? 0 : rule.per_segment_micro_usd * m.num_segments;
-    price = fmt::format("{}{}.{:05d}", micro_usd > 0 ? "-" : "", micro_usd / 1'000'000,
-                        (micro_usd % 1'000'000) / 10);
+    price = twilioPrice(micro_usd);
   }
   const std::string_view error_message = m.error_code ? errorMessage(*m.error_code) : "";
   const std::optional<std::string> date_sent =

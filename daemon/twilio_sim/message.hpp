@@ -44,6 +44,9 @@ struct PriceRule {
   std::chrono::milliseconds delay{0};
 };
 
+// A charge as Twilio writes a price: negative, five decimals ("-0.00790"); "0.00000" for none.
+std::string twilioPrice(int64_t micro_usd);
+
 // The message as Twilio's API answers it (POST 201 and GET 200).
 std::string messageJson(const Message& m, const PriceRule& price = {});
 

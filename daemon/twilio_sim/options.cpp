@@ -102,6 +102,11 @@ Options parseOptions(const std::vector<std::string>& args) {
       if (o.price_micros < 0 || o.price_micros > 100'000'000) {
         throw UsageError("--price-micros: want 0 to 100000000");
       }
+    } else if (flag == "--call-price-micros") {
+      o.call_price_micros = parseNumber<int64_t>(flag, value());
+      if (o.call_price_micros < 0 || o.call_price_micros > 100'000'000) {
+        throw UsageError("--call-price-micros: want 0 to 100000000");
+      }
     } else if (flag == "--price-delay-ms") {
       o.price_delay_ms = parseNumber<int64_t>(flag, value());
       if (o.price_delay_ms < 0 || o.price_delay_ms > 86'400'000) {
@@ -137,7 +142,8 @@ Options parseOptions(const std::vector<std::string>& args) {
 std::string usage() {
   return R"(Usage: tollgate-twilio-sim --account ACSID:TOKEN [flags]
 
-Speaks Twilio's REST API (2010-04-01 Messages) on loopback and posts signed status callbacks.
+Speaks Twilio's REST API (2010-04-01 Messages and Calls) on loopback and posts signed status
+callbacks; places inbound messages and calls on request (POST /sim/inbound, /sim/inbound-call).
 
   --listen HOST:PORT        where to listen (default 127.0.0.1:0, 0 = a free port)
   --port-file FILE          write the bound port to FILE once listening
@@ -150,7 +156,9 @@ Speaks Twilio's REST API (2010-04-01 Messages) on loopback and posts signed stat
   --rate-limit-rate P       share 0..1 of message POSTs answered 429 (code 20429, Retry-After: 1)
   --lost-answer-rate P      share 0..1 of messages stored and sent but answered 500 (code 20500)
   --price-micros N          Twilio's price of a segment once final, micro-USD (7900)
-  --price-delay-ms N        the price stays null this long after the final status (0)
+  --call-price-micros N     Twilio's price of a started minute of an inbound call that was
+                            answered, micro-USD (8500)
+  --price-delay-ms N        a price stays null this long after the final status (0)
   --out-of-order            post the final status callback before the `sent` one
   --seed N                  seed of the random choices (default: random, logged)
   --allow-remote            allow a non-loopback --listen address

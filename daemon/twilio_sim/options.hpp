@@ -29,6 +29,7 @@ struct Options {
   double lost_answer_rate = 0;        // share of stored messages whose POST is answered 500
   bool out_of_order = false;          // status callbacks of sent and the final status swapped
   int64_t price_micros = 7900;        // Twilio's price of a segment once final, micro-USD
+  int64_t call_price_micros = 8500;   // Twilio's price of a started minute of an inbound call
   int64_t price_delay_ms = 0;         // the price is null until this long after the final status
   std::optional<uint64_t> seed;       // none: a random seed, logged
   bool allow_remote = false;          // accept a listen address other than loopback

@@ -173,6 +173,7 @@ Stats Simulator::stats() {
                .rate_limited = rate_limited_,
                .answers_lost = answers_lost_,
                .messages = static_cast<int64_t>(messages_.size()),
+               .calls = static_cast<int64_t>(calls_.size()),
                .callbacks_sent = webhooks_.sent(),
                .callbacks_failed = webhooks_.failed()};
 }
@@ -182,6 +183,10 @@ Reply Simulator::serve(const Request& request) {
     if (!request.from_loopback) return simError(403, "the /sim/ endpoints answer loopback only");
     if (request.path == "/sim/messages" && request.method == "GET") return simMessages();
     if (request.path == "/sim/inbound" && request.method == "POST") return simInbound(request);
+    if (request.path == "/sim/inbound-call" && request.method == "POST") {
+      return simInboundCall(request);
+    }
+    if (request.path == "/sim/calls" && request.method == "GET") return simCalls();
     if (request.path == "/sim/stats" && request.method == "GET") {
       const Stats s = stats();
       return Reply{.body = JsonObject()
@@ -189,12 +194,14 @@ Reply Simulator::serve(const Request& request) {
                                .integer("rate_limited", s.rate_limited)
                                .integer("answers_lost", s.answers_lost)
                                .integer("messages", s.messages)
+                               .integer("calls", s.calls)
                                .integer("callbacks_sent", s.callbacks_sent)
                                .integer("callbacks_failed", s.callbacks_failed)
                                .str()};
     }
     return simError(404, fmt::format("no {} {}: the simulator has GET /sim/messages, "
-                                     "GET /sim/stats and POST /sim/inbound",
+                                     "GET /sim/calls, GET /sim/stats, POST /sim/inbound and "
+                                     "POST /sim/inbound-call",
                                      request.method, request.path));
   }
   if (startsWith(request.path, kApiPrefix)) return route2010(request);
@@ -231,6 +238,10 @@ Reply Simulator::route2010(const Request& request) {
   if (parts.size() == 4 && parts[3] == "Messages.json") {
     if (request.method == "POST") return createMessage(account, request);
     if (request.method == "GET") return listMessages(account, request);
+    return twilioError(405, 20004, "Method not allowed");
+  }
+  if (parts.size() == 5 && parts[3] == "Calls" && parts[4].ends_with(".json")) {
+    if (request.method == "GET") return fetchCall(account, parts[4].substr(0, parts[4].size() - 5));
     return twilioError(405, 20004, "Method not allowed");
   }
   if (parts.size() == 5 && parts[3] == "Messages" && parts[4].ends_with(".json")) {
@@ -528,6 +539,133 @@ Reply Simulator::simInbound(const Request& request) {
   } catch (const std::exception& e) {
     return simError(502, fmt::format("posting to {} failed: {}", f.url, e.what()));
   }
+}
+
+Reply Simulator::fetchCall(const std::string& account, const std::string& sid) {
+  std::lock_guard lock(mu_);
+  const auto it = calls_.find(sid);
+  if (it == calls_.end() || it->second.account_sid != account) {
+    return notFound(fmt::format("/2010-04-01/Accounts/{}/Calls/{}.json", account, sid));
+  }
+  return Reply{.body = callJson(it->second, callPriceRule())};
+}
+
+Reply Simulator::simCalls() {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> items;
+  items.reserve(call_order_.size());
+  for (const std::string& sid : call_order_)
+    items.push_back(callJson(calls_.at(sid), callPriceRule()));
+  return Reply{.body = JsonObject().raw("calls", jsonArray(items)).str()};
+}
+
+// An inbound call to one of the account's numbers: the voice webhook is posted (signed) as
+// Twilio posts it when the call comes in, and its answer (TwiML) is the reply. An answered call
+// then ends as asked (CallStatus, Duration) after --callback-delay-ms, and its status callback
+// is posted if a StatusCallback was given; a call whose webhook failed ends `failed`.
+Reply Simulator::simInboundCall(const Request& request) {
+  twilio::Params form;
+  try {
+    form = twilio::parseForm(request.body);
+  } catch (const twilio::FormError& e) {
+    return simError(400, fmt::format("form body: {}", e.what()));
+  }
+  const InboundCallFields f = inboundCallFields(form);
+  if (!f.error.empty()) return simError(400, f.error);
+  const auto token = options_.accounts.find(f.account_sid);
+  if (token == options_.accounts.end()) {
+    return simError(
+        400, fmt::format("AccountSid {}: not an account given with --account", f.account_sid));
+  }
+  // Not from the seeded generator: its draws stay those of the message POSTs, in their order.
+  const std::string sid = "CA" + tenancy::randomHex(16);
+  const auto now = Clock::now();
+  {
+    std::lock_guard lock(mu_);
+    call_order_.push_back(sid);
+    calls_.emplace(sid, Call{.sid = sid,
+                             .account_sid = f.account_sid,
+                             .from = f.from,
+                             .to = f.to,
+                             .status = "ringing",
+                             .duration_s = 0,
+                             .status_callback = f.status_callback,
+                             .date_created = now,
+                             .date_updated = now,
+                             .start_time = std::nullopt,
+                             .end_time = std::nullopt});
+  }
+  // The parameters Twilio posts to a number's voice webhook when a call comes in.
+  const twilio::Params params{{"AccountSid", f.account_sid},
+                              {"ApiVersion", "2010-04-01"},
+                              {"CallSid", sid},
+                              {"CallStatus", "ringing"},
+                              {"Called", f.to},
+                              {"Caller", f.from},
+                              {"Direction", "inbound"},
+                              {"From", f.from},
+                              {"To", f.to}};
+  WebhookReply r;
+  try {
+    r = webhooks_.postOnce(Webhook{
+        .url = f.url, .params = params, .auth_token = token->second, .idempotency_token = sid});
+  } catch (const std::exception& e) {
+    endCall(sid, "failed", 0);
+    return simError(502, fmt::format("posting to {} failed: {}", f.url, e.what()));
+  }
+  const bool answered = r.status >= 200 && r.status < 300;
+  if (answered && f.status == "completed") {
+    std::lock_guard lock(mu_);
+    Call& c = calls_.at(sid);
+    c.status = "in-progress";
+    c.start_time = c.date_updated = Clock::now();
+  }
+  const std::string end = answered ? f.status : "failed";
+  const int duration = answered ? f.duration_s : 0;
+  queue_.after(std::chrono::milliseconds(options_.callback_delay_ms),
+               [this, sid, end, duration] { endCall(sid, end, duration); });
+  return Reply{.status = r.status,
+               .body = std::move(r.body),
+               .content_type = r.content_type.empty() ? "text/plain" : r.content_type,
+               .headers = {{"X-Sim-Call-Sid", sid}}};
+}
+
+void Simulator::endCall(const std::string& sid, const std::string& status, int duration_s) {
+  Call c;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = calls_.find(sid);
+    if (it == calls_.end() || finalCallStatus(it->second.status)) return;
+    Call& stored = it->second;
+    const auto now = Clock::now();
+    stored.status = status;
+    stored.duration_s = duration_s;
+    stored.end_time = stored.date_updated = now;
+    // The call is not held open for its duration: it is recorded as having lasted it.
+    if (stored.start_time) stored.start_time = now - std::chrono::seconds(duration_s);
+    c = stored;
+  }
+  spdlog::debug("call {} {} after {} s", sid, status, duration_s);
+  if (c.status_callback.empty()) return;
+  // The parameters Twilio posts to a call's status callback.
+  twilio::Params params{{"AccountSid", c.account_sid},
+                        {"ApiVersion", "2010-04-01"},
+                        {"CallSid", c.sid},
+                        {"CallStatus", c.status},
+                        {"Called", c.to},
+                        {"Caller", c.from},
+                        {"Direction", "inbound"},
+                        {"From", c.from},
+                        {"To", c.to}};
+  if (c.status == "completed") {
+    params.emplace_back("CallDuration", std::to_string(c.duration_s));
+    params.emplace_back("Duration", std::to_string((c.duration_s + 59) / 60));
+  }
+  webhooks_.post(Webhook{.url = c.status_callback,
+                         .params = std::move(params),
+                         .auth_token = options_.accounts.at(c.account_sid),
+                         .idempotency_token = tenancy::randomHex(16)},
+                 [](bool) {});
 }
 
 }  // namespace tollgate::twilio_sim

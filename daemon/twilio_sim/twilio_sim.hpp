@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "twilio_sim/call.hpp"
 #include "twilio_sim/callbacks.hpp"
 #include "twilio_sim/message.hpp"
 #include "twilio_sim/options.hpp"
@@ -50,6 +51,7 @@ struct Stats {
   int64_t rate_limited = 0;  // of which answered 429
   int64_t answers_lost = 0;  // of which stored but answered 500 (--lost-answer-rate)
   int64_t messages = 0;      // messages stored
+  int64_t calls = 0;         // inbound calls placed (POST /sim/inbound-call)
   int64_t callbacks_sent = 0;
   int64_t callbacks_failed = 0;  // dropped after the last retry
 };
@@ -94,6 +96,15 @@ class Simulator {
   Reply listMessages(const std::string& account, const Request& request);
   Reply simMessages();
   Reply simInbound(const Request& request);
+  Reply simInboundCall(const Request& request);
+  Reply simCalls();
+  Reply fetchCall(const std::string& account, const std::string& sid);
+  CallPriceRule callPriceRule() const {
+    return CallPriceRule{.per_minute_micro_usd = options_.call_price_micros,
+                         .delay = std::chrono::milliseconds(options_.price_delay_ms)};
+  }
+  // Ends an answered call as `status` after `duration_s`, and posts its status callback.
+  void endCall(const std::string& sid, const std::string& status, int duration_s);
 
   // The status steps of a new message, in the order they run (--out-of-order swaps the two).
   std::vector<Step> drawSteps();  // with mu_ held
@@ -107,6 +118,8 @@ class Simulator {
   std::map<std::string, Stored> messages_;       // by sid
   std::vector<std::string> order_;               // sids, oldest first
   std::map<std::string, int64_t> posts_by_key_;  // POSTs that created a message, per post key
+  std::map<std::string, Call> calls_;            // by sid
+  std::vector<std::string> call_order_;          // sids, oldest first
   int64_t posts_ = 0;
   int64_t rate_limited_ = 0;
   int64_t answers_lost_ = 0;

@@ -161,4 +161,38 @@ InboundFields inboundFields(const twilio::Params& form) {
   return f;
 }
 
+InboundCallFields inboundCallFields(const twilio::Params& form) {
+  InboundCallFields f{.error = {},
+                      .url = field(form, "Url").value_or(""),
+                      .account_sid = field(form, "AccountSid").value_or(""),
+                      .from = field(form, "From").value_or(""),
+                      .to = field(form, "To").value_or(""),
+                      .status_callback = field(form, "StatusCallback").value_or(""),
+                      .status = field(form, "CallStatus").value_or("completed"),
+                      .duration_s = 30};
+  const std::string duration = field(form, "Duration").value_or("30");
+  if (!isHttpUrl(f.url)) {
+    f.error = fmt::format("Url '{}': want the absolute http(s) URL of the voice webhook", f.url);
+  } else if (!isSid(f.account_sid, "AC")) {
+    f.error = "AccountSid: want AC followed by 32 hex digits";
+  } else if (f.from.empty() || f.to.empty()) {
+    f.error = "From and To are required";
+  } else if (!f.status_callback.empty() && !isHttpUrl(f.status_callback)) {
+    f.error = fmt::format("StatusCallback '{}': want an absolute http(s) URL", f.status_callback);
+  } else if (f.status != "completed" && f.status != "busy" && f.status != "no-answer" &&
+             f.status != "failed" && f.status != "canceled") {
+    f.error = fmt::format(
+        "CallStatus '{}': want how the call ends: completed, busy, no-answer, failed or canceled",
+        f.status);
+  } else if (duration.empty() || duration.size() > 5 ||
+             !std::all_of(duration.begin(), duration.end(),
+                          [](char c) { return c >= '0' && c <= '9'; }) ||
+             std::stoi(duration) > 14'400) {
+    f.error = fmt::format("Duration '{}': want the call's seconds, 0 to 14400", duration);
+  } else {
+    f.duration_s = f.status == "completed" ? std::stoi(duration) : 0;
+  }
+  return f;
+}
+
 }  // namespace tollgate::twilio_sim

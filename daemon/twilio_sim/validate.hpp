@@ -40,6 +40,20 @@ struct InboundFields {
 
 InboundFields inboundFields(const twilio::Params& form);
 
+// POST /sim/inbound-call: a call to place to a number's voice webhook, and how it ends.
+struct InboundCallFields {
+  std::string error;  // "" when the fields are usable
+  std::string url;    // the voice webhook to post to
+  std::string account_sid;
+  std::string from;
+  std::string to;
+  std::string status_callback;       // "" for none
+  std::string status = "completed";  // how the call ends
+  int duration_s = 30;               // completed: its length; otherwise 0
+};
+
+InboundCallFields inboundCallFields(const twilio::Params& form);
+
 // True for an absolute http:// or https:// URL with a host.
 bool isHttpUrl(const std::string& url);
 

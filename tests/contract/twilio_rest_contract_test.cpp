@@ -78,8 +78,16 @@ TEST_F(TwilioRestContractTest, AMessageIsFetchedBackBySid) {
   EXPECT_FALSE(m.account_sid.empty());
 }
 
-// What Prism refuses is a request Twilio's contract refuses: reported as rejected, with its
-// status, and not sent again.
+// A call's resource (what its price is reconciled with): the path as the contract names it,
+// and its answer read.
+TEST_F(TwilioRestContractTest, ACallIsFetchedBackBySid) {
+  const twilio::CallResource c = rest_.fetchCall(kAccount, "CA0123456789abcdef0123456789abcdef");
+  EXPECT_TRUE(std::regex_match(c.sid, std::regex("CA[0-9a-fA-F]{32}"))) << c.sid;
+  EXPECT_FALSE(c.status.empty());
+  EXPECT_FALSE(c.account_sid.empty());
+  EXPECT_FALSE(c.direction.empty());
+}
+
 // The list the outbox reconciles UNKNOWN messages with: To, From and PageSize as the contract
 // names them ('+' encoded), and its answer read message by message.
 TEST_F(TwilioRestContractTest, MessagesAreListedByRecipientAndSender) {
@@ -92,6 +100,8 @@ TEST_F(TwilioRestContractTest, MessagesAreListedByRecipientAndSender) {
   }
 }
 
+// What Prism refuses is a request Twilio's contract refuses: reported as rejected, with its
+// status, and not sent again.
 TEST_F(TwilioRestContractTest, ARequestTheContractRefusesIsRejectedNotRetried) {
   const auto send = [&](const std::string& callback) {
     try {

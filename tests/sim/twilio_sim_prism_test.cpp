@@ -202,6 +202,32 @@ TEST_F(TwilioSimPrismTest, CreateAndFetchAnswersMatchTwiliosSchema) {
   EXPECT_GE(outcomes.size(), 2u) << "seed 11 gives a delivered and a failed message";
 }
 
+// An inbound call's resource, answered and priced, and unanswered: in the schema of
+// api.v2010.account.call.
+TEST_F(TwilioSimPrismTest, CallAnswersMatchTwiliosSchema) {
+  Receiver receiver;
+  receiver.answer(200, "<Response><Say>hi</Say></Response>", "text/xml");
+  for (const std::string& end : {"completed", "busy"}) {
+    const Exchange placed = call(sim_->port(), "POST", "/sim/inbound-call",
+                                 formEncode({{"Url", receiver.url("/voice")},
+                                             {"AccountSid", kAccount},
+                                             {"From", kTo},
+                                             {"To", kFrom},
+                                             {"CallStatus", end},
+                                             {"Duration", "61"}}),
+                                 {{"Content-Type", "application/x-www-form-urlencoded"}});
+    ASSERT_EQ(placed.status, 200) << placed.body;
+    const std::string path = "/2010-04-01/Accounts/" + kAccount + "/Calls/" +
+                             placed.headers.at("X-Sim-Call-Sid") + ".json";
+    Exchange fetched;
+    ASSERT_TRUE(eventually([&] {
+      fetched = viaPrism("GET", path);
+      return fetched.status == 200 && json(fetched.body)->getValue<std::string>("status") == end;
+    })) << describe(fetched);
+    EXPECT_EQ(fetched.headers.count("sl-violations"), 0u) << describe(fetched);
+  }
+}
+
 // The message list (what the outbox reconciles with): in the schema of ListMessageResponse. One
 // quirk: the OpenAPI file gives the paging members (uri, first_page_uri, next_page_uri,
 // previous_page_uri) `format: uri`, which wants a scheme, while Twilio writes them relative

@@ -442,6 +442,142 @@ TEST(TwilioSim, InboundIsPostedSignedAndAnsweredWithTheWebhooksAnswer) {
   EXPECT_NE(unknown_account.body.find("--account"), std::string::npos) << unknown_account.body;
 }
 
+// The members of api.v2010.account.call in twilio_api_v2010.json, in the schema's order.
+const std::vector<std::string> kCallMembers = {"sid",
+                                               "date_created",
+                                               "date_updated",
+                                               "parent_call_sid",
+                                               "account_sid",
+                                               "to",
+                                               "to_formatted",
+                                               "from",
+                                               "from_formatted",
+                                               "phone_number_sid",
+                                               "status",
+                                               "start_time",
+                                               "end_time",
+                                               "duration",
+                                               "price",
+                                               "price_unit",
+                                               "direction",
+                                               "answered_by",
+                                               "api_version",
+                                               "forwarded_from",
+                                               "group_sid",
+                                               "caller_name",
+                                               "queue_time",
+                                               "trunk_sid",
+                                               "uri",
+                                               "subresource_uris"};
+
+Exchange placeCall(const SimProcess& sim, const Params& form) {
+  return call(sim.port(), "POST", "/sim/inbound-call", formEncode(form),
+              {{"Content-Type", "application/x-www-form-urlencoded"}});
+}
+
+// An inbound call: the voice webhook posted signed as Twilio posts it, its TwiML the answer;
+// then the call ends as asked and its status callback comes, signed; the Call resource is in
+// Twilio's shape, priced per started minute.
+TEST(TwilioSim, AnInboundCallIsPostedSignedThenEndsWithItsStatusCallbackAndPrice) {
+  Receiver receiver;
+  receiver.answer(200, "<Response><Say>hello</Say></Response>", "text/xml");
+  SimProcess sim({"--callback-delay-ms", "5", "--call-price-micros", "8500"});
+  ASSERT_NE(sim.port(), 0);
+  const std::string voice = receiver.url("/twilio/voice");
+  const std::string status = receiver.url("/twilio/voice/status");
+  const Exchange e = placeCall(sim, {{"Url", voice},
+                                     {"AccountSid", kAccount},
+                                     {"From", kTo},
+                                     {"To", kFrom},
+                                     {"StatusCallback", status},
+                                     {"Duration", "75"}});
+  EXPECT_EQ(e.status, 200) << e.body;
+  EXPECT_EQ(e.body, "<Response><Say>hello</Say></Response>");
+  EXPECT_EQ(e.content_type, "text/xml");
+  ASSERT_EQ(e.headers.count("X-Sim-Call-Sid"), 1u);
+  const std::string sid = e.headers.at("X-Sim-Call-Sid");
+  EXPECT_TRUE(std::regex_match(sid, std::regex("CA[0-9a-f]{32}"))) << sid;
+
+  const std::vector<Received> got = receiver.waitFor(2);
+  ASSERT_EQ(got.size(), 2u);
+  expectSigned(got[0], voice);
+  EXPECT_EQ(param(got[0].params, "CallSid"), sid);
+  EXPECT_EQ(param(got[0].params, "CallStatus"), "ringing");
+  EXPECT_EQ(param(got[0].params, "Direction"), "inbound");
+  EXPECT_EQ(param(got[0].params, "From"), kTo);
+  EXPECT_EQ(param(got[0].params, "To"), kFrom);
+  expectSigned(got[1], status);
+  EXPECT_EQ(param(got[1].params, "CallSid"), sid);
+  EXPECT_EQ(param(got[1].params, "CallStatus"), "completed");
+  EXPECT_EQ(param(got[1].params, "CallDuration"), "75");
+
+  const std::string path = "/2010-04-01/Accounts/" + kAccount + "/Calls/" + sid + ".json";
+  const Exchange fetched =
+      call(sim.port(), "GET", path, "", {{"Authorization", basicAuth(kAccount, kToken)}});
+  ASSERT_EQ(fetched.status, 200) << fetched.body;
+  const auto c = json(fetched.body);
+  std::vector<std::string> members;
+  for (const auto& [k, v] : *c) members.push_back(k);
+  std::vector<std::string> want = kCallMembers;
+  std::sort(members.begin(), members.end());
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(members, want);
+  EXPECT_EQ(str(c, "status"), "completed");
+  EXPECT_EQ(str(c, "direction"), "inbound");
+  EXPECT_EQ(str(c, "duration"), "75");
+  EXPECT_EQ(str(c, "price"), "-0.01700") << "two started minutes at 0.0085";
+  EXPECT_EQ(str(c, "price_unit"), "USD");
+  EXPECT_TRUE(std::regex_match(str(c, "start_time"), kRfc2822)) << str(c, "start_time");
+  EXPECT_TRUE(std::regex_match(str(c, "end_time"), kRfc2822)) << str(c, "end_time");
+  EXPECT_EQ(str(c, "uri"), path);
+  // Another account's call does not exist for this one.
+  const std::string other = "/2010-04-01/Accounts/" + kOtherAccount + "/Calls/" + sid + ".json";
+  EXPECT_EQ(
+      call(sim.port(), "GET", other, "", {{"Authorization", basicAuth(kOtherAccount, kOtherToken)}})
+          .status,
+      404);
+  EXPECT_EQ(json(call(sim.port(), "GET", "/sim/calls").body)->getArray("calls")->size(), 1u);
+  EXPECT_EQ(sim.stats()->getValue<int>("calls"), 1);
+}
+
+// A call that is not answered costs nothing and has no duration; bad requests are refused
+// naming the field.
+TEST(TwilioSim, AnUnansweredCallIsFreeAndBadCallsAreRefused) {
+  Receiver receiver;
+  receiver.answer(200, "<Response/>", "text/xml");
+  SimProcess sim({"--callback-delay-ms", "5"});
+  ASSERT_NE(sim.port(), 0);
+  const Exchange e = placeCall(sim, {{"Url", receiver.url("/v")},
+                                     {"AccountSid", kAccount},
+                                     {"From", kTo},
+                                     {"To", kFrom},
+                                     {"StatusCallback", receiver.url("/s")},
+                                     {"CallStatus", "no-answer"}});
+  ASSERT_EQ(e.status, 200) << e.body;
+  const std::vector<Received> got = receiver.waitFor(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(param(got[1].params, "CallStatus"), "no-answer");
+  EXPECT_EQ(param(got[1].params, "CallDuration"), "");
+  const auto c = json(call(sim.port(), "GET",
+                           "/2010-04-01/Accounts/" + kAccount + "/Calls/" +
+                               e.headers.at("X-Sim-Call-Sid") + ".json",
+                           "", {{"Authorization", basicAuth(kAccount, kToken)}})
+                          .body);
+  EXPECT_EQ(str(c, "status"), "no-answer");
+  EXPECT_EQ(str(c, "price"), "0.00000");
+  EXPECT_EQ(str(c, "duration"), "0");
+
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"CallStatus", "ringing"}, {"Duration", "-1"}, {"StatusCallback", "ftp://x"}}) {
+    Params form{
+        {"Url", receiver.url("/v")}, {"AccountSid", kAccount}, {"From", kTo}, {"To", kFrom}};
+    form.emplace_back(name, value);
+    const Exchange bad = placeCall(sim, form);
+    EXPECT_EQ(bad.status, 400) << name;
+    EXPECT_NE(bad.body.find(name), std::string::npos) << bad.body;
+  }
+}
+
 TEST(TwilioSim, BadFlagsAreRefusedWithAClearMessage) {
   const fs::path dir = makeTempDir("twilio-sim-flags-");
   auto refused = [&](std::vector<std::string> args, const std::string& says) {

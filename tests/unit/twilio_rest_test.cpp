@@ -202,6 +202,38 @@ TEST(TwilioRestTest, AFetchIsRetriedOnAnyFailure) {
             0u);
 }
 
+// A Call as Twilio answers it: duration and price are strings, null until the call has ended.
+TEST(TwilioRestTest, ACallIsFetchedAndReadAsTwilioWritesIt) {
+  ScriptedServer server([&](const std::string&) {
+    return ScriptedServer::Reply{reply(
+        200, R"({"sid": "CA0123456789abcdef0123456789abcdef", "account_sid": ")" +
+                 std::string(kAccount.account_sid) +
+                 R"(", "status": "completed", "direction": "inbound", "to": "+14155550100",
+                    "from": "+14155550111", "duration": "75", "price": "-0.01700",
+                    "price_unit": "USD"})")};
+  });
+  Client c(server.port());
+  const twilio::CallResource call = c.rest.fetchCall(kAccount, "CA0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(call.status, "completed");
+  EXPECT_EQ(call.direction, "inbound");
+  EXPECT_EQ(call.duration_s, 75);
+  EXPECT_EQ(call.price, "-0.01700");
+  EXPECT_EQ(call.price_unit, "USD");
+  EXPECT_EQ(server.requests().front().rfind("GET /2010-04-01/Accounts/"
+                                            "AC0123456789abcdef0123456789abcdef/Calls/"
+                                            "CA0123456789abcdef0123456789abcdef.json HTTP/1.1",
+                                            0),
+            0u);
+  const twilio::CallResource ringing = twilio::RestClient::parseCall(
+      R"({"sid": "CA0123456789abcdef0123456789abcdef", "status": "ringing", "duration": null,
+          "price": null, "price_unit": null})");
+  EXPECT_EQ(ringing.duration_s, 0);
+  EXPECT_EQ(ringing.price, "");
+  EXPECT_EQ(failureOf([&] { c.rest.fetchCall(kAccount, "SM0123456789abcdef0123456789abcdef"); })
+                .kind(),
+            RestError::Kind::kNotSent);
+}
+
 TEST(TwilioRestTest, NothingListeningIsNotSentAndRetriedUntilItGivesUp) {
   uint16_t port = 0;
   {
