@@ -227,6 +227,7 @@ class Tollgated : public Poco::Util::ServerApplication {
       server->stopAll(true);
       pool->joinAll();
     }
+    svc.call_prices.reset();           // its lookups too
     svc.outbox.reset();                // finishes its round, before the storage plugin goes
     svc.sweeper.reset();               // before the storage plugin it calls goes
     if (svc.usage) svc.usage->stop();  // settles what is queued, with the pricing plugin
@@ -424,6 +425,16 @@ class Tollgated : public Poco::Util::ServerApplication {
     return {};
   }
 
+  // The Twilio account of a tenant's number (its credentials), or nullopt if it has none.
+  static std::optional<twilio::Credentials> accountOf(Services& svc, const std::string& tenant_id,
+                                                      const std::string& e164) {
+    const auto number = svc.store->number(tenant_id, e164);
+    if (!number || number->account_sid.empty()) return std::nullopt;
+    const auto token = svc.accounts->authToken(number->account_sid);
+    if (!token) return std::nullopt;
+    return twilio::Credentials{.account_sid = number->account_sid, .auth_token = *token};
+  }
+
   // The outbox's worker: sends what the send API queued, through Twilio's REST API, with the
   // account of the number it is sent from (docs/adr/0014).
   static void startOutbox(const config::Config& c, Services& svc) {
@@ -437,13 +448,7 @@ class Tollgated : public Poco::Util::ServerApplication {
     Services* s = &svc;
     svc.outbox = std::make_unique<messaging::OutboxWorker>(
         *svc.store, *svc.twilio_rest,
-        [s](const storage::OutboxMessage& m) -> std::optional<twilio::Credentials> {
-          const auto number = s->store->number(m.tenant_id, m.from_number);
-          if (!number || number->account_sid.empty()) return std::nullopt;
-          const auto token = s->accounts->authToken(number->account_sid);
-          if (!token) return std::nullopt;
-          return twilio::Credentials{.account_sid = number->account_sid, .auth_token = *token};
-        },
+        [s](const storage::OutboxMessage& m) { return accountOf(*s, m.tenant_id, m.from_number); },
         [base = statusCallbackBase(c, svc)](const storage::OutboxMessage& m) {
           if (base.empty()) return std::string();
           return fmt::format("{}/twilio/sms/status?m={}{}", base, m.id,
@@ -462,6 +467,21 @@ class Tollgated : public Poco::Util::ServerApplication {
             .price_after = c.outbox_price_after,
             .price_give_up = c.outbox_price_give_up,
             .final_status_after = c.outbox_final_status_after});
+    // Calls' prices: only calls the pricing plugin charges have a charge to reconcile.
+    if (svc.store->pricesCalls() && svc.pricing->plugin() != nullptr) {
+      svc.call_prices = std::make_unique<voice::CallPrices>(
+          *svc.store, *svc.twilio_rest,
+          [s](const storage::Call& call) {
+            return accountOf(
+                *s, call.tenant_id,
+                call.direction == TG_DIRECTION_INBOUND ? call.to_number : call.from_number);
+          },
+          voice::CallPrices::Options{.currency = c.wallet_currency,
+                                     .price_after = c.outbox_price_after,
+                                     .price_give_up = c.outbox_price_give_up,
+                                     .poll = std::chrono::seconds(2)});
+      svc.call_prices->start();
+    }
     if (!svc.store->pacesSenders()) {
       spdlog::warn(
           "outbox: the storage plugin predates ABI 1.10: senders' rates ([outbox] "

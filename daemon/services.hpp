@@ -25,6 +25,7 @@
 #include "tenancy/tenants.hpp"
 #include "twilio/accounts.hpp"
 #include "twilio/webhook.hpp"
+#include "voice/call_prices.hpp"
 
 namespace tollgate {
 
@@ -57,6 +58,9 @@ struct Services {
   std::unique_ptr<net::HttpClient> twilio_http;
   std::unique_ptr<twilio::RestClient> twilio_rest;
   std::unique_ptr<messaging::OutboxWorker> outbox;
+  // Twilio's price of calls, reconciled with their charges (null unless storage keeps calls'
+  // prices, ABI 1.13, and a pricing plugin charges calls).
+  std::unique_ptr<voice::CallPrices> call_prices;
   std::vector<std::string> stripe_webhook_secrets;  // empty: /stripe/webhook is off
   std::atomic<uint64_t> stripe_bad_signatures{0};
   // Run with a tenant's id when its subscription becomes active (the numbers issue gives it a

@@ -9,6 +9,7 @@
 
 #include "http/api.hpp"
 #include "http/auth.hpp"
+#include "messaging/outbox_json.hpp"
 
 namespace tollgate::http {
 
@@ -132,6 +133,9 @@ void addLogRoutes(Router& router, Services& svc) {
       o.set("status", c.status);
       o.set("duration_s", c.duration_s);
       if (!c.recording_url.empty()) o.set("recording_url", c.recording_url);
+      // What the call was charged, and Twilio's price once known (docs/adr/0014 "Prices").
+      messaging::setPriceStatus(o, c.price_state, c.price_micros);
+      if (c.price_state == TG_OUTBOX_PRICED) o.set("charged_micros", c.charged_micros);
       o.set("created_at_ms", c.created_at_ms);
       o.set("updated_at_ms", c.updated_at_ms);
       list.add(o);

@@ -10,6 +10,9 @@
 #include "tenancy/tenants.hpp"
 
 namespace tollgate::ledger {
+
+std::string callUsageKey(std::string_view sid) { return fmt::format("usage:call:{}", sid); }
+
 namespace {
 
 // Queued usage settled per round: one group-commit batch of the storage plugins.
@@ -19,7 +22,6 @@ constexpr int kLastRounds = 20;
 constexpr auto kMaxBackoff = std::chrono::seconds(30);
 
 std::string smsKey(std::string_view sid) { return fmt::format("usage:sms:{}", sid); }
-std::string callKey(std::string_view sid) { return fmt::format("usage:call:{}", sid); }
 
 std::string smsDescription(std::string_view from, int64_t segments) {
   return fmt::format("inbound SMS from {}, {} segment(s)", from, segments);
@@ -112,7 +114,7 @@ std::optional<storage::Unit::Index> ChargingUsageEvents::queueCall(storage::Unit
   // Inbound: by our number's country; outbound: by the destination's.
   return unit.queueUsage(
       storage::Usage{.tenant_id = std::string(tenant_id),
-                     .key = callKey(sid),
+                     .key = callUsageKey(sid),
                      .currency = currency_,
                      .product = inbound ? TG_PRODUCT_VOICE_MINUTE_IN : TG_PRODUCT_VOICE_MINUTE_OUT,
                      .sid = std::string(sid),
@@ -331,7 +333,7 @@ void ChargingUsageEvents::callStatusChanged(std::string_view tenant_id, std::str
   }
   const int64_t cost = callCost(q.amount_micros, duration_s, voice_per_second_);
   if (cost <= 0) return;
-  charge(std::string(tenant_id), callKey(sid), TG_ENTRY_VOICE_USAGE, cost, std::string(sid),
+  charge(std::string(tenant_id), callUsageKey(sid), TG_ENTRY_VOICE_USAGE, cost, std::string(sid),
          callDescription(inbound, duration_s, voice_per_second_,
                          inbound ? call->from_number : call->to_number),
          q.country);

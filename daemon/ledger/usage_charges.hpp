@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "billing/pricing.hpp"
@@ -27,6 +28,9 @@
 #include "storage/unit.hpp"
 
 namespace tollgate::ledger {
+
+// The ledger key a call's usage is charged under.
+std::string callUsageKey(std::string_view sid);
 
 class ChargingUsageEvents : public CountingUsageEvents {
  public:

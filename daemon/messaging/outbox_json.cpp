@@ -23,6 +23,23 @@ std::string_view outboxStateName(tg_outbox_state s) {
   }
 }
 
+void setPriceStatus(Poco::JSON::Object& o, tg_outbox_price_state state, int64_t price_micros) {
+  switch (state) {
+    case TG_OUTBOX_PRICE_PENDING:
+      o.set("price_status", "pending");
+      break;
+    case TG_OUTBOX_PRICED:
+      o.set("price_status", "priced");
+      o.set("twilio_price_micros", price_micros);
+      break;
+    case TG_OUTBOX_UNPRICED:
+      o.set("price_status", "unpriced");
+      break;
+    default:
+      break;
+  }
+}
+
 Poco::JSON::Object outboxJson(const storage::OutboxMessage& m) {
   Poco::JSON::Object o;
   o.set("id", m.id);
@@ -39,20 +56,7 @@ Poco::JSON::Object outboxJson(const storage::OutboxMessage& m) {
   if (!m.error.empty()) o.set("error", m.error);
   // What the send reserved, and what Twilio charged once it said (docs/adr/0014 "Prices").
   o.set("estimate_micros", m.estimate_micros);
-  switch (m.price_state) {
-    case TG_OUTBOX_PRICE_PENDING:
-      o.set("price_status", "pending");
-      break;
-    case TG_OUTBOX_PRICED:
-      o.set("price_status", "priced");
-      o.set("twilio_price_micros", m.price_micros);
-      break;
-    case TG_OUTBOX_UNPRICED:
-      o.set("price_status", "unpriced");
-      break;
-    default:
-      break;
-  }
+  setPriceStatus(o, m.price_state, m.price_micros);
   o.set("created_at_ms", m.created_at_ms);
   o.set("updated_at_ms", m.updated_at_ms);
   return o;

@@ -179,6 +179,14 @@ void addOpsRoutes(Router& router, Services& svc) {
                 "Twilio in time).",
                 o.unpriced.load());
       }
+      if (svc.call_prices) {
+        counter("tollgate_call_prices_priced_total",
+                "Calls whose price Twilio gave, reconciled with their charge.",
+                svc.call_prices->priced.load());
+        counter("tollgate_call_prices_unpriced_total",
+                "Calls left at their charge (no price from Twilio in time).",
+                svc.call_prices->unpriced.load());
+      }
       counter("tollgate_stripe_bad_signatures_total",
               "Stripe webhooks refused for their Stripe-Signature.",
               svc.stripe_bad_signatures.load());

@@ -176,10 +176,25 @@ struct ToMessage {
 };
 struct ToCall {
   static constexpr const char* kRow = "tg_call_row";
+  // A plugin before 1.13 ends the row at updated_at_ms: no price.
+  static constexpr size_t kMinSize = offsetof(tg_call_row, price_state);
   Call operator()(const tg_call_row& r) const {
-    return Call{copy(r.sid),           copy(r.tenant_id), r.direction,    copy(r.from_number),
-                copy(r.to_number),     copy(r.status),    r.status_rank,  r.duration_s,
-                copy(r.recording_url), r.created_at_ms,   r.updated_at_ms};
+    const bool priced = TG_HAS_FIELD(tg_call_row, r.struct_size, price_check_at_ms);
+    return Call{.sid = copy(r.sid),
+                .tenant_id = copy(r.tenant_id),
+                .direction = r.direction,
+                .from_number = copy(r.from_number),
+                .to_number = copy(r.to_number),
+                .status = copy(r.status),
+                .status_rank = r.status_rank,
+                .duration_s = r.duration_s,
+                .recording_url = copy(r.recording_url),
+                .created_at_ms = r.created_at_ms,
+                .updated_at_ms = r.updated_at_ms,
+                .price_state = priced ? r.price_state : TG_OUTBOX_PRICE_NONE,
+                .charged_micros = priced ? r.charged_micros : 0,
+                .price_micros = priced ? r.price_micros : 0,
+                .price_check_at_ms = priced ? r.price_check_at_ms : 0};
   }
 };
 
@@ -290,9 +305,22 @@ tg_message_row messageRow(const Message& m) {
   return row;
 }
 tg_call_row callRow(const Call& k) {
-  return tg_call_row{sizeof(tg_call_row), str(k.sid),           str(k.tenant_id), k.direction,
-                     str(k.from_number),  str(k.to_number),     str(k.status),    k.status_rank,
-                     k.duration_s,        str(k.recording_url), k.created_at_ms,  k.updated_at_ms};
+  return tg_call_row{.struct_size = sizeof(tg_call_row),
+                     .sid = str(k.sid),
+                     .tenant_id = str(k.tenant_id),
+                     .direction = k.direction,
+                     .from_number = str(k.from_number),
+                     .to_number = str(k.to_number),
+                     .status = str(k.status),
+                     .status_rank = k.status_rank,
+                     .duration_s = k.duration_s,
+                     .recording_url = str(k.recording_url),
+                     .created_at_ms = k.created_at_ms,
+                     .updated_at_ms = k.updated_at_ms,
+                     .price_state = k.price_state,
+                     .charged_micros = k.charged_micros,
+                     .price_micros = k.price_micros,
+                     .price_check_at_ms = k.price_check_at_ms};
 }
 tg_idempotency_row idempotencyRow(const IdempotencyRecord& r) {
   return tg_idempotency_row{
@@ -507,7 +535,8 @@ tg_ledger_query ledgerQueryOf(const LedgerQuery& q) {
                       .from_ms = q.from_ms,
                       .to_ms = q.to_ms,
                       .bucket_ms = q.bucket_ms,
-                      .by_country = q.by_country ? 1 : 0};
+                      .by_country = q.by_country ? 1 : 0,
+                      .idempotency_key = str(q.idempotency_key)};
   setCode(out.currency, q.currency);
   return out;
 }
@@ -578,6 +607,10 @@ uint32_t Store::expireHolds(std::string_view tenant_id, int64_t now_ms, uint32_t
 
 std::vector<LedgerEntry> Store::queryLedger(std::string_view tenant_id, const LedgerQuery& q) {
   TG_STORE_REQUIRE_14(ledger_query);
+  if (!q.idempotency_key.empty() && !abi13()) {
+    throw StorageError(TG_ERR_UNSUPPORTED,
+                       "storage plugin before ABI 1.13: the ledger is not queried by key");
+  }
   const tg_ledger_query query = ledgerQueryOf(q);
   EntryRows rows;
   invoke("ledger_query", tenant_id, [&](auto* c, auto* e) {
@@ -872,6 +905,48 @@ bool Store::hasOutbox() const {
 }
 
 bool Store::takesOutboxStatus() const { return hasOutbox() && plugin_.abiMinor() >= 9; }
+
+bool Store::abi13() const {
+  return TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, call_price_set) &&
+         vt_->call_price_due != nullptr && vt_->call_price_set != nullptr &&
+         plugin_.abiMinor() >= 13;
+}
+
+// The price state travels with a call's status in a unit (TG_UNIT_CALL_STATUS) only.
+bool Store::pricesCalls() const { return abi13() && appliesUnits(); }
+
+std::vector<Call> Store::callPriceDue(int64_t now_ms, uint32_t limit) {
+  if (!pricesCalls()) {
+    throw StorageError(
+        TG_ERR_UNSUPPORTED,
+        "storage plugin lacks call_price_due (ABI 1.13): calls' prices are not kept");
+  }
+  CallRows rows;
+  invoke("call_price_due", "", [&](auto* c, auto* e) {
+    return vt_->call_price_due(plugin_.instance(), c, now_ms, limit, {&rows, CallRows::fn}, e);
+  });
+  return std::move(rows.rows);
+}
+
+bool Store::setCallPrice(std::string_view tenant_id, const CallPrice& p) {
+  if (!pricesCalls()) {
+    throw StorageError(
+        TG_ERR_UNSUPPORTED,
+        "storage plugin lacks call_price_set (ABI 1.13): calls' prices are not kept");
+  }
+  const tg_call_price price{.struct_size = sizeof(tg_call_price),
+                            .sid = str(p.sid),
+                            .price_state = p.price_state,
+                            .charged_micros = p.charged_micros,
+                            .price_micros = p.price_micros,
+                            .price_check_at_ms = p.price_check_at_ms,
+                            .now_ms = p.now_ms};
+  int32_t applied = 0;
+  invoke("call_price_set", tenant_id, [&](auto* c, auto* e) {
+    return vt_->call_price_set(plugin_.instance(), c, &price, &applied, e);
+  });
+  return applied != 0;
+}
 
 bool Store::settlesHoldsInUnits() const {
   return appliesUnits() && TG_HAS_FIELD(tg_storage_vtable, vt_->struct_size, hold_apply) &&
@@ -1168,7 +1243,9 @@ UnitResult Store::apply(const Unit& unit) {
                                                    .status_rank = a.status_rank,
                                                    .error_code = a.error_code,
                                                    .duration_s = a.duration_s,
-                                                   .now_ms = a.now_ms}));
+                                                   .now_ms = a.now_ms,
+                                                   .price_state = a.price_state,
+                                                   .price_check_at_ms = a.price_check_at_ms}));
           } else if constexpr (std::is_same_v<A, RecordingChange>) {
             return &std::get<tg_recording_change>(
                 args.emplace_back(tg_recording_change{.struct_size = sizeof(tg_recording_change),

@@ -162,6 +162,9 @@ struct LedgerQuery {
   int64_t to_ms = 0;
   int64_t bucket_ms = 0;    // summaries
   bool by_country = false;  // summaries: by country too (ABI 1.6)
+  // ABI 1.13 (Store::pricesCalls): only the entries applied under this key; the other filters
+  // are ignored.
+  std::string idempotency_key;
 };
 
 struct SummaryRow {
@@ -233,6 +236,21 @@ struct Call {
   std::string recording_url;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
+  // ABI 1.13: Twilio's price of the call (Store::pricesCalls), as for a message's.
+  tg_outbox_price_state price_state = TG_OUTBOX_PRICE_NONE;
+  int64_t charged_micros = 0;  // what the tenant was charged for the call, once PRICED
+  int64_t price_micros = 0;    // Twilio's price (a cost), once PRICED
+  int64_t price_check_at_ms = 0;
+};
+
+// ABI 1.13: the outcome of looking a call's price up (Store::setCallPrice).
+struct CallPrice {
+  std::string sid;
+  tg_outbox_price_state price_state = TG_OUTBOX_PRICE_PENDING;
+  int64_t charged_micros = 0;
+  int64_t price_micros = 0;
+  int64_t price_check_at_ms = 0;
+  int64_t now_ms = 0;
 };
 
 struct LogQuery {
@@ -404,6 +422,13 @@ class Store {
   bool takesOutboxStatus() const;
   // ABI 1.12: whether units can settle holds (Unit::settleHold).
   bool settlesHoldsInUnits() const;
+  // ABI 1.13: calls' prices: a call status in a unit can ask for one
+  // (StatusChange::price_state), due calls are listed and their outcome stored. The ledger is
+  // queried by key (LedgerQuery::idempotency_key) from 1.13 too, units or not.
+  bool pricesCalls() const;
+  std::vector<Call> callPriceDue(int64_t now_ms, uint32_t limit);
+  // Whether it was stored: false if the call's price was no longer PENDING.
+  bool setCallPrice(std::string_view tenant_id, const CallPrice& p);
   // ABI 1.10: whether claims keep each sender to its pace (outbox_claim_paced); without it,
   // claimOutbox takes due messages whatever their pace.
   bool pacesSenders() const;
@@ -488,6 +513,7 @@ class Store {
       -> std::optional<typename decltype(Rows::rows)::value_type>;
 
   UnitResult applyEach(const Unit& unit);
+  bool abi13() const;  // the plugin has ABI 1.13's calls' prices and ledger query by key
   void applyEachAfterClaim(const Unit& unit, UnitResult& result);
 
   plugins::Plugin& plugin_;

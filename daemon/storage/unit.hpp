@@ -34,6 +34,9 @@ struct StatusChange {
   int32_t error_code = 0;   // messages
   int32_t duration_s = -1;  // calls: kept when negative
   int64_t now_ms = 0;
+  // Calls, ABI 1.13 (Store::pricesCalls): non-zero: stored with the status if it applies.
+  tg_outbox_price_state price_state = TG_OUTBOX_PRICE_NONE;
+  int64_t price_check_at_ms = 0;
 };
 
 struct RecordingChange {

@@ -209,11 +209,18 @@ http::Response callStatus(Services& svc, http::Request& r, twilio::Admitted& a) 
   if (!messaging::knownStatus(r.requestId(), "call", sid, status, rank)) {
     return http::Response::noContent();
   }
-  const auto updated = a.unit.updateCallStatus(storage::StatusChange{.sid = sid,
-                                                                     .status = status,
-                                                                     .status_rank = rank,
-                                                                     .duration_s = duration,
-                                                                     .now_ms = tenancy::nowMs()});
+  const int64_t now = tenancy::nowMs();
+  // A completed call that lasted is charged (its usage): Twilio's price is looked up later.
+  const bool price = svc.call_prices != nullptr && status == "completed" && duration > 0;
+  const auto updated = a.unit.updateCallStatus(
+      storage::StatusChange{.sid = sid,
+                            .status = status,
+                            .status_rank = rank,
+                            .error_code = 0,
+                            .duration_s = duration,
+                            .now_ms = now,
+                            .price_state = price ? TG_OUTBOX_PRICE_PENDING : TG_OUTBOX_PRICE_NONE,
+                            .price_check_at_ms = price ? svc.call_prices->checkAt(now) : 0});
   const auto queued = svc.usage->queueCall(a.unit, a.route->tenant.id, sid, status, duration);
   a.afterCommit.push_back(
       [&svc, &r, &a, sid, status, duration, updated, queued](const storage::UnitResult& written) {

@@ -349,8 +349,22 @@ SqlStore::EntryFilter SqlStore::entryFilter(std::string_view op, const sdk::Call
       .tenant = scopedTenant(op, ctx),
       .currency = checkedCurrency(op, std::string_view(q.currency, strnlen(q.currency, 4))),
       .where = " WHERE tenant_id = ? AND currency = ?",
-      .params = {}};
+      .params = {},
+      .by_key = false};
   f.params = {f.tenant, f.currency};
+  // ABI 1.13: one key's entries. Its transaction says where they start; entries of other
+  // transactions committed in between may follow, so the key is matched too.
+  if (TG_HAS_FIELD(tg_ledger_query, q.struct_size, idempotency_key) &&
+      q.idempotency_key.size != 0) {
+    const std::string key =
+        checkedText(op, "idempotency_key", sdk::view(q.idempotency_key), kMaxIdBytes, true);
+    f.where +=
+        " AND idempotency_key = ? AND seq >= (SELECT first_seq FROM ledger_transactions WHERE "
+        "tenant_id = ? AND idempotency_key = ?)";
+    f.params.insert(f.params.end(), {key, f.tenant, key});
+    f.by_key = true;
+    return f;
+  }
   if (q.kind != 0) {
     if (q.kind < TG_ENTRY_TOPUP || q.kind > TG_ENTRY_KIND_MAX) {
       invalid(op, "kind", "unknown entry kind " + std::to_string(q.kind));
@@ -395,7 +409,7 @@ void SqlStore::ledgerQuery(const sdk::CallContext& ctx, const tg_ledger_query& q
            "balance_after_micros, idempotency_key, reference, description, "
            "created_at_ms FROM ledger_entries",
            f.where, " AND seq > ? ORDER BY seq LIMIT ?"});
-  f.params.emplace_back(q.after_seq);
+  f.params.emplace_back(f.by_key ? int64_t{0} : q.after_seq);
   f.params.emplace_back(static_cast<int64_t>(std::min(q.limit, kMaxPageRows)));
   Rows rows;
   run(ctx, op, Tx::kNone, [&](Session& s) {

@@ -112,9 +112,11 @@ RecordUpdate statusUpdate(const RecordTable& t, const StatusUpdate& u, int64_t n
 RecordUpdate checkedMessageStatus(std::string_view op, const sdk::CallContext& ctx,
                                   std::string_view sid, std::string_view status,
                                   int32_t status_rank, int32_t error_code, int64_t now_ms);
+// price_state non-zero (ABI 1.13): stored with the status, with price_check_at_ms.
 RecordUpdate checkedCallStatus(std::string_view op, const sdk::CallContext& ctx,
                                std::string_view sid, std::string_view status, int32_t status_rank,
-                               int32_t duration_s, int64_t now_ms);
+                               int32_t duration_s, int64_t now_ms, int32_t price_state = 0,
+                               int64_t price_check_at_ms = 0);
 RecordUpdate checkedCallRecording(std::string_view op, const sdk::CallContext& ctx,
                                   std::string_view sid, std::string_view recording_url,
                                   int64_t now_ms);

@@ -397,6 +397,16 @@ const std::vector<std::string_view> kVersion8 = {
     "CREATE INDEX outbox_price_due ON outbox (price_check_at_ms, id) WHERE price_state = 1",
 };
 
+// ABI 1.13: calls' prices, as messages' (version 8): what the tenant was charged, Twilio's
+// price, and a partial index of the calls whose price is to be looked up.
+const std::vector<std::string_view> kVersion9 = {
+    "ALTER TABLE calls ADD COLUMN price_state INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE calls ADD COLUMN charged_micros BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE calls ADD COLUMN price_micros BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE calls ADD COLUMN price_check_at_ms BIGINT NOT NULL DEFAULT 0",
+    "CREATE INDEX calls_price_due ON calls (price_check_at_ms, sid) WHERE price_state = 1",
+};
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -409,6 +419,7 @@ const std::vector<Migration>& migrations() {
       {6, "ABI 1.8: the outbox", kVersion6},
       {7, "ABI 1.10: senders' pace", kVersion7},
       {8, "ABI 1.11: messages' prices", kVersion8},
+      {9, "ABI 1.13: calls' prices", kVersion9},
   };
   return all;
 }

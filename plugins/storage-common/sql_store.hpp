@@ -178,6 +178,10 @@ class SqlStore : public sdk::StoragePlugin {
   // ABI 1.11: messages' prices (sql_outbox.cpp).
   void outboxPriceDue(const sdk::CallContext& ctx, int64_t now_ms, uint32_t limit,
                       tg_outbox_sink sink) override;
+  // ABI 1.13: calls' prices (sql_calls.cpp).
+  void callPriceDue(const sdk::CallContext& ctx, int64_t now_ms, uint32_t limit,
+                    tg_call_sink sink) override;
+  bool callPriceSet(const sdk::CallContext& ctx, const tg_call_price& price) override;
 
   ~SqlStore() override;
 
@@ -211,6 +215,7 @@ class SqlStore : public sdk::StoragePlugin {
   struct EntryFilter {
     std::string tenant, currency, where;
     std::vector<Param> params;
+    bool by_key = false;  // one key's entries (ABI 1.13): after_seq is ignored
   };
   EntryFilter entryFilter(std::string_view op, const sdk::CallContext& ctx,
                           const tg_ledger_query& q) const;

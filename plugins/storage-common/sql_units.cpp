@@ -60,11 +60,13 @@ std::string_view kindName(tg_unit_op_kind kind) {
   }
 }
 
+// An operation's args, at least `min_size` bytes of them (by default all this plugin knows;
+// less for a struct that grew, whose later fields are read where TG_HAS_FIELD).
 template <class Args>
-const Args& argsOf(std::string_view op, const tg_unit_op& o) {
+const Args& argsOf(std::string_view op, const tg_unit_op& o, size_t min_size = sizeof(Args)) {
   if (o.args == nullptr) invalid(op, "args", "missing");
   const auto& a = *static_cast<const Args*>(o.args);
-  checkStructSize(op, "args", a.struct_size, sizeof(Args));
+  checkStructSize(op, "args", a.struct_size, min_size);
   return a;
 }
 
@@ -155,15 +157,17 @@ std::shared_ptr<OwnedUnit> checkedUnit(const sdk::CallContext& ctx, const tg_uni
         u.ops.emplace_back(checkedCallInsert(op, ctx, argsOf<tg_call_row>(op, o)));
         break;
       case TG_UNIT_MESSAGE_STATUS: {
-        const auto& c = argsOf<tg_status_change>(op, o);
+        const auto& c = argsOf<tg_status_change>(op, o, offsetof(tg_status_change, price_state));
         u.ops.emplace_back(checkedMessageStatus(op, ctx, sdk::view(c.sid), sdk::view(c.status),
                                                 c.status_rank, c.error_code, c.now_ms));
         break;
       }
       case TG_UNIT_CALL_STATUS: {
-        const auto& c = argsOf<tg_status_change>(op, o);
-        u.ops.emplace_back(checkedCallStatus(op, ctx, sdk::view(c.sid), sdk::view(c.status),
-                                             c.status_rank, c.duration_s, c.now_ms));
+        const auto& c = argsOf<tg_status_change>(op, o, offsetof(tg_status_change, price_state));
+        const bool priced = TG_HAS_FIELD(tg_status_change, c.struct_size, price_check_at_ms);
+        u.ops.emplace_back(checkedCallStatus(
+            op, ctx, sdk::view(c.sid), sdk::view(c.status), c.status_rank, c.duration_s, c.now_ms,
+            priced ? c.price_state : 0, priced ? c.price_check_at_ms : 0));
         break;
       }
       case TG_UNIT_CALL_RECORDING: {

@@ -812,6 +812,28 @@ PIN_VALUE(TG_OUTBOX_PRICED, 2);
 PIN_VALUE(TG_OUTBOX_UNPRICED, 3);
 /* --- ABI 1.12 --- */
 PIN_VALUE(TG_UNIT_HOLD, 12);
+/* --- ABI 1.13 --- */
+PIN(tg_status_change, price_state, 64, 4);
+PIN(tg_status_change, price_check_at_ms, 72, 8);
+PIN_END(tg_status_change, price_check_at_ms, 80);
+PIN(tg_call_row, price_state, 136, 4);
+PIN(tg_call_row, charged_micros, 144, 8);
+PIN(tg_call_row, price_micros, 152, 8);
+PIN(tg_call_row, price_check_at_ms, 160, 8);
+PIN_END(tg_call_row, price_check_at_ms, 168);
+PIN(tg_call_price, struct_size, 0, 4);
+PIN(tg_call_price, sid, 8, 16);
+PIN(tg_call_price, price_state, 24, 4);
+PIN(tg_call_price, charged_micros, 32, 8);
+PIN(tg_call_price, price_micros, 40, 8);
+PIN(tg_call_price, price_check_at_ms, 48, 8);
+PIN(tg_call_price, now_ms, 56, 8);
+PIN_END(tg_call_price, now_ms, 64);
+PIN(tg_ledger_query, idempotency_key, 56, 16);
+PIN_END(tg_ledger_query, idempotency_key, 72);
+PIN(tg_storage_vtable, call_price_due, 424, 8);
+PIN(tg_storage_vtable, call_price_set, 432, 8);
+PIN_END(tg_storage_vtable, call_price_set, 440);
 
 #endif /* LP64 */
 

@@ -244,7 +244,7 @@ TEST(Tollgated, PrintsItsVersion) {
   const fs::path d = makeTempDir("tollgate-v-");
   const Ran r = run({kTollgated.string(), "--version"}, d);
   EXPECT_EQ(r.code, 0);
-  EXPECT_EQ(r.out, std::string("tollgated ") + TOLLGATE_VERSION + " (plugin ABI 1.12)\n");
+  EXPECT_EQ(r.out, std::string("tollgated ") + TOLLGATE_VERSION + " (plugin ABI 1.13)\n");
   fs::remove_all(d);
 }
 

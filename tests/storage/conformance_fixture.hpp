@@ -19,7 +19,7 @@
 namespace tollgate::testing {
 
 inline constexpr int64_t kT0 = 1700000000000;  // a fixed "now" for rows the tests create
-inline constexpr int64_t kSchemaVersion = 8;   // the newest migration's version
+inline constexpr int64_t kSchemaVersion = 9;   // the newest migration's version
 inline constexpr int kPgWriters = 2;           // storage-postgres's writer connections here
 
 class StorageTest : public ::testing::TestWithParam<std::string> {

@@ -64,6 +64,47 @@ TEST_P(LedgerTest, ApplyOnceThenReplayTheSameResult) {
   expectConsistent("tn_a");
 }
 
+// ABI 1.13: the entries applied under one key, whatever else was applied around them.
+TEST_P(LedgerTest, TheEntriesOfOneKeyAreQueriedByIt) {
+  apply("tn_a", "topup", {10000});
+  apply("tn_a", "usage:call:CA1", {-300, -200});
+  apply("tn_a", "usage:call:CA2", {-50});
+  apply("tn_a", "price:CA1", {100});
+  const auto byKey = [&](const std::string& key) {
+    std::vector<int64_t> amounts;
+    for (const auto& e : store().queryLedger("tn_a", storage::LedgerQuery{.currency = "USD",
+                                                     .after_seq = 999999,
+                                                     .limit = 100,
+                                                     .kind = 0,
+                                                     .from_ms = 0,
+                                                     .to_ms = 0,
+                                                     .bucket_ms = 0,
+                                                     .by_country = false,
+                                                     .idempotency_key = key})) {
+      EXPECT_EQ(e.idempotency_key, key);
+      amounts.push_back(e.amount_micros);
+    }
+    return amounts;
+  };
+  EXPECT_EQ(byKey("usage:call:CA1"), (std::vector<int64_t>{-300, -200}));
+  EXPECT_EQ(byKey("usage:call:CA2"), (std::vector<int64_t>{-50}));
+  EXPECT_TRUE(byKey("usage:call:CA9").empty());
+  createTenant("tn_b");
+  createWallet("tn_b");
+  EXPECT_TRUE(store()
+                  .queryLedger("tn_b", storage::LedgerQuery{.currency = "USD",
+                                                            .after_seq = 0,
+                                                            .limit = 100,
+                                                            .kind = 0,
+                                                            .from_ms = 0,
+                                                            .to_ms = 0,
+                                                            .bucket_ms = 0,
+                                                            .by_country = false,
+                                                            .idempotency_key = "usage:call:CA1"})
+                  .empty())
+      << "another tenant's key";
+}
+
 TEST_P(LedgerTest, InsufficientFundsWritesNothingAndKeepsTheKeyFree) {
   apply("tn_a", "topup", {1000});
   const ApplyResult refused = apply("tn_a", "call-1", {-1001});

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "conformance_records.hpp"
+#include "storage/unit.hpp"
 
 namespace tollgate::testing {
 namespace {
@@ -375,6 +376,84 @@ TEST_P(CallsTest, CallInsertGetAndStatus) {
   bad.direction = 0;
   EXPECT_EQ(statusOf([&] { store().insertCall(bad); }, &msg), TG_ERR_INVALID_ARGUMENT);
   EXPECT_NE(msg.find("direction"), std::string::npos) << msg;
+}
+
+// ABI 1.13: a call's final status, written in its webhook's unit, asks for Twilio's price; due
+// calls are listed soonest first, across tenants; a lookup's outcome is stored once, while the
+// price is pending.
+TEST_P(CallsTest, ACallsPriceIsAskedForWithItsStatusAndStoredOnce) {
+  if (!store().pricesCalls()) GTEST_SKIP() << "calls' prices travel in units (ABI 1.13)";
+  store().insertCall(call("tn_a", "CA1"));
+  store().insertCall(call("tn_a", "CA2"));
+  store().insertCall(call("tn_b", "CA3"));
+  const auto status = [&](const std::string& tenant, const std::string& sid, int64_t check_at,
+                          int32_t rank = 5) {
+    storage::Unit u(tenant);
+    const auto i = u.updateCallStatus(storage::StatusChange{
+        .sid = sid,
+        .status = "completed",
+        .status_rank = rank,
+        .error_code = 0,
+        .duration_s = 75,
+        .now_ms = kT0 + 1,
+        .price_state = check_at == 0 ? TG_OUTBOX_PRICE_NONE : TG_OUTBOX_PRICE_PENDING,
+        .price_check_at_ms = check_at});
+    return store().apply(u).result(i);
+  };
+  EXPECT_EQ(status("tn_a", "CA1", kT0 + 100), TG_UNIT_CHANGED);
+  EXPECT_EQ(status("tn_a", "CA2", 0), TG_UNIT_CHANGED);
+  EXPECT_EQ(status("tn_b", "CA3", kT0 + 50), TG_UNIT_CHANGED);
+  // A repeated final status changes nothing, its check time included.
+  EXPECT_EQ(status("tn_a", "CA1", kT0 + 1), TG_UNIT_UNCHANGED);
+
+  const auto due = [&](int64_t now) {
+    std::vector<std::string> sids;
+    for (const Call& c : store().callPriceDue(now, 10)) sids.push_back(c.tenant_id + "/" + c.sid);
+    return sids;
+  };
+  EXPECT_TRUE(due(kT0 + 49).empty());
+  EXPECT_EQ(due(kT0 + 100), (std::vector<std::string>{"tn_b/CA3", "tn_a/CA1"}));
+  const std::vector<Call> listed = store().callPriceDue(kT0 + 100, 1);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].price_state, TG_OUTBOX_PRICE_PENDING);
+  EXPECT_EQ(listed[0].price_check_at_ms, kT0 + 50);
+  EXPECT_EQ(listed[0].duration_s, 75);
+  EXPECT_EQ(store().call("tn_a", "CA2")->price_state, TG_OUTBOX_PRICE_NONE);
+
+  // Not yet: looked up again later.
+  EXPECT_TRUE(
+      store().setCallPrice("tn_a", storage::CallPrice{.sid = "CA1",
+                                                      .price_state = TG_OUTBOX_PRICE_PENDING,
+                                                      .charged_micros = 0,
+                                                      .price_micros = 0,
+                                                      .price_check_at_ms = kT0 + 500,
+                                                      .now_ms = kT0 + 100}));
+  EXPECT_EQ(due(kT0 + 100), (std::vector<std::string>{"tn_b/CA3"}));
+  const storage::CallPrice priced{.sid = "CA1",
+                                  .price_state = TG_OUTBOX_PRICED,
+                                  .charged_micros = 20000,
+                                  .price_micros = 17000,
+                                  .price_check_at_ms = 0,
+                                  .now_ms = kT0 + 500};
+  EXPECT_TRUE(store().setCallPrice("tn_a", priced));
+  EXPECT_FALSE(store().setCallPrice("tn_a", priced)) << "stored once";
+  const auto got = store().call("tn_a", "CA1");
+  EXPECT_EQ(got->price_state, TG_OUTBOX_PRICED);
+  EXPECT_EQ(got->charged_micros, 20000);
+  EXPECT_EQ(got->price_micros, 17000);
+  EXPECT_EQ(got->status, "completed");
+  EXPECT_EQ(due(kT0 + 1000), (std::vector<std::string>{"tn_b/CA3"}));
+
+  std::string msg;
+  EXPECT_EQ(statusOf([&] { store().setCallPrice("tn_b", priced); }), TG_ERR_NOT_FOUND);
+  storage::CallPrice bad = priced;
+  bad.price_state = 9;
+  EXPECT_EQ(statusOf([&] { store().setCallPrice("tn_a", bad); }, &msg), TG_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(msg.find("price_state"), std::string::npos) << msg;
+  bad = priced;
+  bad.price_micros = -1;
+  EXPECT_EQ(statusOf([&] { store().setCallPrice("tn_a", bad); }, &msg), TG_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(msg.find("price_micros"), std::string::npos) << msg;
 }
 
 TEST_P(CallsTest, CallRecording) {

@@ -27,7 +27,7 @@ extern "C" {
 /* ABI version this header describes. Major: incompatible change. Minor: fields or vtable entries
  * appended. The host refuses a plugin with a different major or a newer minor than its own. */
 #define TG_ABI_MAJOR 1
-#define TG_ABI_MINOR 12
+#define TG_ABI_MINOR 13
 
 /* True when a struct of size `size` (as reported by its producer) contains `field`. */
 #define TG_HAS_FIELD(type, size, field) \

@@ -21,8 +21,10 @@
  * TG_UNIT_OUTBOX_STATUS; ABI 1.10 added senders' pace (tg_outbox_row.pace_us,
  * outbox_claim_paced); ABI 1.11 added messages' prices (tg_outbox_row.estimate_micros and
  * price_*, tg_outbox_transition.price_*, outbox_price_due); ABI 1.12 added holds settled
- * inside units (TG_UNIT_HOLD); templates come in later minor versions. The schema for all of them
- * is created by migrate() so that upgrades never need a data migration across plugins.
+ * inside units (TG_UNIT_HOLD); ABI 1.13 added calls' prices (tg_call_row.price_*,
+ * tg_status_change.price_*, tg_call_price, call_price_due, call_price_set) and the ledger query
+ * by key (tg_ledger_query.idempotency_key); templates come in later minor versions. The schema for
+ * all of them is created by migrate() so that upgrades never need a data migration across plugins.
  */
 #ifndef TOLLGATE_ABI_STORAGE_H
 #define TOLLGATE_ABI_STORAGE_H
@@ -248,7 +250,27 @@ typedef struct tg_call_row {
   tg_str recording_url; /* voicemail recording; may be empty */
   int64_t created_at_ms;
   int64_t updated_at_ms;
+  /* ABI 1.13 (read where TG_HAS_FIELD; call_insert ignores them): Twilio's price of the call,
+   * as for messages (tg_outbox_row): price_state a TG_OUTBOX_PRICE_* value; charged_micros what
+   * the tenant was charged for the call's usage and price_micros what Twilio charged (a cost,
+   * >= 0), both set once PRICED; price_check_at_ms when a PENDING price is looked up. */
+  int32_t price_state;
+  int64_t charged_micros;
+  int64_t price_micros;
+  int64_t price_check_at_ms;
 } tg_call_row;
+
+/* ABI 1.13: call_price_set: the outcome of looking a call's price up. Applies only while the
+ * call's price_state is TG_OUTBOX_PRICE_PENDING (a second pricer finds it done). */
+typedef struct tg_call_price {
+  uint32_t struct_size;
+  tg_str sid;
+  int32_t price_state;       /* PENDING (look again at price_check_at_ms), PRICED or UNPRICED */
+  int64_t charged_micros;    /* PRICED: what the tenant was charged for the call */
+  int64_t price_micros;      /* PRICED: Twilio's price, a cost (>= 0) */
+  int64_t price_check_at_ms; /* PENDING: when to look again */
+  int64_t now_ms;
+} tg_call_price;
 
 /* Filter and page of a message or call log, newest first. Borrowed. */
 typedef struct tg_log_query {
@@ -360,6 +382,11 @@ typedef struct tg_status_change {
   int32_t error_code; /* messages: Twilio ErrorCode, 0 if none */
   int32_t duration_s; /* calls: set when >= 0 */
   int64_t now_ms;
+  /* ABI 1.13 (check TG_HAS_FIELD), calls in TG_UNIT_CALL_STATUS: price_state non-zero (a
+   * TG_OUTBOX_PRICE_* value, TG_OUTBOX_PRICE_PENDING: Twilio's price is to be looked up at
+   * price_check_at_ms) is stored with the status when the change applies. Messages: unused. */
+  int32_t price_state;
+  int64_t price_check_at_ms;
 } tg_status_change;
 
 typedef struct tg_recording_change {
@@ -487,6 +514,9 @@ typedef struct tg_ledger_query {
   /* ABI 1.6 (check TG_HAS_FIELD), ledger_summary: non-zero: one row per bucket, kind and
    * country instead of per bucket and kind. */
   int32_t by_country;
+  /* ABI 1.13 (check TG_HAS_FIELD), ledger_query: non-empty: only the entries applied under
+   * this idempotency key (ledger_apply's), whatever after_seq, kind, from_ms and to_ms say. */
+  tg_str idempotency_key;
 } tg_ledger_query;
 
 /* One bucket of ledger_summary: the entries of one kind created in
@@ -972,6 +1002,17 @@ typedef struct tg_storage_vtable {
    * price_check_at_ms <= now_ms, soonest first, at most `limit`. */
   tg_status (*outbox_price_due)(void* instance, const tg_call_ctx* ctx, int64_t now_ms,
                                 uint32_t limit, tg_outbox_sink sink, tg_error* err);
+
+  /* --- ABI 1.13: optional; a host checks TG_HAS_FIELD and a non-NULL pointer first --- */
+
+  /* Calls of every tenant whose price_state is TG_OUTBOX_PRICE_PENDING and
+   * price_check_at_ms <= now_ms, soonest first, at most `limit`. */
+  tg_status (*call_price_due)(void* instance, const tg_call_ctx* ctx, int64_t now_ms,
+                              uint32_t limit, tg_call_sink sink, tg_error* err);
+  /* Stores the outcome of a price lookup on ctx->tenant_id's call (tg_call_price). *applied:
+   * 1 if stored, 0 if the call's price was not PENDING. TG_ERR_NOT_FOUND: no such call. */
+  tg_status (*call_price_set)(void* instance, const tg_call_ctx* ctx, const tg_call_price* price,
+                              int32_t* applied, tg_error* err);
 } tg_storage_vtable;
 
 #ifdef __cplusplus

@@ -427,6 +427,17 @@ class StoragePlugin : public PluginBase {
     (void)ctx, (void)now_ms, (void)limit, (void)sink;
     throw Error(TG_ERR_UNSUPPORTED, "outbox_price_due is not implemented by this plugin");
   }
+  // ABI 1.13, optional.
+  virtual void callPriceDue(const CallContext& ctx, int64_t now_ms, uint32_t limit,
+                            tg_call_sink sink) {
+    (void)ctx, (void)now_ms, (void)limit, (void)sink;
+    throw Error(TG_ERR_UNSUPPORTED, "call_price_due is not implemented by this plugin");
+  }
+  // Whether it was stored (the call's price was PENDING).
+  virtual bool callPriceSet(const CallContext& ctx, const tg_call_price& price) {
+    (void)ctx, (void)price;
+    throw Error(TG_ERR_UNSUPPORTED, "call_price_set is not implemented by this plugin");
+  }
 
   static const void* vtable() noexcept {
     using S = StoragePlugin;
@@ -697,6 +708,20 @@ class StoragePlugin : public PluginBase {
            tg_error* e) {
           return guard(
               e, [&] { detail::self<S>(i)->outboxPriceDue(CallContext::from(c), now, limit, s); });
+        },
+        // ABI 1.13
+        [](void* i, const tg_call_ctx* c, int64_t now, uint32_t limit, tg_call_sink s,
+           tg_error* e) {
+          return guard(
+              e, [&] { detail::self<S>(i)->callPriceDue(CallContext::from(c), now, limit, s); });
+        },
+        [](void* i, const tg_call_ctx* c, const tg_call_price* price, int32_t* applied,
+           tg_error* e) {
+          return guard(e, [&] {
+            if (price == nullptr) throw Error(TG_ERR_INVALID_ARGUMENT, "price: missing");
+            const bool stored = detail::self<S>(i)->callPriceSet(CallContext::from(c), *price);
+            if (applied != nullptr) *applied = stored ? 1 : 0;
+          });
         },
     };
     return &vt;
