@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "billing/stripe_webhooks.hpp"
@@ -23,6 +24,7 @@
 #include "http/front.hpp"
 #include "ledger/usage_charges.hpp"
 #include "messaging/forwarder.hpp"
+#include "messaging/outbox_json.hpp"
 #include "net/client.hpp"
 #include "ops/logging.hpp"
 #include "ops/termination.hpp"
@@ -466,7 +468,13 @@ class Tollgated : public Poco::Util::ServerApplication {
             .pace_window = c.outbox_pace_window,
             .price_after = c.outbox_price_after,
             .price_give_up = c.outbox_price_give_up,
-            .final_status_after = c.outbox_final_status_after});
+            .final_status_after = c.outbox_final_status_after,
+            .found_at_twilio = [s](const storage::OutboxMessage& m) {
+              if (m.status_callback.empty()) return;
+              std::ostringstream body;
+              messaging::outboxJson(m).stringify(body);
+              s->forwarder->post(messaging::Forward{m.status_callback, body.str(), m.id});
+            }});
     // Calls' prices: only calls the pricing plugin charges have a charge to reconcile.
     if (svc.store->pricesCalls() && svc.pricing->plugin() != nullptr) {
       svc.call_prices = std::make_unique<voice::CallPrices>(

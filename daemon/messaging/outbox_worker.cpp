@@ -360,6 +360,7 @@ size_t OutboxWorker::reconcileOnce() {
                    t.tenant_id, t.twilio_sid, t.twilio_status);
       settleHold(*changed[i],
                  t.to_state == TG_OUTBOX_FAILED ? TG_OUTBOX_FAILED : TG_OUTBOX_ACCEPTED);
+      foundAtTwilio(t.tenant_id, t.id);
     }
   }
   return n;
@@ -375,7 +376,9 @@ size_t OutboxWorker::priceOnce() {
   const std::vector<bool> applied = store_.transitionOutbox(outcomes);
   size_t n = 0;
   for (size_t i = 0; i < applied.size(); ++i) {
-    if (!applied[i] || outcomes[i].price_state == TG_OUTBOX_PRICE_PENDING) continue;
+    if (!applied[i]) continue;
+    if (outcomes[i].to_state != due[i].state) foundAtTwilio(due[i].tenant_id, due[i].id);
+    if (outcomes[i].price_state == TG_OUTBOX_PRICE_PENDING) continue;
     ++n;
     (outcomes[i].price_state == TG_OUTBOX_PRICED ? priced : unpriced)
         .fetch_add(1, std::memory_order_relaxed);
@@ -492,6 +495,16 @@ storage::OutboxTransition OutboxWorker::price(const storage::OutboxMessage& m, i
     return later(e.what());
   } catch (const std::exception& e) {
     return later(e.what());
+  }
+}
+
+void OutboxWorker::foundAtTwilio(const std::string& tenant_id, const std::string& id) {
+  if (!options_.found_at_twilio) return;
+  try {
+    if (const auto m = store_.outboxMessage(tenant_id, id)) options_.found_at_twilio(*m);
+  } catch (const std::exception& e) {
+    spdlog::warn("outbox: {} of tenant {}: its tenant not told of its status: {}", id, tenant_id,
+                 e.what());
   }
 }
 

@@ -51,6 +51,10 @@ class OutboxWorker {
     // An ACCEPTED message whose final status callback has not come this long after: its
     // status (and price) looked up at Twilio, the same way.
     std::chrono::milliseconds final_status_after{3'600'000};
+    // Told of a message whose status a lookup at Twilio changed (reconciled from UNKNOWN, or a
+    // final status whose callback never came), as it now is: the tenant's status_callback
+    // hears of it as of a callback's change. Null: nobody.
+    std::function<void(const storage::OutboxMessage& m)> found_at_twilio;
   };
   // The account a message is sent with (that of the number it is sent from); nullopt: none.
   using AccountOf =
@@ -95,6 +99,8 @@ class OutboxWorker {
   storage::OutboxTransition price(const storage::OutboxMessage& m, int64_t now);
   std::chrono::milliseconds backoff(int attempts) const;
   void settleHold(const storage::OutboxMessage& m, tg_outbox_state to);
+  // Options::found_at_twilio for the tenant's message `id`, read as it now is.
+  void foundAtTwilio(const std::string& tenant_id, const std::string& id);
   void settleHolds(
       const std::vector<std::pair<const storage::OutboxMessage*, tg_outbox_state>>& settle);
   // job(0..count), on up to `senders` threads at once (this one included).

@@ -223,7 +223,12 @@ TEST_F(SendTest, AMessageWhoseFinalCallbackIsLostIsLookedUpAtTwilio) {
   attach(t, kNumber, "");
   const std::string key = issueKey(t);
   credit(t, 1'000'000);
-  const auto r = send(key, R"({"to": "+14155550111", "body": "no callback"})");
+  // The tenant's own endpoint hears of the final status found at Twilio too.
+  ScriptedServer app([](const std::string&) {
+    return ScriptedServer::Reply{.bytes = "HTTP/1.1 204 No Content\r\n\r\n", .close = true};
+  });
+  const auto r = send(key, R"({"to": "+14155550111", "body": "no callback", "status_callback": ")" +
+                               app.url("/status") + "\"}");
   ASSERT_EQ(r.status, 202) << r.body;
   const std::string id = json(r.body)->getValue<std::string>("id");
   const Poco::JSON::Object::Ptr m = outboxPriced(key, id);  // priced once found final
@@ -236,6 +241,15 @@ TEST_F(SendTest, AMessageWhoseFinalCallbackIsLostIsLookedUpAtTwilio) {
   EXPECT_NE(http(port_, "GET", "/metrics").body.find("tollgate_outbox_finals_found_total 1"),
             std::string::npos);
   EXPECT_EQ(simMessages()->getObject(0)->getValue<int>("posts"), 1);
+  std::vector<std::string> told;
+  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+       told.empty() && std::chrono::steady_clock::now() < end;) {
+    told = app.requests();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(told.size(), 1u) << "told once, of the status found";
+  EXPECT_NE(told[0].find(R"("status":"delivered")"), std::string::npos) << told[0];
+  EXPECT_NE(told[0].find(R"("id":")" + id + "\""), std::string::npos) << told[0];
 }
 
 // The worker charges the hold as soon as it records Twilio's answer (with the round's other
