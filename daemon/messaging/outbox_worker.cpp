@@ -14,6 +14,7 @@
 
 #include <tollgate/sdk/money.hpp>
 
+#include "ledger/twilio_price.hpp"
 #include "messaging/send_holds.hpp"
 #include "messaging/status_rank.hpp"
 #include "ops/untrusted.hpp"
@@ -451,18 +452,14 @@ storage::OutboxTransition OutboxWorker::price(const storage::OutboxMessage& m, i
       if (!reserved) return t;
     }
     if (r.price.empty()) return later("Twilio has no price yet");
-    const std::optional<int64_t> twilio_micros = sdk::decimalMicros(r.price);
-    std::string unit = r.price_unit;
-    std::transform(unit.begin(), unit.end(), unit.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    if (!twilio_micros || unit != m.currency) {
+    const std::optional<int64_t> actual = ledger::twilioCharge(r.price, r.price_unit, m.currency);
+    if (!actual) {
       spdlog::warn(
           "outbox: {} of tenant {}: Twilio's price '{} {}' is not one to reconcile "
           "with {}; the estimate stands",
           m.id, m.tenant_id, ops::untrusted(r.price), ops::untrusted(r.price_unit), m.currency);
       return estimateStands();
     }
-    const int64_t actual = -*twilio_micros;  // Twilio writes a charge as a negative price
     // What the hold charged: it is settled first if nothing settled it yet.
     settleHold(m, state == TG_OUTBOX_FAILED ? TG_OUTBOX_FAILED : TG_OUTBOX_ACCEPTED);
     const auto held = store_.holds(m.tenant_id, storage::HoldQuery{.currency = m.currency,
@@ -471,20 +468,10 @@ storage::OutboxTransition OutboxWorker::price(const storage::OutboxMessage& m, i
                                                                    .after_id = {},
                                                                    .limit = 1});
     const int64_t charged = held.empty() ? 0 : held.front().captured_micros;
-    if (const int64_t back = charged - actual; back != 0) {
-      store_.applyLedger(
-          m.tenant_id, m.currency, "price:" + m.id,
-          {storage::LedgerEntryIn{
-              .kind = back > 0 ? TG_ENTRY_REFUND : TG_ENTRY_SMS_USAGE,
-              .amount_micros = back,
-              .reference = m.id,
-              .description = fmt::format("SMS to {}: Twilio's price {} micros, {} charged",
-                                         m.to_number, actual, charged),
-              .country = {}}},
-          now, storage::Overdraft::kAllow);
-    }
+    ledger::bookPriceDifference(store_, m.tenant_id, m.currency, m.id, TG_ENTRY_SMS_USAGE, charged,
+                                *actual, "SMS to " + m.to_number, now);
     t.price_state = TG_OUTBOX_PRICED;
-    t.price_micros = actual;
+    t.price_micros = *actual;
     return t;
   } catch (const twilio::RestError& e) {
     if (e.kind() == twilio::RestError::Kind::kRejected && e.error().http_status == 404) {

@@ -3,11 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <cctype>
-
-#include <tollgate/sdk/money.hpp>
-
+#include "ledger/twilio_price.hpp"
 #include "ledger/usage_charges.hpp"
 #include "ops/untrusted.hpp"
 #include "tenancy/tenants.hpp"
@@ -108,12 +104,9 @@ storage::CallPrice CallPrices::price(const storage::Call& c, int64_t now) {
     return later(e.what());
   }
   if (r.price.empty()) return later("Twilio has no price yet");
-  const std::optional<int64_t> twilio_micros = sdk::decimalMicros(r.price);
-  std::string unit = r.price_unit;
-  std::transform(unit.begin(), unit.end(), unit.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
-  // Twilio writes a charge as a negative price.
-  if (!twilio_micros || *twilio_micros > 0 || unit != options_.currency) {
+  const std::optional<int64_t> actual =
+      ledger::twilioCharge(r.price, r.price_unit, options_.currency);
+  if (!actual) {
     spdlog::warn(
         "call {} of tenant {}: Twilio's price '{} {}' is not one to reconcile with {}; what "
         "was charged stands",
@@ -121,7 +114,6 @@ storage::CallPrice CallPrices::price(const storage::Call& c, int64_t now) {
         options_.currency);
     return p;
   }
-  const int64_t actual = -*twilio_micros;
   // What the call's usage charged: nothing yet may mean its charge is still queued.
   const std::vector<storage::LedgerEntry> usage = store_.queryLedger(
       c.tenant_id, storage::LedgerQuery{.currency = options_.currency,
@@ -136,21 +128,11 @@ storage::CallPrice CallPrices::price(const storage::Call& c, int64_t now) {
   if (usage.empty()) return later("its usage is not charged yet");
   int64_t charged = 0;
   for (const storage::LedgerEntry& e : usage) charged -= e.amount_micros;
-  if (const int64_t back = charged - actual; back != 0) {
-    store_.applyLedger(
-        c.tenant_id, options_.currency, "price:" + c.sid,
-        {storage::LedgerEntryIn{
-            .kind = back > 0 ? TG_ENTRY_REFUND : TG_ENTRY_VOICE_USAGE,
-            .amount_micros = back,
-            .reference = c.sid,
-            .description = fmt::format("call from {}: Twilio's price {} micros, {} charged",
-                                       c.from_number, actual, charged),
-            .country = {}}},
-        now, storage::Overdraft::kAllow);
-  }
+  ledger::bookPriceDifference(store_, c.tenant_id, options_.currency, c.sid, TG_ENTRY_VOICE_USAGE,
+                              charged, *actual, "call from " + c.from_number, now);
   p.price_state = TG_OUTBOX_PRICED;
   p.charged_micros = charged;
-  p.price_micros = actual;
+  p.price_micros = *actual;
   return p;
 }
 

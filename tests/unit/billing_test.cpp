@@ -11,6 +11,7 @@
 
 #include "billing/billing.hpp"
 #include "billing/stripe_webhooks.hpp"
+#include "ledger/twilio_price.hpp"
 #include "ledger/usage_charges.hpp"
 #include "plugins/plugin_host.hpp"
 
@@ -64,6 +65,17 @@ TEST(CallCostTest, PerStartedMinuteOrPerSecondRoundedUp) {
 
 // A provider without saved payment methods (billing-manual: the SDK's default) answers
 // TG_ERR_UNSUPPORTED through the core, with the SDK's sentence, and nothing else happens.
+// Twilio writes a charge as a negative decimal string; the unit's case varies ("USD", "usd").
+TEST(TwilioChargeTest, ReadsTwiliosPriceAsAChargeInTheWalletsCurrency) {
+  EXPECT_EQ(ledger::twilioCharge("-0.00790", "USD", "USD"), 7900);
+  EXPECT_EQ(ledger::twilioCharge("-0.0170", "usd", "USD"), 17000);
+  EXPECT_EQ(ledger::twilioCharge("0.00000", "USD", "USD"), 0);
+  EXPECT_EQ(ledger::twilioCharge("-0.00790", "EUR", "USD"), std::nullopt) << "another currency";
+  EXPECT_EQ(ledger::twilioCharge("0.0079", "USD", "USD"), std::nullopt) << "a credit";
+  EXPECT_EQ(ledger::twilioCharge("", "USD", "USD"), std::nullopt);
+  EXPECT_EQ(ledger::twilioCharge("-1e3", "USD", "USD"), std::nullopt);
+}
+
 TEST(PaymentMethodsTest, AProviderWithoutThemSaysUnsupported) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("billing-pm-" + std::to_string(::getpid()));
